@@ -1,0 +1,63 @@
+"""create_app(settings): the routers, the error handlers, and what starts and stops with the service."""
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import text
+
+from agentchat import __version__
+from agentchat.agents.routes import router as agents_router
+from agentchat.auth.routes import router as auth_router
+from agentchat.company.routes import router as company_router
+from agentchat.config import Settings
+from agentchat.contract import check_version, install_error_handlers
+from agentchat.db import create_engine, create_sessionmaker, drain_background
+from agentchat.departments.routes import router as departments_router
+from agentchat.security import password_hasher
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+API_ROUTERS = [auth_router, agents_router, departments_router, company_router]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await drain_background()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="AgentChat API",
+        version=__version__,
+        description="A self-hosted implementation of the ChannelMobile AgentChat API (V1).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.password_hasher = password_hasher(settings)
+    install_error_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router, dependencies=[Depends(check_version)])
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return JSONResponse({"Status": "ok", "Version": __version__})
+
+    @app.get("/reset-password", include_in_schema=False)
+    async def reset_password_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "reset-password.html", media_type="text/html")
+
+    logging.getLogger("agentchat").setLevel(settings.log_level.upper())
+    return app

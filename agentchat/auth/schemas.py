@@ -1,0 +1,23 @@
+from agentchat.agents.schemas import AgentOut
+from agentchat.contract import EmailAddress, Password, Schema, UtcTime
+
+
+class LogonIn(Schema):
+    email_address: EmailAddress
+    # Bounded but not policed here: a wrong password is a failed logon, not a 422.
+    password: str
+
+
+class LogonOut(Schema):
+    session_token: str
+    expires_at: UtcTime
+    agent: AgentOut
+
+
+class SetPasswordIn(Schema):
+    reset_code: str
+    password: Password
+
+
+class ExpiresOut(Schema):
+    expires_at: UtcTime

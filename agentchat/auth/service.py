@@ -1,0 +1,169 @@
+"""Logon, logoff, session keep-alive and password (re)setting."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat import clock
+from agentchat.agents.models import STATUS_OFFLINE, STATUS_ONLINE, Agent
+from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
+from agentchat.config import Settings
+from agentchat.contract import TooManyAttempts
+from agentchat.db import after_commit
+from agentchat.mailer import Mail, send_mail
+from agentchat.security import hash_password, new_token, token_hash, verify_password
+
+# At most this many reset mails per address per hour: the endpoint is public, so it must not mail-bomb.
+RESET_MAILS_PER_HOUR = 3
+
+
+@dataclass
+class Logon:
+    token: str
+    session: AgentSession
+    agent: Agent
+
+
+async def check_logon_throttle(db: AsyncSession, settings: Settings, *, email: str, client_ip: str) -> None:
+    """Refuse with 429 while an address or a client IP has too many recent failures."""
+    since = clock.now() - timedelta(seconds=settings.logon_window_seconds)
+    for column, value in ((LogonFailure.email_address, email), (LogonFailure.client_ip, client_ip)):
+        count, oldest = (
+            await db.execute(select(func.count(), func.min(LogonFailure.at)).where(column == value,
+                                                                                  LogonFailure.at > since))
+        ).one()
+        if count >= settings.logon_max_failures:
+            retry_after = max(1, int((oldest - since).total_seconds()) + 1)
+            raise TooManyAttempts(
+                "Too many failed logons; try again later.",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+
+async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, *, email: str, password: str,
+                client_ip: str) -> Logon | None:
+    """Check the credentials; on success open a session and set the agent Online.
+
+    Returns None for bad credentials, after recording the failure (the caller commits it).
+    """
+    await check_logon_throttle(db, settings, email=email, client_ip=client_ip)
+    agent = (await db.execute(select(Agent).where(Agent.email_address == email))).scalar_one_or_none()
+    password_ok = await verify_password(hasher, agent.password_hash if agent else None, password[:1024])
+    if agent is None or not password_ok or not agent.enabled:
+        await record_logon_failure(db, settings, email=email, client_ip=client_ip)
+        return None
+    if hasher.check_needs_rehash(agent.password_hash):
+        agent.password_hash = await hash_password(hasher, password)
+    await db.execute(delete(LogonFailure).where(LogonFailure.email_address == email))
+    token = new_token()
+    now = clock.now()
+    session = AgentSession(agent_id=agent.id, token_hash=token_hash(token), created_at=now,
+                           expires_at=now + timedelta(minutes=settings.session_idle_minutes), client_ip=client_ip)
+    db.add(session)
+    agent.status_id = STATUS_ONLINE
+    await db.flush()
+    return Logon(token=token, session=session, agent=agent)
+
+
+async def record_logon_failure(db: AsyncSession, settings: Settings, *, email: str, client_ip: str) -> None:
+    now = clock.now()
+    stale = now - timedelta(seconds=settings.logon_window_seconds)
+    await db.execute(delete(LogonFailure).where(LogonFailure.email_address == email, LogonFailure.at <= stale))
+    db.add(LogonFailure(email_address=email, client_ip=client_ip, at=now))
+    await db.flush()
+
+
+async def logoff(db: AsyncSession, *, session_id: int, agent_id: int) -> None:
+    await db.execute(update(AgentSession).where(AgentSession.id == session_id).values(revoked_at=clock.now()))
+    await db.execute(update(Agent).where(Agent.id == agent_id).values(status_id=STATUS_OFFLINE))
+
+
+async def revoke_sessions(db: AsyncSession, *, agent_id: int) -> None:
+    await db.execute(
+        update(AgentSession)
+        .where(AgentSession.agent_id == agent_id, AgentSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def reset_link(settings: Settings, code: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/reset-password?ResetCode={code}"
+
+
+async def issue_reset_code(db: AsyncSession, settings: Settings, *, agent: Agent, lifetime: timedelta,
+                           invitation: bool = False) -> None:
+    """Create a single-use code and e-mail its link once the transaction commits."""
+    code = secrets.token_urlsafe(32)
+    now = clock.now()
+    db.add(PasswordResetCode(agent_id=agent.id, code_hash=token_hash(code), created_at=now,
+                             expires_at=now + lifetime))
+    await db.flush()
+    mail = _invitation_mail(settings, agent, code, lifetime) if invitation else _reset_mail(
+        settings, agent, code, lifetime)
+    after_commit(db, lambda: send_mail(settings, mail))
+
+
+def _reset_mail(settings: Settings, agent: Agent, code: str, lifetime: timedelta) -> Mail:
+    minutes = int(lifetime.total_seconds() // 60)
+    return Mail(
+        to=agent.email_address,
+        subject="Reset your AgentChat password",
+        text=(f"Hello {agent.name},\n\nTo choose a new password, open this link within {minutes} minutes:\n\n"
+              f"{reset_link(settings, code)}\n\nThe link works once. If you did not ask for it, ignore this mail;"
+              " your password stays as it is.\n"),
+    )
+
+
+def _invitation_mail(settings: Settings, agent: Agent, code: str, lifetime: timedelta) -> Mail:
+    hours = int(lifetime.total_seconds() // 3600)
+    return Mail(
+        to=agent.email_address,
+        subject="Your AgentChat account",
+        text=(f"Hello {agent.name},\n\nAn AgentChat account was created for you ({agent.email_address}).\n"
+              f"Choose your password within {hours} hours here:\n\n{reset_link(settings, code)}\n"),
+    )
+
+
+async def request_password_reset(db: AsyncSession, settings: Settings, *, email: str) -> None:
+    """E-mail a reset link if the address belongs to an enabled agent. Silent either way."""
+    agent = (await db.execute(select(Agent).where(Agent.email_address == email))).scalar_one_or_none()
+    if agent is None or not agent.enabled:
+        return
+    hour_ago = clock.now() - timedelta(hours=1)
+    recent = (await db.execute(select(func.count()).where(PasswordResetCode.agent_id == agent.id,
+                                                          PasswordResetCode.created_at > hour_ago))).scalar_one()
+    if recent >= RESET_MAILS_PER_HOUR:
+        return
+    await issue_reset_code(db, settings, agent=agent, lifetime=timedelta(minutes=settings.reset_code_minutes))
+
+
+async def set_password(db: AsyncSession, hasher: PasswordHasher, *, code: str, password: str) -> bool:
+    """Consume a reset code and set the password; False if the code is unknown, used or expired."""
+    now = clock.now()
+    # One conditional UPDATE consumes the code, so two uses racing each other cannot both succeed.
+    agent_id = (
+        await db.execute(
+            update(PasswordResetCode)
+            .where(PasswordResetCode.code_hash == token_hash(code[:200]), PasswordResetCode.used_at.is_(None),
+                   PasswordResetCode.expires_at > now)
+            .values(used_at=now)
+            .returning(PasswordResetCode.agent_id)
+        )
+    ).scalar_one_or_none()
+    if agent_id is None:
+        return False
+    new_hash = await hash_password(hasher, password)
+    await db.execute(update(Agent).where(Agent.id == agent_id).values(password_hash=new_hash))
+    # Other outstanding codes die with this one: the password has just been chosen.
+    await db.execute(
+        update(PasswordResetCode)
+        .where(PasswordResetCode.agent_id == agent_id, PasswordResetCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    await revoke_sessions(db, agent_id=agent_id)
+    return True
+

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; read from AGENTCHAT_* environment variables and an optional .env."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTCHAT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/agentchat.db"
+    data_dir: Path = Path("./data")
+    public_url: str = "http://127.0.0.1:8000"
+    broker_url: str = "memory://"
+
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    reset_code_minutes: int = Field(60, ge=5, le=24 * 60)
+    invite_code_hours: int = Field(72, ge=1, le=24 * 30)
+    logon_max_failures: int = Field(5, ge=1)
+    logon_window_seconds: int = Field(300, ge=10)
+
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65536, ge=8)
+    argon2_parallelism: int = Field(4, ge=1)
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "AgentChat <agentchat@localhost>"
+
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+
+    max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    log_level: str = "INFO"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

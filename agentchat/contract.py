@@ -1,0 +1,193 @@
+"""The contract's conventions at the edge: PascalCase schemas, Version, pagination and the error shape."""
+
+import logging
+import re
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+def to_contract_name(name: str) -> str:
+    """snake_case -> the contract's PascalCase, where id/ids are spelt ID/IDs (ChatID, DepartmentIDs)."""
+    special = {"id": "ID", "ids": "IDs"}
+    return "".join(special.get(part, part.capitalize()) for part in name.split("_"))
+
+
+def format_time(value: datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+UtcTime = Annotated[datetime, PlainSerializer(format_time, return_type=str)]
+
+
+class Schema(BaseModel):
+    """Base of every request and response body: PascalCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(
+        alias_generator=to_contract_name,
+        populate_by_name=True,
+        from_attributes=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+    )
+
+
+T = TypeVar("T")
+
+
+class Page(Schema, Generic[T]):
+    items: list[T]
+    page: int
+    page_size: int
+    total: int
+
+
+class Paging(Schema):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def paging(
+    page: Annotated[int, Query(alias="Page", ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(alias="PageSize", ge=1, le=200)] = 50,
+) -> Paging:
+    return Paging(page=page, page_size=page_size)
+
+
+class Deleted(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+_VERSION = re.compile(r"^1(\.\d+)*$")
+
+
+class ApiError(Exception):
+    """A client-facing failure: HTTP status, stable machine code, safe message, optional field."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 status: int | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.field = field
+        self.status = status or self.status
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"Code": self.code, "Message": self.message}
+        if self.field:
+            error["Field"] = self.field
+        return {"Error": error}
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+class Invalid(ApiError):
+    status, code = 422, "invalid"
+
+
+class TooManyAttempts(ApiError):
+    status, code = 429, "too_many_attempts"
+
+
+def check_version(version: Annotated[str | None, Query(alias="Version", max_length=20)] = None) -> None:
+    if version is not None and not _VERSION.match(version.strip()):
+        raise BadRequest("Only version 1 of the API is served.", code="unsupported_version", field="Version")
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    return error_response(exc)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "header", "path")]
+    field = ".".join(loc) or None
+    if first.get("type") in ("json_invalid", "model_attributes_type") or (not loc and "body" in first.get("loc", ())):
+        return error_response(BadRequest("The request body is not a JSON object.", code="malformed_request"))
+    if first.get("type") == "missing":
+        return error_response(Invalid(f"{field} is required.", code="missing_field", field=field))
+    if first.get("type") == "extra_forbidden":
+        return error_response(Invalid(f"{field} is not a known field.", code="unknown_field", field=field))
+    message = first.get("msg", "Invalid value.")
+    return error_response(Invalid(f"{field}: {message}" if field else message, code="invalid_field", field=field))
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 401: "unauthorized"}
+
+
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    if exc.status_code == 404:
+        message = "No such endpoint."
+    return error_response(ApiError(message, code=code, status=exc.status_code, headers=exc.headers))
+
+
+async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse({"Error": {"Code": "internal_error", "Message": "Something went wrong on our side."}},
+                        status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(value: str) -> str:
+    value = value.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError("not a valid e-mail address")
+    return value
+
+
+EmailAddress = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
+MobileNumber = Annotated[str, Field(max_length=20, pattern=r"^\+?[0-9][0-9 \-]{5,18}$")]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Password = Annotated[str, Field(min_length=8, max_length=128)]

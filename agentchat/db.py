@@ -1,0 +1,100 @@
+"""Database engine, ORM base, the request session, and work deferred until after commit."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from agentchat.config import Settings
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        _ensure_sqlite_dir(settings.database_url)
+        # One connection per process: SQLite has a single writer anyway, and queueing on the pool
+        # is fairer and faster than SQLITE_BUSY retries between connections of one process.
+        engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(settings.database_url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # busy_timeout must come before WAL, or a second process fails at start with "database is locked".
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(get_db)]
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(db: AsyncSession, job: AfterCommit) -> None:
+    """Run `job` once the current transaction has committed; dropped if it rolls back."""
+    db.info.setdefault("after_commit", []).append(job)
+
+
+async def commit_and_publish(db: AsyncSession) -> None:
+    """Commit, then start what was deferred (events, mail). Deferred work never runs on rollback."""
+    jobs = db.info.pop("after_commit", [])
+    await db.commit()
+    for job in jobs:
+        task = asyncio.create_task(job())
+        _background.add(task)
+        task.add_done_callback(_finish_background)
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _finish_background(task: asyncio.Task) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("deferred job failed", exc_info=task.exception())
+
+
+async def drain_background() -> None:
+    """Wait for deferred jobs (shutdown and tests)."""
+    while _background:
+        await asyncio.gather(*list(_background), return_exceptions=True)

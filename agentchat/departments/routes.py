@@ -1,0 +1,28 @@
+from fastapi import APIRouter
+
+from agentchat.db import DbSession, commit_and_publish
+from agentchat.departments import service as departments
+from agentchat.departments.schemas import CreateDepartmentIn, DepartmentList, DepartmentOut, UpdateDepartmentIn
+from agentchat.security import CurrentAgent, ManagerOnly
+
+router = APIRouter(tags=["Departments"])
+
+
+@router.post("/api/CreateDepartment")
+async def create_department(body: CreateDepartmentIn, _caller: ManagerOnly, db: DbSession) -> DepartmentOut:
+    department = await departments.create_department(db, body)
+    await commit_and_publish(db)
+    return DepartmentOut.model_validate(department)
+
+
+@router.post("/api/UpdateDepartment")
+async def update_department(body: UpdateDepartmentIn, _caller: ManagerOnly, db: DbSession) -> DepartmentOut:
+    department = await departments.update_department(db, body)
+    await commit_and_publish(db)
+    return DepartmentOut.model_validate(department)
+
+
+@router.get("/api/GetDepartments")
+async def get_departments(_caller: CurrentAgent, db: DbSession) -> DepartmentList:
+    items = await departments.list_departments(db)
+    return DepartmentList(items=[DepartmentOut.model_validate(d) for d in items])

@@ -1,0 +1,12 @@
+"""Every ORM model, imported in one place so that Alembic and the mappers see the whole schema."""
+
+from agentchat.agents.models import Agent, AgentDepartment
+from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
+from agentchat.company.models import Setting
+from agentchat.departments.models import Department, DepartmentTag
+from agentchat.tags.models import Tag, TagGroup
+
+__all__ = [
+    "Agent", "AgentDepartment", "AgentSession", "LogonFailure", "PasswordResetCode",
+    "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
+]

@@ -1,0 +1,134 @@
+"""Password hashing, session tokens, and the dependencies that say who is calling."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from anyio import to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, Header, Query, Request
+from sqlalchemy import select, update
+
+from agentchat import clock
+from agentchat.agents.models import ROLE_MANAGER, Agent
+from agentchat.auth.models import AgentSession
+from agentchat.config import Settings
+from agentchat.contract import Forbidden, Unauthorized
+from agentchat.db import DbSession
+
+# Extending a session costs a write, so a session is pushed forward at most once a minute.
+EXTEND_GRANULARITY = timedelta(seconds=60)
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+
+
+async def hash_password(hasher: PasswordHasher, password: str) -> str:
+    # argon2 is deliberately slow and memory-hard: keep it off the event loop.
+    return await to_thread.run_sync(hasher.hash, password)
+
+
+async def verify_password(hasher: PasswordHasher, password_hash: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            # A missing hash still costs one verification, so timing does not tell accounts apart.
+            return hasher.verify(password_hash or _DUMMY_HASH.get(hasher), password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    ok = await to_thread.run_sync(verify)
+    return ok and password_hash is not None
+
+
+class _DummyHash:
+    def __init__(self) -> None:
+        self._by_params: dict[tuple, str] = {}
+
+    def get(self, hasher: PasswordHasher) -> str:
+        key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+        if key not in self._by_params:
+            self._by_params[key] = hasher.hash(secrets.token_hex(16))
+        return self._by_params[key]
+
+
+_DUMMY_HASH = _DummyHash()
+
+
+def new_token() -> str:
+    """A random 128-bit token, as 32 lowercase hex characters (the contract's SessionToken form)."""
+    return secrets.token_hex(16)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The agent behind the current request."""
+
+    agent_id: int
+    role_id: int
+    session_id: int
+    expires_at: datetime
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role_id == ROLE_MANAGER
+
+
+
+
+def presented_token(
+    session_token: Annotated[str | None, Query(alias="SessionToken", max_length=64)] = None,
+    authorization: Annotated[str | None, Header(max_length=100)] = None,
+) -> str | None:
+    if session_token:
+        return session_token
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+async def current_caller(
+    request: Request, db: DbSession, token: Annotated[str | None, Depends(presented_token)]
+) -> Caller:
+    if not token:
+        raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
+    now = clock.now()
+    lookup = (
+        select(AgentSession.id, AgentSession.agent_id, AgentSession.expires_at, Agent.role_id)
+        .join(Agent, Agent.id == AgentSession.agent_id)
+        .where(AgentSession.token_hash == token_hash(token), AgentSession.revoked_at.is_(None),
+               AgentSession.expires_at > now, Agent.enabled.is_(True))
+    )
+    row = (await db.execute(lookup)).first()
+    if row is None:
+        raise Unauthorized("The session has expired or was ended; log on again.", code="session_invalid")
+    session_id, agent_id, expires_at, role_id = row
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    if now + idle - expires_at >= EXTEND_GRANULARITY:
+        expires_at = now + idle
+        await db.execute(
+            update(AgentSession).where(AgentSession.id == session_id).values(expires_at=expires_at)
+        )
+        await db.commit()
+    return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at)
+
+
+async def manager_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    if not caller.is_manager:
+        raise Forbidden("Only a Manager may do this.", code="manager_only")
+    return caller
+
+
+CurrentAgent = Annotated[Caller, Depends(current_caller)]
+ManagerOnly = Annotated[Caller, Depends(manager_caller)]
