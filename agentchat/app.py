@@ -1,5 +1,6 @@
 """create_app(settings): the routers, the error handlers, and what starts and stops with the service."""
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,11 +12,14 @@ from sqlalchemy import text
 from agentchat import __version__
 from agentchat.agents.routes import router as agents_router
 from agentchat.auth.routes import router as auth_router
+from agentchat.channels.outbound import Outbound
+from agentchat.channels.setup import start_channels, stop_channels
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
 from agentchat.contract import check_version, install_error_handlers
 from agentchat.db import create_engine, create_sessionmaker, drain_background
 from agentchat.departments.routes import router as departments_router
+from agentchat.files.storage import LocalFileStorage
 from agentchat.security import password_hasher
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -30,11 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = create_engine(settings)
         app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        outbound = Outbound(create_sessionmaker(engine), senders={})
+        app.state.outbound = outbound
+        app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound)
+        # Channel senders register here: {"WhatsApp": ..., "WebChat": ...}
+        outbound.senders.update(await start_channels(app))
+        resume = asyncio.create_task(outbound.resume_pending())
         try:
             yield
         finally:
+            resume.cancel()
             await drain_background()
+            await stop_channels(app)
             await engine.dispose()
 
     app = FastAPI(
@@ -45,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.password_hasher = password_hasher(settings)
+    app.state.file_storage = LocalFileStorage(settings.files_dir)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_version)])

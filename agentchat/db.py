@@ -34,6 +34,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # is fairer and faster than SQLITE_BUSY retries between connections of one process.
         engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(settings.database_url, pool_size=10, max_overflow=10, pool_pre_ping=False)
 
@@ -54,10 +55,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # We issue BEGIN ourselves (below): the driver's own implicit transactions break SAVEPOINT.
+    dbapi_connection.isolation_level = None
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def create_sessionmaker(engine: AsyncEngine, **info) -> async_sessionmaker[AsyncSession]:
+    """Sessions carry `info` (e.g. the outbound dispatcher) so services can defer work to it."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:

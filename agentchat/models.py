@@ -2,11 +2,14 @@
 
 from agentchat.agents.models import Agent, AgentDepartment
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
+from agentchat.chats.models import Chat, ChatEvent, ChatTag, Message
 from agentchat.company.models import Setting
+from agentchat.customers.models import Comment, Customer
 from agentchat.departments.models import Department, DepartmentTag
 from agentchat.tags.models import Tag, TagGroup
 
 __all__ = [
     "Agent", "AgentDepartment", "AgentSession", "LogonFailure", "PasswordResetCode",
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
+    "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
 ]

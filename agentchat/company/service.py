@@ -61,6 +61,12 @@ def _time_zone(value: Any) -> str:
 CATALOGUE: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "CompanyName": ("AgentChat", _non_empty_text(100)),
     "TimeZone": ("UTC", _time_zone),
+    # Not in the original's list: the bot's greeting before its menu (the POPIA notice for new customers).
+    "WelcomeMessageNewCustomer": (
+        "Welcome! We keep your name, number and this conversation to help you, as the Protection of Personal "
+        "Information Act (POPIA) allows; ask us any time to see or erase it. How can we help you today?",
+        _non_empty_text(4096)),
+    "WelcomeMessageReturningCustomer": ("Welcome back! How can we help you today?", _non_empty_text(4096)),
     "OutOfHoursMessage": (
         "Thank you for your message. We are closed right now; we will answer when we open again.",
         _non_empty_text(4096)),

@@ -2,7 +2,12 @@ from fastapi import APIRouter
 
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.departments import service as departments
-from agentchat.departments.schemas import CreateDepartmentIn, DepartmentList, DepartmentOut, UpdateDepartmentIn
+from agentchat.departments.schemas import (
+    CreateDepartmentIn,
+    DepartmentList,
+    DepartmentOut,
+    UpdateDepartmentIn,
+)
 from agentchat.security import CurrentAgent, ManagerOnly
 
 router = APIRouter(tags=["Departments"])

@@ -3,7 +3,6 @@ from pydantic import Field
 from agentchat.contract import Name, Schema
 
 
-
 class DepartmentOut(Schema):
     department_id: int = Field(validation_alias="id")
     name: str

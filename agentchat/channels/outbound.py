@@ -1,0 +1,115 @@
+"""Delivery of stored outbound messages (bot and agent) to the customer's channel.
+
+A message is stored first (Pending) and handed over only after its transaction commits, so an accepted
+message is never lost: if the process dies before delivery, `resume_pending` sends it at the next start.
+Delivery runs outside any database transaction (channels may retry for a while), one chat at a time
+so that a customer sees messages in the order they were written.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentchat.chats.models import FAILED, PENDING, SENDER_CUSTOMER, Chat, Message
+from agentchat.customers.models import Customer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outgoing:
+    """What a channel needs to send one message."""
+
+    message_id: int
+    chat_id: int
+    channel: str
+    customer_id: int
+    phone_number: str | None
+    text: str | None
+    file_name: str | None
+    file_type: str | None
+    file_key: str | None
+    payload: dict | None
+
+
+@dataclass
+class DeliveryResult:
+    status: str  # Sent, Delivered or Failed
+    external_id: str | None = None
+    failure_reason: str | None = None
+
+
+class ChannelSender(Protocol):
+    async def send(self, item: Outgoing) -> DeliveryResult: ...
+
+
+class Outbound:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], senders: dict[str, ChannelSender]):
+        self.sessionmaker = sessionmaker
+        self.senders = senders
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+
+    async def deliver(self, message_id: int) -> None:
+        async with self.sessionmaker() as db:
+            item = await load_outgoing(db, message_id)
+        if item is None:
+            return
+        lock = self._chat_locks.setdefault(item.chat_id, asyncio.Lock())
+        try:
+            async with lock:
+                result = await self._send(item)
+                async with self.sessionmaker() as db:
+                    await record_delivery(db, message_id, result)
+                    await db.commit()
+        finally:
+            if not lock.locked() and self._chat_locks.get(item.chat_id) is lock:
+                del self._chat_locks[item.chat_id]
+
+    async def _send(self, item: Outgoing) -> DeliveryResult:
+        sender = self.senders.get(item.channel)
+        if sender is None:
+            return DeliveryResult(FAILED, failure_reason=f"The {item.channel} channel is not configured.")
+        try:
+            return await sender.send(item)
+        except Exception as exc:  # a channel bug must not leave the message Pending forever
+            log.exception("delivery of message %s failed", item.message_id)
+            return DeliveryResult(FAILED, failure_reason=f"Delivery failed: {type(exc).__name__}")
+
+    async def resume_pending(self) -> int:
+        """Deliver what an earlier run stored but did not hand over; returns how many."""
+        async with self.sessionmaker() as db:
+            ids = list((await db.execute(
+                select(Message.id).where(Message.delivery_status == PENDING,
+                                         Message.sender_type != SENDER_CUSTOMER).order_by(Message.id)
+            )).scalars())
+        for message_id in ids:
+            await self.deliver(message_id)
+        return len(ids)
+
+
+async def load_outgoing(db: AsyncSession, message_id: int) -> Outgoing | None:
+    row = (await db.execute(
+        select(Message, Chat.channel, Chat.customer_id, Customer.phone_number)
+        .join(Chat, Chat.id == Message.chat_id)
+        .join(Customer, Customer.id == Chat.customer_id)
+        .where(Message.id == message_id, Message.delivery_status == PENDING)
+    )).first()
+    if row is None:
+        return None
+    message, channel, customer_id, phone_number = row
+    return Outgoing(message_id=message.id, chat_id=message.chat_id, channel=channel, customer_id=customer_id,
+                    phone_number=phone_number, text=message.text, file_name=message.file_name,
+                    file_type=message.file_type, file_key=message.file_key, payload=message.payload)
+
+
+async def record_delivery(db: AsyncSession, message_id: int, result: DeliveryResult) -> None:
+    # Only a Pending message moves: a status webhook that arrived first (Delivered, Read) is kept.
+    await db.execute(
+        update(Message).where(Message.id == message_id, Message.delivery_status == PENDING)
+        .values(delivery_status=result.status, external_id=result.external_id,
+                failure_reason=result.failure_reason)
+    )
