@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,24 @@ class Schema(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text: refuse it here as a 422, not later as a driver error (500).
+        if _has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
 
 
 T = TypeVar("T")
@@ -126,8 +144,9 @@ class TooManyAttempts(ApiError):
     status, code = 429, "too_many_attempts"
 
 
-def check_version(version: Annotated[str | None, Query(alias="Version", max_length=20)] = None) -> None:
-    if version is not None and not _VERSION.match(version.strip()):
+def check_version(version: Annotated[str | None, Query(alias="Version")] = None) -> None:
+    # Unbounded on purpose: any value that is not 1 or 1.x is 400 unsupported_version, not a 422.
+    if version is not None and (len(version) > 20 or not _VERSION.match(version.strip())):
         raise BadRequest("Only version 1 of the API is served.", code="unsupported_version", field="Version")
 
 
@@ -182,7 +201,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 def normalise_email(value: str) -> str:
     value = value.strip().lower()
-    if not _EMAIL.match(value):
+    if not _EMAIL.match(value) or any(ord(char) < 32 for char in value):
         raise ValueError("not a valid e-mail address")
     return value
 
@@ -190,4 +209,10 @@ def normalise_email(value: str) -> str:
 EmailAddress = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
 MobileNumber = Annotated[str, Field(max_length=20, pattern=r"^\+?[0-9][0-9 \-]{5,18}$")]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+# Passwords are taken exactly as typed: every character counts, leading and trailing spaces too.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=128)]
+# At logon any length up to a bound is merely a wrong password, never a 422 that hints at the rules.
+LogonPassword = Annotated[str, StringConstraints(strip_whitespace=False, max_length=1024)]
+# IDs are 32-bit in the database; a larger number is an invalid value (422), not a driver error.
+MAX_ID = 2_147_483_647
+ID = Annotated[int, Field(ge=1, le=MAX_ID)]

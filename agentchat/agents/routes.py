@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from agentchat.agents import service as agents
 from agentchat.agents.schemas import AgentOut, CreateAgentIn, UpdateAgentIn
-from agentchat.contract import Page, Paging, paging
+from agentchat.contract import MAX_ID, Page, Paging, paging
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly
 
@@ -30,7 +30,7 @@ async def get_agents(
     _caller: CurrentAgent,
     db: DbSession,
     page: Annotated[Paging, Depends(paging)],
-    department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1)] = None,
+    department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
     status_id: Annotated[int | None, Query(alias="StatusID", ge=1, le=4)] = None,
 ) -> Page[AgentOut]:
     items, total = await agents.list_agents(db, department_id=department_id, status_id=status_id, paging=page)

@@ -2,12 +2,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from agentchat.contract import EmailAddress, MobileNumber, Name, Schema, UtcTime
+from agentchat.contract import ID, EmailAddress, MobileNumber, Name, Schema, UtcTime
 
 RoleID = Literal[1, 2]
 StatusID = Literal[1, 2, 3, 4]
 Notification = Literal["UnassignedChatsWaiting"]
-DepartmentIDs = list[int]
 
 
 class AgentOut(Schema):
@@ -27,17 +26,17 @@ class CreateAgentIn(Schema):
     name: Name
     email_address: EmailAddress
     role_id: RoleID
-    department_ids: list[int] = Field(max_length=500)
+    department_ids: list[ID] = Field(max_length=500)
     mobile_number: MobileNumber | None = None
 
 
 class UpdateAgentIn(Schema):
-    agent_id: int = Field(ge=1)
+    agent_id: ID
     name: Name | None = None
     mobile_number: MobileNumber | None = None
     email_address: EmailAddress | None = None
     notifications: list[Notification] | None = Field(None, max_length=10)
     role_id: RoleID | None = None
     status_id: StatusID | None = None
-    department_ids: list[int] | None = Field(None, max_length=500)
+    department_ids: list[ID] | None = Field(None, max_length=500)
     enabled: bool | None = None

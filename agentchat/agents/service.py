@@ -138,7 +138,8 @@ async def set_status(db: AsyncSession, *, agent_id: int, status_id: int) -> None
     await db.execute(update(Agent).where(Agent.id == agent_id).values(status_id=status_id))
 
 
-async def create_or_reset_manager(db: AsyncSession, hasher: PasswordHasher, *, name: str, email: str, password: str) -> Agent:
+async def create_or_reset_manager(db: AsyncSession, hasher: PasswordHasher, *, name: str, email: str,
+                                  password: str) -> Agent:
     """The CLI's way in: make (or restore) a Manager with a known password."""
     agent = (await db.execute(select(Agent).where(Agent.email_address == email))).scalar_one_or_none()
     if agent is None:

@@ -1,11 +1,13 @@
+from pydantic import Field
+
 from agentchat.agents.schemas import AgentOut
-from agentchat.contract import EmailAddress, Password, Schema, UtcTime
+from agentchat.contract import EmailAddress, LogonPassword, Password, Schema, UtcTime
 
 
 class LogonIn(Schema):
     email_address: EmailAddress
     # Bounded but not policed here: a wrong password is a failed logon, not a 422.
-    password: str
+    password: LogonPassword
 
 
 class LogonOut(Schema):
@@ -15,7 +17,7 @@ class LogonOut(Schema):
 
 
 class SetPasswordIn(Schema):
-    reset_code: str
+    reset_code: str = Field(min_length=1, max_length=200)
     password: Password
 
 

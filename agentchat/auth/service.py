@@ -52,7 +52,7 @@ async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, *,
     """
     await check_logon_throttle(db, settings, email=email, client_ip=client_ip)
     agent = (await db.execute(select(Agent).where(Agent.email_address == email))).scalar_one_or_none()
-    password_ok = await verify_password(hasher, agent.password_hash if agent else None, password[:1024])
+    password_ok = await verify_password(hasher, agent.password_hash if agent else None, password)
     if agent is None or not password_ok or not agent.enabled:
         await record_logon_failure(db, settings, email=email, client_ip=client_ip)
         return None

@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from agentchat.contract import Name, Schema
+from agentchat.contract import ID, Name, Schema
 
 
 class DepartmentOut(Schema):
@@ -23,7 +23,7 @@ class DepartmentFields(Schema):
     new_customer_message: str | None = Field(None, max_length=4096)
     menu_option: int | None = Field(None, ge=1, le=99)
     enabled: bool | None = None
-    tag_ids: list[int] | None = Field(None, max_length=100)
+    tag_ids: list[ID] | None = Field(None, max_length=100)
 
 
 class CreateDepartmentIn(DepartmentFields):
@@ -31,7 +31,7 @@ class CreateDepartmentIn(DepartmentFields):
 
 
 class UpdateDepartmentIn(DepartmentFields):
-    department_id: int = Field(ge=1)
+    department_id: ID
     name: Name | None = None
 
 
