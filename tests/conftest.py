@@ -7,11 +7,13 @@ tests reach the database and service functions without a second connection pool.
 
 import asyncio
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -266,3 +268,34 @@ def manager(server, api) -> str:
     """A logged-on Manager's session token."""
     add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
     return api.logon("mia@example.com")
+
+
+# ---- reading what the service sends ------------------------------------------------------------------------
+
+RESET_LINK = re.compile(r"http://agentchat\.test/reset-password\?ResetCode=([A-Za-z0-9_\-]+)")
+
+
+def reset_code(message: EmailMessage) -> str:
+    """The ResetCode from the link in a password-reset or invitation mail."""
+    found = RESET_LINK.search(message.get_content())
+    assert found, f"no reset link in: {message.get_content()!r}"
+    return found.group(1)
+
+
+def parse_time(value: str) -> datetime:
+    """A contract time ("2024-05-01T10:00:00Z") as a naive UTC datetime, comparable with clock.now()."""
+    assert value.endswith("Z"), value
+    return datetime.fromisoformat(value[:-1])
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None, field: str | None = None) -> dict:
+    """The response is the contract's error envelope with this status (and code and field, if given)."""
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    assert response.headers["content-type"].startswith("application/json"), response.headers["content-type"]
+    error = response.json()["Error"]
+    assert set(error) <= {"Code", "Message", "Field"} and error["Message"], error
+    if code is not None:
+        assert error["Code"] == code, error
+    if field is not None:
+        assert error.get("Field") == field, error
+    return error
