@@ -1,0 +1,36 @@
+"""Operations endpoints: /healthz, /metrics and the interactive docs."""
+
+
+class TestHealthz:
+    def test_reports_ok_when_the_database_answers(self, api):
+        response = api.http.get("/healthz")
+        assert response.status_code == 200
+        assert response.json()["Status"] == "ok"
+
+
+def scrape(api) -> dict[str, float]:
+    lines = api.http.get("/metrics").text.splitlines()
+    return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines if not line.startswith("#"))}
+
+
+class TestMetrics:
+    def test_counts_requests_by_route_and_status(self, api, manager):
+        ok = 'agentchat_http_requests_total{method="GET",path="/api/GetDepartments",status="200"}'
+        refused = 'agentchat_http_requests_total{method="GET",path="/api/GetDepartments",status="401"}'
+        before = scrape(api)
+        api.get("GetDepartments", manager)
+        api.get("GetDepartments", manager)
+        api.get("GetDepartments")
+        after = scrape(api)
+        assert after[ok] - before.get(ok, 0) == 2
+        assert after[refused] - before.get(refused, 0) == 1
+
+    def test_gauges_show_agents_by_status(self, api, manager):
+        assert scrape(api)['agentchat_agents{status_id="4"}'] == 1
+
+
+class TestDocs:
+    def test_docs_and_openapi_are_served(self, api):
+        assert api.http.get("/docs").status_code == 200
+        schema = api.http.get("/openapi.json").json()
+        assert "/api/AgentLogon" in schema["paths"]
