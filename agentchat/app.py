@@ -20,6 +20,7 @@ from agentchat.contract import check_version, install_error_handlers
 from agentchat.db import create_engine, create_sessionmaker, drain_background
 from agentchat.departments.routes import router as departments_router
 from agentchat.files.storage import LocalFileStorage
+from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.security import password_hasher
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -66,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return JSONResponse({"Status": "ok", "Version": __version__})
+
+    app.state.request_metrics = MetricsRegistry()
+    app.add_middleware(RequestMetrics, registry=app.state.request_metrics)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/reset-password", include_in_schema=False)
     async def reset_password_page() -> FileResponse:
