@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
 from agentchat.agents.models import ROLE_MANAGER, Agent
@@ -106,18 +107,25 @@ async def current_caller(
 ) -> Caller:
     if not token:
         raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
+    caller = await authenticate(db, token, idle=timedelta(minutes=request.app.state.settings.session_idle_minutes))
+    if caller is None:
+        raise Unauthorized("The session has expired or was ended; log on again.", code="session_invalid")
+    return caller
+
+
+async def authenticate(db: AsyncSession, token: str, *, idle: timedelta) -> Caller | None:
+    """The live session behind a token, pushed forward by `idle` (at most once a minute, since it writes)."""
     now = clock.now()
     lookup = (
         select(AgentSession.id, AgentSession.agent_id, AgentSession.expires_at, Agent.role_id)
         .join(Agent, Agent.id == AgentSession.agent_id)
-        .where(AgentSession.token_hash == token_hash(token), AgentSession.revoked_at.is_(None),
+        .where(AgentSession.token_hash == token_hash(token[:64]), AgentSession.revoked_at.is_(None),
                AgentSession.expires_at > now, Agent.enabled.is_(True))
     )
     row = (await db.execute(lookup)).first()
     if row is None:
-        raise Unauthorized("The session has expired or was ended; log on again.", code="session_invalid")
+        return None
     session_id, agent_id, expires_at, role_id = row
-    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
     if now + idle - expires_at >= EXTEND_GRANULARITY:
         expires_at = now + idle
         await db.execute(
