@@ -14,6 +14,7 @@ from agentchat.agents.routes import router as agents_router
 from agentchat.auth.routes import router as auth_router
 from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
+from agentchat.channels.whatsapp.routes import router as whatsapp_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
 from agentchat.contract import check_version, install_error_handlers
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_version)])
+    # Meta's webhook: public, signed, outside /api (no session, no Version).
+    app.include_router(whatsapp_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str | None = None
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
+    # Graph API calls are retried on 5xx, 429, throttling codes and network errors: attempts in all, and the
+    # first pause (doubled after each attempt).
+    whatsapp_retry_attempts: int = Field(4, ge=1, le=10)
+    whatsapp_retry_base_seconds: float = Field(0.5, ge=0, le=60)
+    whatsapp_timeout_seconds: float = Field(15, gt=0, le=120)
 
     max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)
     log_level: str = "INFO"

@@ -3,12 +3,15 @@
 from fastapi import FastAPI
 
 from agentchat.channels.outbound import ChannelSender
+from agentchat.channels.whatsapp import start_whatsapp, stop_whatsapp
 
 
 async def start_channels(app: FastAPI) -> dict[str, ChannelSender]:
     """Open what the channels need (HTTP clients, socket hubs); returns each channel's sender."""
-    return {}
+    senders: dict[str, ChannelSender] = {}
+    senders.update(await start_whatsapp(app))
+    return senders
 
 
 async def stop_channels(app: FastAPI) -> None:
-    return None
+    await stop_whatsapp(app)

@@ -1,0 +1,29 @@
+"""The WhatsApp Cloud API channel: Meta's webhook in, the Graph API out."""
+
+import httpx
+from fastapi import FastAPI
+
+from agentchat.channels.outbound import ChannelSender
+from agentchat.channels.whatsapp.outbound import GraphApi, WhatsAppSender
+
+
+async def start_whatsapp(app: FastAPI) -> dict[str, ChannelSender]:
+    """Open the Graph API client when the channel is configured; returns {"WhatsApp": sender} or {}."""
+    settings = app.state.settings
+    app.state.whatsapp_graph = None
+    if not (settings.whatsapp_access_token and settings.whatsapp_phone_number_id):
+        return {}
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.whatsapp_timeout_seconds),
+                             limits=httpx.Limits(max_connections=20))
+    graph = GraphApi(http, api_url=settings.whatsapp_api_url, access_token=settings.whatsapp_access_token,
+                     phone_number_id=settings.whatsapp_phone_number_id,
+                     attempts=settings.whatsapp_retry_attempts, base_delay=settings.whatsapp_retry_base_seconds)
+    app.state.whatsapp_graph = graph
+    return {"WhatsApp": WhatsAppSender(graph, app.state.file_storage.read)}
+
+
+async def stop_whatsapp(app: FastAPI) -> None:
+    graph: GraphApi | None = getattr(app.state, "whatsapp_graph", None)
+    if graph is not None:
+        await graph.http.aclose()
+        app.state.whatsapp_graph = None

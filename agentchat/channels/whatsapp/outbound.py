@@ -1,0 +1,271 @@
+"""The WhatsApp Cloud API client (Meta's Graph API) and the sender that delivers our messages through it.
+
+Every call is retried with exponential backoff when Meta asks us to slow down or is unwell (5xx, 429, the
+throttling codes, network errors); any other 4xx is final at once. The access token travels only in the
+Authorization header and never appears in a log line or a failure reason.
+"""
+
+import asyncio
+import logging
+import mimetypes
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from agentchat.channels.outbound import DeliveryResult, Outgoing
+from agentchat.chats.models import FAILED, SENT
+
+log = logging.getLogger(__name__)
+
+# Meta's rate-limit and "try again later" error codes: retried like a 429.
+THROTTLING_CODES = frozenset({4, 80007, 130429, 131048, 131056})
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_LIST_ROWS = 10
+MAX_ROW_TITLE = 24
+MAX_ROW_DESCRIPTION = 72
+MAX_LIST_BODY = 1024
+MENU_BUTTON = "Choose"
+MENU_SECTION = "Options"
+# What WhatsApp shows inline; any other type goes as a document (Meta's supported media types).
+INLINE_TYPES = {
+    "image/jpeg": "image", "image/png": "image",
+    "video/mp4": "video", "video/3gpp": "video",
+    "audio/aac": "audio", "audio/amr": "audio", "audio/mpeg": "audio", "audio/mp4": "audio", "audio/ogg": "audio",
+}
+
+T = TypeVar("T")
+
+
+class GraphError(Exception):
+    """A failed Graph API call, with Meta's error code and message (or ours, for network trouble)."""
+
+    def __init__(self, code: int | str, message: str, *, status: int | None = None, details: str | None = None,
+                 retryable: bool = False):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details
+        self.retryable = retryable
+
+    @property
+    def reason(self) -> str:
+        """For Message.failure_reason: "131047: Re-engagement message"."""
+        text = f"{self.code}: {self.message}"
+        if self.details and self.details not in self.message:
+            text += f" ({self.details})"
+        return text[:500]
+
+
+def error_from_response(response: httpx.Response) -> GraphError:
+    """Meta's error JSON {"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}."""
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    code = error.get("code") if isinstance(error.get("code"), int) else response.status_code
+    message = str(error.get("message") or response.reason_phrase or "Graph API error")[:300]
+    details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
+    retryable = response.status_code >= 500 or response.status_code == 429 or code in THROTTLING_CODES
+    if error.get("fbtrace_id"):
+        log.info("Graph API error %s (HTTP %s, fbtrace_id %s)", code, response.status_code, error["fbtrace_id"])
+    return GraphError(code, message, status=response.status_code, details=details and str(details)[:300],
+                      retryable=retryable)
+
+
+@dataclass
+class Media:
+    content: bytes
+    mime_type: str
+
+
+class GraphApi:
+    """The few Graph API calls we need: send a message, upload media, download a customer's media."""
+
+    def __init__(self, http: httpx.AsyncClient, *, api_url: str, access_token: str, phone_number_id: str,
+                 attempts: int = 4, base_delay: float = 0.5):
+        self.http = http
+        self.api_url = api_url.rstrip("/")
+        self.phone_number_id = phone_number_id
+        self.attempts = max(1, attempts)
+        self.base_delay = base_delay
+        self._auth = {"Authorization": f"Bearer {access_token}"}
+
+    def __repr__(self) -> str:  # never show the token
+        return f"GraphApi({self.api_url!r}, phone_number_id={self.phone_number_id!r})"
+
+    async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await call()
+            except httpx.TransportError as exc:
+                error = GraphError("network_error", f"Could not reach the WhatsApp Cloud API ({type(exc).__name__}).",
+                                   retryable=True)
+            except GraphError as exc:
+                error = exc
+            if not error.retryable or attempt == self.attempts:
+                raise error
+            delay = self.base_delay * 2 ** (attempt - 1)
+            log.warning("%s failed (%s), attempt %d of %d; retrying in %.2fs", what, error, attempt, self.attempts,
+                        delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _json(self, method: str, url: str, **kwargs: Any) -> dict:
+        response = await self.http.request(method, url, headers=self._auth, **kwargs)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise GraphError("bad_response", "The Graph API answered with something that is not JSON.",
+                             status=response.status_code, retryable=True) from exc
+        if not isinstance(body, dict):
+            raise GraphError("bad_response", "The Graph API answered with an unexpected shape.", retryable=True)
+        return body
+
+    async def send_message(self, message: dict) -> str:
+        """POST /{phone_number_id}/messages; returns the new message's wamid."""
+        url = f"{self.api_url}/{self.phone_number_id}/messages"
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", **message}
+        answer = await self._with_retries("send message", lambda: self._json("POST", url, json=body))
+        try:
+            return str(answer["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise GraphError("bad_response", "The Graph API did not return a message id.") from exc
+
+    async def upload_media(self, content: bytes, *, file_name: str, mime_type: str) -> str:
+        """POST /{phone_number_id}/media (multipart); returns the media id to send."""
+        url = f"{self.api_url}/{self.phone_number_id}/media"
+
+        async def call() -> dict:
+            return await self._json("POST", url, data={"messaging_product": "whatsapp", "type": mime_type},
+                                    files={"file": (file_name, content, mime_type)})
+
+        answer = await self._with_retries("upload media", call)
+        if not answer.get("id"):
+            raise GraphError("bad_response", "The Graph API did not return a media id.")
+        return str(answer["id"])
+
+    async def download_media(self, media_id: str, *, max_bytes: int) -> Media:
+        """GET /{media_id} for the short-lived URL, then GET the URL (with the token) for the bytes."""
+        info = await self._with_retries("media lookup", lambda: self._json("GET", f"{self.api_url}/{media_id}"))
+        url = info.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise GraphError("bad_response", "The Graph API gave no download URL for the media.")
+        size = info.get("file_size")
+        if isinstance(size, int) and size > max_bytes:
+            raise GraphError("too_large", f"The media is {size} bytes; the limit is {max_bytes}.")
+        content = await self._with_retries("media download", lambda: self._download(url, max_bytes))
+        mime_type = str(info.get("mime_type") or "application/octet-stream")
+        return Media(content=content, mime_type=mime_type)
+
+    async def _download(self, url: str, max_bytes: int) -> bytes:
+        async with self.http.stream("GET", url, headers=self._auth) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise error_from_response(response)
+            chunks, total = [], 0
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
+                if total > max_bytes:
+                    raise GraphError("too_large", f"The media is larger than {max_bytes} bytes.")
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+
+class WhatsAppSender:
+    """The ChannelSender for WhatsApp: text, the bot's menu as an interactive list, and files."""
+
+    def __init__(self, graph: GraphApi, read_file: Callable[[str], Awaitable[bytes]]):
+        self.graph = graph
+        self.read_file = read_file
+
+    async def send(self, item: Outgoing) -> DeliveryResult:
+        if not item.phone_number:
+            return DeliveryResult(FAILED, failure_reason="no_phone_number: The customer has no WhatsApp number.")
+        try:
+            if item.file_key:
+                wamid = await self._send_file(item)
+            elif item.text:
+                wamid = await self._send_text(item)
+            else:
+                return DeliveryResult(FAILED, failure_reason="empty_message: There is nothing to send.")
+        except GraphError as exc:
+            log.warning("WhatsApp delivery of message %s failed: %s", item.message_id, exc.reason)
+            return DeliveryResult(FAILED, failure_reason=exc.reason)
+        return DeliveryResult(SENT, external_id=wamid)
+
+    async def _send_text(self, item: Outgoing) -> str:
+        menu = (item.payload or {}).get("Menu")
+        if isinstance(menu, list) and 0 < len(menu) <= MAX_LIST_ROWS:
+            return await self.graph.send_message(menu_message(item.phone_number, item.text, menu))
+        wamid = ""
+        # WhatsApp takes at most 4096 characters a message: a longer text goes in parts, in order.
+        for part in split_text(item.text, MAX_TEXT):
+            wamid = await self.graph.send_message(text_message(item.phone_number, part))
+        return wamid
+
+    async def _send_file(self, item: Outgoing) -> str:
+        content = await self.read_file(item.file_key)
+        file_name = item.file_name or "file"
+        mime_type = item.file_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        kind = INLINE_TYPES.get(mime_type.split(";")[0].strip().lower(), "document")
+        media_id = await self.graph.upload_media(content, file_name=file_name, mime_type=mime_type)
+        media: dict[str, Any] = {"id": media_id}
+        text = (item.text or "").strip()
+        caption_fits = kind != "audio" and len(text) <= MAX_CAPTION
+        if text and caption_fits:
+            media["caption"] = text
+        if kind == "document":
+            media["filename"] = file_name
+        wamid = await self.graph.send_message({"to": item.phone_number, "type": kind, kind: media})
+        if text and not caption_fits:
+            # Audio takes no caption, and a caption has a lower limit than a text: the words follow the file.
+            for part in split_text(text, MAX_TEXT):
+                await self.graph.send_message(text_message(item.phone_number, part))
+        return wamid
+
+
+def text_message(to: str, body: str) -> dict:
+    return {"to": to, "type": "text", "text": {"body": body, "preview_url": False}}
+
+
+def menu_message(to: str, text: str, menu: list[dict]) -> dict:
+    """The bot's menu as an interactive list: the lead paragraph as the body, one row per option."""
+    lead = text.split("\n\n", 1)[0].strip()[:MAX_LIST_BODY] or "Please choose an option."
+    rows = []
+    for option in menu:
+        title = str(option.get("Title") or option.get("Option") or "")
+        row = {"id": str(option["ID"])[:200], "title": _truncate(title, MAX_ROW_TITLE)}
+        if len(title) > MAX_ROW_TITLE:
+            row["description"] = _truncate(title, MAX_ROW_DESCRIPTION)
+        rows.append(row)
+    return {"to": to, "type": "interactive", "interactive": {
+        "type": "list",
+        "body": {"text": lead},
+        "action": {"button": MENU_BUTTON, "sections": [{"title": MENU_SECTION, "rows": rows}]},
+    }}
+
+
+def _truncate(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Parts of at most `limit` characters, cut at a line break or space where one is near."""
+    parts = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts
