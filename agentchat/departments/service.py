@@ -38,7 +38,8 @@ async def _check_tag_ids(db: AsyncSession, tag_ids: list[int]) -> list[int]:
 
 
 async def create_department(db: AsyncSession, data: CreateDepartmentIn) -> Department:
-    department = Department(name=data.name, include_in_welcome_menu=False, enabled=True, tags=[])
+    # The name arrives through _apply with the other fields, so that it is checked for clashes too.
+    department = Department(include_in_welcome_menu=False, enabled=True, tags=[])
     return await _apply(db, department, data.model_dump(exclude_unset=True))
 
 
