@@ -20,6 +20,9 @@ from agentchat.config import Settings
 from agentchat.contract import check_version, install_error_handlers
 from agentchat.db import create_engine, create_sessionmaker, drain_background
 from agentchat.departments.routes import router as departments_router
+from agentchat.events.broker import create_broker
+from agentchat.events.hub import AgentHub
+from agentchat.events.routes import router as events_router
 from agentchat.files.storage import LocalFileStorage
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.security import password_hasher
@@ -36,9 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = create_engine(settings)
         app.state.engine = engine
-        outbound = Outbound(create_sessionmaker(engine), senders={})
+        broker = create_broker(settings.broker_url)
+        hub = AgentHub()
+        app.state.broker, app.state.agent_hub = broker, hub
+        hub.start()
+        await broker.start(hub.receive)
+        outbound = Outbound(create_sessionmaker(engine, broker=broker), senders={})
         app.state.outbound = outbound
-        app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound)
+        app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound, broker=broker)
         # Channel senders register here: {"WhatsApp": ..., "WebChat": ...}
         outbound.senders.update(await start_channels(app))
         resume = asyncio.create_task(outbound.resume_pending())
@@ -48,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             resume.cancel()
             await drain_background()
             await stop_channels(app)
+            await broker.stop()
+            await hub.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -62,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_version)])
+    app.include_router(events_router)
     # Meta's webhook: public, signed, outside /api (no session, no Version).
     app.include_router(whatsapp_router)
 

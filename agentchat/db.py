@@ -84,9 +84,17 @@ def after_commit(db: AsyncSession, job: AfterCommit) -> None:
 
 
 async def commit_and_publish(db: AsyncSession) -> None:
-    """Commit, then start what was deferred (events, mail). Deferred work never runs on rollback."""
+    """Commit, then publish the recorded events and start deferred work; neither happens on rollback."""
     jobs = db.info.pop("after_commit", [])
+    events = db.info.pop("events", [])
     await db.commit()
+    broker = db.info.get("broker")
+    if events and broker is not None:
+        try:
+            await broker.publish(events)
+        except Exception:
+            # The change is committed; clients that missed the event re-fetch (ResyncRequired or a reload).
+            log.exception("publishing %d event(s) failed", len(events))
     for job in jobs:
         task = asyncio.create_task(job())
         _background.add(task)

@@ -1,0 +1,5 @@
+"""Real-time events: recorded on the session by services, published after commit, pushed to agent sockets."""
+
+from agentchat.events.model import Event, emit
+
+__all__ = ["Event", "emit"]

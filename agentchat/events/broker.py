@@ -1,0 +1,156 @@
+"""Brokers carry published events to every instance, numbered by one increasing EventID.
+
+memory:// keeps everything in this process. redis://... uses a Redis stream: an atomic script takes the next
+EventID and appends the event under that id, and each instance follows the stream with XREAD. The stream also
+holds the recent past (bounded) that reconnecting clients catch up from.
+"""
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from agentchat.events.model import Event
+
+log = logging.getLogger(__name__)
+
+Envelope = dict[str, Any]
+Listener = Callable[[Envelope], Awaitable[None]]
+
+# How many past events a reconnecting client can catch up from.
+RETAINED_EVENTS = 10_000
+
+
+class Broker(Protocol):
+    async def start(self, listener: Listener) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, events: list[Event]) -> None: ...
+
+    async def since(self, last_event_id: int) -> list[Envelope] | None:
+        """Events after `last_event_id`, or None when some of them are no longer retained."""
+
+    async def last_event_id(self) -> int: ...
+
+
+class MemoryBroker:
+    def __init__(self, retained: int = RETAINED_EVENTS):
+        self._next_id = 1
+        self._recent: deque[Envelope] = deque(maxlen=retained)
+        self._listener: Listener | None = None
+
+    async def start(self, listener: Listener) -> None:
+        self._listener = listener
+
+    async def stop(self) -> None:
+        self._listener = None
+
+    async def publish(self, events: list[Event]) -> None:
+        for event in events:
+            envelope = {"EventID": self._next_id, **event.envelope()}
+            self._next_id += 1
+            self._recent.append(envelope)
+            if self._listener is not None:
+                await self._listener(envelope)
+
+    async def since(self, last_event_id: int) -> list[Envelope] | None:
+        return _after(list(self._recent), last_event_id, self._next_id - 1)
+
+    async def last_event_id(self) -> int:
+        return self._next_id - 1
+
+
+def _after(recent: list[Envelope], last_event_id: int, newest: int) -> list[Envelope] | None:
+    if last_event_id >= newest:
+        return []
+    if not recent or recent[0]["EventID"] > last_event_id + 1:
+        return None
+    return [e for e in recent if e["EventID"] > last_event_id]
+
+
+# Atomic: the next EventID and the append under it, so the stream's order is the EventID order.
+_PUBLISH_SCRIPT = """
+local id = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0', 'e', ARGV[1])
+return id
+"""
+
+
+class RedisBroker:
+    def __init__(self, url: str, *, prefix: str = "agentchat", retained: int = RETAINED_EVENTS):
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._counter_key = f"{prefix}:event_id"
+        self._stream_key = f"{prefix}:events"
+        self._retained = retained
+        self._script = self._redis.register_script(_PUBLISH_SCRIPT)
+        self._reader: asyncio.Task | None = None
+
+    async def start(self, listener: Listener) -> None:
+        last = await self.last_event_id()
+        self._reader = asyncio.create_task(self._follow(listener, last))
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def publish(self, events: list[Event]) -> None:
+        for event in events:
+            payload = json.dumps(event.envelope(), separators=(",", ":"))
+            await self._script(keys=[self._counter_key, self._stream_key], args=[payload, self._retained])
+
+    async def last_event_id(self) -> int:
+        value = await self._redis.get(self._counter_key)
+        return int(value or 0)
+
+    async def since(self, last_event_id: int) -> list[Envelope] | None:
+        newest = await self.last_event_id()
+        if last_event_id >= newest:
+            return []
+        entries = await self._redis.xrange(self._stream_key, min=f"{last_event_id + 1}-0", max="+")
+        recent = [_decode(entry_id, fields) for entry_id, fields in entries]
+        oldest = await self._redis.xrange(self._stream_key, min="-", max="+", count=1)
+        if not oldest or _event_id(oldest[0][0]) > last_event_id + 1:
+            return None
+        return recent
+
+    async def _follow(self, listener: Listener, last: int) -> None:
+        cursor = f"{last}-0"
+        while True:
+            try:
+                reply = await self._redis.xread({self._stream_key: cursor}, block=1000, count=500)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis restarted or the network blinked: clients catch up by EventID once it is back.
+                log.warning("lost the Redis event stream; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            for _stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    cursor = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                    await listener(_decode(entry_id, fields))
+
+
+def _event_id(entry_id: bytes | str) -> int:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.split("-", 1)[0])
+
+
+def _decode(entry_id: bytes | str, fields: dict) -> Envelope:
+    payload = fields.get(b"e") or fields.get("e")
+    return {"EventID": _event_id(entry_id), **json.loads(payload)}
+
+
+def create_broker(url: str) -> Broker:
+    if url.startswith("memory://"):
+        return MemoryBroker()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisBroker(url)
+    raise ValueError(f"AGENTCHAT_BROKER_URL must be memory:// or redis://..., not {url.split(':', 1)[0]}://")

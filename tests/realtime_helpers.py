@@ -1,0 +1,48 @@
+"""A small synchronous client for the agent WebSocket, for tests."""
+
+import json
+import time
+
+from websockets.sync.client import connect
+
+
+class AgentSocket:
+    def __init__(self, server, token: str, last_event_id: int | None = None):
+        url = server.base_url.replace("http://", "ws://") + f"/ws?SessionToken={token}"
+        if last_event_id is not None:
+            url += f"&LastEventID={last_event_id}"
+        self.ws = connect(url, open_timeout=10, compression=None).__enter__()
+        self.connected = self.next()
+        assert self.connected["Type"] == "Connected", self.connected
+
+    def next(self, timeout: float = 5) -> dict:
+        return json.loads(self.ws.recv(timeout=timeout))
+
+    def wait_for(self, event_type: str, timeout: float = 5) -> dict:
+        """The next event of this type, skipping others."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {event_type} event within {timeout}s")
+            event = self.next(timeout=remaining)
+            if event["Type"] == event_type:
+                return event
+
+    def drain(self, quiet: float = 0.3) -> list[dict]:
+        """Every event that arrives until the socket has been quiet for `quiet` seconds."""
+        events = []
+        while True:
+            try:
+                events.append(self.next(timeout=quiet))
+            except TimeoutError:
+                return events
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

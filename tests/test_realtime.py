@@ -1,0 +1,78 @@
+"""The agent WebSocket: authentication, audiences, catch-up after a reconnect."""
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from agentchat.db import commit_and_publish
+from agentchat.events import Event, emit
+from conftest import add_agent
+from realtime_helpers import AgentSocket
+
+
+def publish(server, *events: Event) -> None:
+    async def work(db):
+        for event in events:
+            emit(db, event)
+        await commit_and_publish(db)
+    server.with_db(work)
+
+
+class TestAgentSocketAuth:
+    def test_a_bad_token_is_refused_with_4401(self, server):
+        url = server.base_url.replace("http://", "ws://") + "/ws?SessionToken=" + "0" * 32
+        with pytest.raises((ConnectionClosed, InvalidStatus)) as refused:
+            with connect(url, open_timeout=5) as ws:
+                ws.recv(timeout=5)
+        if isinstance(refused.value, ConnectionClosed):
+            assert refused.value.rcvd.code == 4401
+
+    def test_connected_tells_the_last_event_id(self, server, api, manager):
+        publish(server, Event("Test", {"N": 1}, everyone=True))
+        with AgentSocket(server, manager) as socket:
+            assert socket.connected["Data"]["LastEventID"] >= 1
+
+
+class TestAudience:
+    def test_events_reach_exactly_the_agents_allowed_to_see_them(self, server, api, manager):
+        sales = api.ok(api.post("CreateDepartment", manager, {"Name": "Sales"}))["DepartmentID"]
+        support = api.ok(api.post("CreateDepartment", manager, {"Name": "Support"}))["DepartmentID"]
+        add_agent(server, name="Sally", department_ids=(sales,))
+        add_agent(server, name="Sipho", department_ids=(support,))
+        with AgentSocket(server, manager) as boss, AgentSocket(server, api.logon("sally@example.com")) as sally, \
+                AgentSocket(server, api.logon("sipho@example.com")) as sipho:
+            publish(server, Event("ChatQueued", {"ChatID": 7}, department_ids=(sales,)))
+            assert boss.wait_for("ChatQueued")["Data"] == {"ChatID": 7}
+            assert sally.wait_for("ChatQueued")["Data"] == {"ChatID": 7}
+            assert [e["Type"] for e in sipho.drain()] == []
+
+    def test_an_event_naming_an_agent_reaches_that_agent(self, server, api, manager):
+        sam = add_agent(server, name="Sam")
+        add_agent(server, name="Sue")
+        with AgentSocket(server, api.logon("sam@example.com")) as sam_socket, \
+                AgentSocket(server, api.logon("sue@example.com")) as sue_socket:
+            publish(server, Event("ChatAssigned", {"ChatID": 1}, agent_ids=(sam,)))
+            event = sam_socket.wait_for("ChatAssigned")
+            assert set(event) == {"EventID", "Type", "At", "Data"}
+            assert sue_socket.drain() == []
+
+
+class TestCatchUp:
+    def test_a_reconnecting_client_receives_what_it_missed_in_order(self, server, api, manager):
+        with AgentSocket(server, manager) as socket:
+            publish(server, Event("First", {}, everyone=True))
+            last = socket.wait_for("First")["EventID"]
+        publish(server, Event("Second", {}, everyone=True), Event("Third", {}, everyone=True))
+        with AgentSocket(server, manager, last_event_id=last) as socket:
+            missed = socket.drain()
+            assert [e["Type"] for e in missed] == ["Second", "Third"]
+            assert [e["EventID"] for e in missed] == [last + 1, last + 2]
+
+    def test_a_client_too_far_behind_is_told_to_resync(self, server, api, manager):
+        broker = server.app.state.broker
+        retained = getattr(broker, "_recent", None)
+        if retained is None:
+            pytest.skip("retention window test is for the memory broker")
+        publish(server, *[Event("Filler", {}, everyone=True) for _ in range(retained.maxlen + 5)])
+        with AgentSocket(server, manager, last_event_id=1) as socket:
+            assert socket.next()["Type"] == "ResyncRequired"
