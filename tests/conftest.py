@@ -23,6 +23,7 @@ import httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from graph_api_standin import GraphApiStandIn
 from sqlalchemy import select, text
 
 from agentchat import clock
@@ -169,14 +170,38 @@ def make_settings(tmp: Path, database_url: str, smtp_port: int, **overrides) -> 
     return Settings(_env_file=None, **values)
 
 
+# ---- Meta's Graph API (a local stand-in) -----------------------------------------------------------------
+
+WHATSAPP_APP_SECRET = "test-app-secret"
+WHATSAPP_VERIFY_TOKEN = "test-verify-token"
+WHATSAPP_ACCESS_TOKEN = "EAAtestaccesstoken"
+WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
+
+
+@pytest.fixture(scope="session")
+def graph_api() -> GraphApiStandIn:
+    standin = GraphApiStandIn(access_token=WHATSAPP_ACCESS_TOKEN, phone_number_id=WHATSAPP_PHONE_NUMBER_ID,
+                              port=free_port())
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+def whatsapp_settings(graph_api: GraphApiStandIn) -> dict:
+    return dict(whatsapp_api_url=graph_api.api_url, whatsapp_access_token=WHATSAPP_ACCESS_TOKEN,
+                whatsapp_phone_number_id=WHATSAPP_PHONE_NUMBER_ID, whatsapp_app_secret=WHATSAPP_APP_SECRET,
+                whatsapp_verify_token=WHATSAPP_VERIFY_TOKEN, whatsapp_retry_attempts=3,
+                whatsapp_retry_base_seconds=0.01)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def server(request, mailbox, tmp_path_factory) -> LiveServer:
+def server(request, mailbox, graph_api, tmp_path_factory) -> LiveServer:
     tmp = tmp_path_factory.mktemp(request.param)
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'agentchat.db'}"
     else:
         url = asyncio.run(_recreate_postgres_database())
-    settings = make_settings(tmp, url, mailbox.port)
+    settings = make_settings(tmp, url, mailbox.port, **whatsapp_settings(graph_api))
     asyncio.run(migrate(settings))
     live = LiveServer(settings)
     live.start()
@@ -192,6 +217,7 @@ def _clean(request):
         live: LiveServer = request.getfixturevalue("server")
         live.truncate()
         request.getfixturevalue("mailbox").clear()
+        request.getfixturevalue("graph_api").reset()
     yield
     clock.reset()
 
