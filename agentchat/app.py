@@ -14,6 +14,7 @@ from agentchat.agents.routes import router as agents_router
 from agentchat.auth.routes import router as auth_router
 from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
+from agentchat.channels.webchat.routes import router as webchat_router
 from agentchat.channels.whatsapp.routes import router as whatsapp_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router)
     # Meta's webhook: public, signed, outside /api (no session, no Version).
     app.include_router(whatsapp_router)
+    # Public visitor endpoints: their own token (VisitorToken), not an agent session.
+    app.include_router(webchat_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -1,0 +1,27 @@
+"""The web chat channel: a public page and visitor API, so customers can write without WhatsApp."""
+
+from fastapi import FastAPI
+
+from agentchat.channels.webchat.hub import LocalVisitorHub
+from agentchat.channels.webchat.limits import SlidingWindowLimit
+from agentchat.channels.webchat.sender import WebChatSender
+
+# Public endpoints, so counted per client: new visitors per IP address, messages per visitor.
+VISITORS_PER_IP = 20
+VISITORS_WINDOW_SECONDS = 600
+MESSAGES_PER_VISITOR = 60
+MESSAGES_WINDOW_SECONDS = 60
+
+
+async def start_webchat(app: FastAPI) -> WebChatSender:
+    """The hub of visitor sockets and the limits live on app.state; returns the channel's sender."""
+    app.state.webchat_hub = LocalVisitorHub()
+    app.state.webchat_visitor_limit = SlidingWindowLimit(VISITORS_PER_IP, VISITORS_WINDOW_SECONDS)
+    app.state.webchat_message_limit = SlidingWindowLimit(MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS)
+    return WebChatSender(app.state.webchat_hub, app.state.sessionmaker)
+
+
+async def stop_webchat(app: FastAPI) -> None:
+    hub = getattr(app.state, "webchat_hub", None)
+    if hub is not None:
+        await hub.close_all()
