@@ -16,21 +16,25 @@ from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
 from agentchat.channels.webchat.routes import router as webchat_router
 from agentchat.channels.whatsapp.routes import router as whatsapp_router
+from agentchat.chats.routes import router as chats_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
 from agentchat.contract import check_version, install_error_handlers
+from agentchat.customers.routes import router as customers_router
 from agentchat.db import create_engine, create_sessionmaker, drain_background
 from agentchat.departments.routes import router as departments_router
 from agentchat.events.broker import create_broker
 from agentchat.events.hub import AgentHub
 from agentchat.events.routes import router as events_router
+from agentchat.files.routes import router as files_router
 from agentchat.files.storage import LocalFileStorage
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.security import password_hasher
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-API_ROUTERS = [auth_router, agents_router, departments_router, company_router]
+API_ROUTERS = [auth_router, agents_router, departments_router, company_router, chats_router, customers_router,
+               files_router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

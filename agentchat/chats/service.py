@@ -1,24 +1,35 @@
 """The chat lifecycle: opening, queueing, messages and the history kept for every change."""
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
+from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
+from agentchat.chats.attachments import NewFile
 from agentchat.chats.models import (
+    ASSIGNED,
     BOT,
     CLOSED,
     PENDING,
+    SENDER_AGENT,
     SENDER_CUSTOMER,
+    SENDER_SYSTEM,
     UNASSIGNED,
+    WHATSAPP,
     Chat,
     ChatEvent,
     ChatTag,
     Message,
 )
+from agentchat.company import service as company
+from agentchat.contract import Conflict, Forbidden, NotFound, Paging
 from agentchat.db import after_commit
 from agentchat.departments.models import Department
+from agentchat.files.storage import FileStorage
+from agentchat.security import Caller
 
 
 def record_event(db: AsyncSession, chat: Chat, event_type: str, *, actor_agent_id: int | None = None,
@@ -95,11 +106,11 @@ async def queue_chat(db: AsyncSession, chat: Chat, department: Department, *,
 
 
 async def apply_department_tags(db: AsyncSession, chat: Chat, department: Department) -> None:
-    have = set((await db.execute(select(ChatTag.tag_id).where(ChatTag.chat_id == chat.id))).scalars())
-    for tag_id in department.tag_ids:
-        if tag_id not in have:
-            db.add(ChatTag(chat_id=chat.id, tag_id=tag_id))
-    await db.flush()
+    """The department's auto-tags, except disabled ones, recorded in the tag history."""
+    # Imported here: the tags service builds on this module (visibility of chats).
+    from agentchat.tags import service as tags
+
+    await tags.apply_tags(db, chat, department.tag_ids)
 
 
 async def queue_position(db: AsyncSession, chat: Chat) -> int:
@@ -109,4 +120,287 @@ async def queue_position(db: AsyncSession, chat: Chat) -> int:
                                    Chat.queued_at < chat.queued_at)
     )
     return ahead.scalar_one() + 1
+
+
+
+# ---- what an agent may see ---------------------------------------------------------------------------------
+
+def visible_to(caller: Caller) -> ColumnElement[bool]:
+    """Managers see every chat; agents the chats of their departments and the chats assigned to them."""
+    if caller.is_manager:
+        return true()
+    mine = select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id)
+    return or_(Chat.department_id.in_(mine), Chat.agent_id == caller.agent_id)
+
+
+def _not_found(chat_id: int) -> NotFound:
+    # The same answer for "no such chat" and "not yours to see", so IDs cannot be probed.
+    return NotFound(f"No chat has ID {chat_id}.", code="chat_not_found", field="ChatID")
+
+
+async def get_visible_chat(db: AsyncSession, *, caller: Caller, chat_id: int, lock: bool = False) -> Chat:
+    """The chat if the caller may see it, else 404. `lock` holds the row until commit (PostgreSQL)."""
+    query = select(Chat).where(Chat.id == chat_id, visible_to(caller))
+    if lock:
+        query = query.with_for_update(of=Chat)
+    chat = (await db.execute(query)).scalar_one_or_none()
+    if chat is None:
+        raise _not_found(chat_id)
+    return chat
+
+
+async def chat_tag_ids(db: AsyncSession, chat_ids: list[int]) -> dict[int, list[int]]:
+    """Tag IDs per chat, for a whole page of chats in one query."""
+    found: dict[int, list[int]] = {chat_id: [] for chat_id in chat_ids}
+    if chat_ids:
+        rows = await db.execute(select(ChatTag.chat_id, ChatTag.tag_id).where(ChatTag.chat_id.in_(chat_ids))
+                                .order_by(ChatTag.chat_id, ChatTag.tag_id))
+        for chat_id, tag_id in rows:
+            found[chat_id].append(tag_id)
+    return found
+
+
+async def chat_messages(db: AsyncSession, chat_id: int) -> list[Message]:
+    return list((await db.execute(select(Message).where(Message.chat_id == chat_id).order_by(Message.id))).scalars())
+
+
+# ---- the rules of acting on a chat -----------------------------------------------------------------------
+
+def check_can_act(caller: Caller, chat: Chat, *, manager_statuses: tuple[str, ...] = (ASSIGNED,)) -> None:
+    """Agents act only on chats assigned to them; managers on any chat in `manager_statuses`."""
+    if chat.status == CLOSED:
+        raise Conflict("The chat is closed.", code="chat_closed", field="ChatID")
+    if caller.is_manager:
+        if chat.status not in manager_statuses:
+            if chat.status == BOT:
+                raise Conflict("The customer is still choosing a department in the welcome menu.",
+                               code="chat_with_bot", field="ChatID")
+            raise Conflict("The chat is not assigned to an agent.", code="chat_not_assigned", field="ChatID")
+        return
+    if chat.status != ASSIGNED:
+        raise Conflict("The chat is not assigned to an agent; grab it first.", code="chat_not_assigned",
+                       field="ChatID")
+    if chat.agent_id != caller.agent_id:
+        raise Conflict("The chat is assigned to another agent; only they or a Manager may act on it.",
+                       code="not_chat_agent", field="ChatID")
+
+
+# ---- grabbing and assigning --------------------------------------------------------------------------------
+
+# How many queued chats one GrabChat without ChatID tries before giving up to concurrent grabbers.
+GRAB_ATTEMPTS = 10
+
+
+async def _take(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int, event_type: str) -> Chat | None:
+    """The one conditional UPDATE that settles a race for a queued chat: None if someone else won."""
+    now = clock.now()
+    conditions = [Chat.id == chat_id, Chat.status == UNASSIGNED]
+    if not caller.is_manager:
+        mine = select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id)
+        conditions.append(Chat.department_id.in_(mine))
+    statement = (update(Chat).where(*conditions).values(agent_id=agent_id, status=ASSIGNED, assigned_at=now)
+                 .returning(Chat).execution_options(synchronize_session=False, populate_existing=True))
+    chat = (await db.execute(statement)).scalar_one_or_none()
+    if chat is not None:
+        record_event(db, chat, event_type, actor_agent_id=caller.agent_id, from_status=UNASSIGNED, at=now)
+    return chat
+
+
+async def grab_chat(db: AsyncSession, *, caller: Caller, chat_id: int | None) -> Chat:
+    """The named queued chat, or the longest-waiting one of the caller's departments, becomes the caller's."""
+    if chat_id is not None:
+        chat = await _take(db, caller=caller, chat_id=chat_id, agent_id=caller.agent_id, event_type="Grabbed")
+        if chat is None:
+            await get_visible_chat(db, caller=caller, chat_id=chat_id)
+            raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
+                           code="chat_not_unassigned", field="ChatID")
+        return chat
+    tried: set[int] = set()
+    while len(tried) < GRAB_ATTEMPTS:
+        query = (select(Chat.id).where(Chat.status == UNASSIGNED, visible_to(caller), Chat.id.not_in(tried))
+                 .order_by(Chat.queued_at, Chat.id).limit(GRAB_ATTEMPTS - len(tried)))
+        candidates = list((await db.execute(query)).scalars())
+        if not candidates:
+            break
+        for candidate in candidates:
+            tried.add(candidate)
+            chat = await _take(db, caller=caller, chat_id=candidate, agent_id=caller.agent_id,
+                               event_type="Grabbed")
+            if chat is not None:
+                return chat
+    raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
+
+
+async def assign_chat(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int) -> Chat:
+    """A Manager assigns a queued or assigned chat to an agent of its department; an agent only to self."""
+    if not caller.is_manager:
+        if agent_id != caller.agent_id:
+            raise Forbidden("Agents may assign chats only to themselves; a Manager assigns to others.",
+                            code="manager_only", field="AgentID")
+        chat = await _take(db, caller=caller, chat_id=chat_id, agent_id=agent_id, event_type="Assigned")
+        if chat is None:
+            await get_visible_chat(db, caller=caller, chat_id=chat_id)
+            raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
+                           code="chat_not_unassigned", field="ChatID")
+        return chat
+    chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
+    check_can_act(caller, chat, manager_statuses=(UNASSIGNED, ASSIGNED))
+    await _check_target_agent(db, chat, agent_id, must_be_online=False)
+    if chat.agent_id == agent_id:
+        return chat
+    from_status = chat.status
+    now = clock.now()
+    chat.agent_id = agent_id
+    chat.status = ASSIGNED
+    chat.assigned_at = now
+    await db.flush()
+    record_event(db, chat, "Assigned", actor_agent_id=caller.agent_id, from_status=from_status, at=now)
+    return chat
+
+
+async def _check_target_agent(db: AsyncSession, chat: Chat, agent_id: int, *, must_be_online: bool) -> Agent:
+    agent = await db.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"No agent has ID {agent_id}.", code="agent_not_found", field="AgentID")
+    if not agent.enabled:
+        raise Conflict("That agent is disabled.", code="agent_disabled", field="AgentID")
+    if chat.department_id not in agent.department_ids:
+        raise Conflict("That agent is not a member of the chat's department.", code="agent_not_in_department",
+                       field="AgentID")
+    if must_be_online and agent.status_id != STATUS_ONLINE:
+        raise Conflict("That agent is not Online (StatusID 4).", code="agent_not_online", field="AgentID")
+    return agent
+
+
+# ---- transfers and closing ---------------------------------------------------------------------------------
+
+async def transfer_to_department(db: AsyncSession, *, caller: Caller, chat_id: int, department_id: int) -> Chat:
+    """Back to Unassigned, at the end of the target department's queue; the history is kept."""
+    chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
+    check_can_act(caller, chat, manager_statuses=(UNASSIGNED, ASSIGNED))
+    department = await db.get(Department, department_id)
+    if department is None:
+        raise NotFound(f"No department has ID {department_id}.", code="department_not_found", field="DepartmentID")
+    if not department.enabled:
+        raise Conflict("That department is disabled.", code="department_disabled", field="DepartmentID")
+    if chat.status == UNASSIGNED and chat.department_id == department.id:
+        raise Conflict("The chat is already waiting in that department's queue.", code="already_in_department",
+                       field="DepartmentID")
+    await queue_chat(db, chat, department, actor_agent_id=caller.agent_id, event_type="TransferredToDepartment")
+    return chat
+
+
+async def transfer_to_agent(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int) -> Chat:
+    chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
+    check_can_act(caller, chat)
+    if chat.agent_id == agent_id:
+        raise Conflict("The chat is already assigned to that agent.", code="already_assigned_to_agent",
+                       field="AgentID")
+    await _check_target_agent(db, chat, agent_id, must_be_online=True)
+    now = clock.now()
+    chat.agent_id = agent_id
+    chat.assigned_at = now
+    await db.flush()
+    record_event(db, chat, "TransferredToAgent", actor_agent_id=caller.agent_id, from_status=ASSIGNED, at=now)
+    return chat
+
+
+async def close_chat(db: AsyncSession, *, caller: Caller, chat_id: int) -> Chat:
+    """Agents close their own chats; a Manager any open chat. The customer may get ChatClosedMessage."""
+    chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
+    check_can_act(caller, chat, manager_statuses=(BOT, UNASSIGNED, ASSIGNED))
+    if await company.get_setting(db, "SendChatClosedMessage"):
+        text = await company.get_setting(db, "ChatClosedMessage")
+        await add_message(db, chat, sender_type=SENDER_SYSTEM, text=text)
+    await close(db, chat, actor_agent_id=caller.agent_id)
+    return chat
+
+
+async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> None:
+    from_status = chat.status
+    now = clock.now()
+    chat.status = CLOSED
+    chat.closed_at = now
+    await db.flush()
+    record_event(db, chat, "Closed", actor_agent_id=actor_agent_id, from_status=from_status, at=now)
+
+
+# ---- agents' messages --------------------------------------------------------------------------------------
+
+# WhatsApp's customer-service window: free-form messages only within 24 hours of the customer's last one.
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+async def send_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: str | None,
+                       file: NewFile | None, storage: FileStorage) -> Message:
+    """An agent's message (text and/or one file) to the customer, delivered by the channel after commit."""
+    chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
+    check_can_act(caller, chat)
+    if chat.channel == WHATSAPP and (chat.last_customer_message_at is None
+                                     or clock.now() - chat.last_customer_message_at > WHATSAPP_WINDOW):
+        raise Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
+                       "wait for the customer to write again.", code="whatsapp_24h_window", field="ChatID")
+    stored = None
+    if file is not None:
+        key = await storage.save(file.content, file_name=file.name)
+        stored = {"file_name": file.name, "file_type": file.type, "file_size": len(file.content), "file_key": key}
+    try:
+        return await add_message(db, chat, sender_type=SENDER_AGENT, agent_id=caller.agent_id, text=text,
+                                 file=stored)
+    except BaseException:
+        if stored is not None:
+            await storage.delete(stored["file_key"])
+        raise
+
+
+async def get_file_message(db: AsyncSession, *, caller: Caller, message_id: int) -> Message:
+    """A message with a stored file, in a chat the caller may see; 404 otherwise."""
+    query = (select(Message).join(Chat, Chat.id == Message.chat_id)
+             .where(Message.id == message_id, Message.file_key.is_not(None), visible_to(caller)))
+    message = (await db.execute(query)).scalar_one_or_none()
+    if message is None:
+        raise NotFound(f"No file belongs to message {message_id}.", code="file_not_found", field="MessageID")
+    return message
+
+
+# ---- lists ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class ChatFilter:
+    statuses: list[str] = field(default_factory=list)
+    department_id: int | None = None
+    agent_id: int | None = None
+    customer_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+async def list_chats(db: AsyncSession, *, caller: Caller, where: ChatFilter, paging: Paging
+                     ) -> tuple[list[tuple[Chat, list[int]]], int]:
+    """Newest first. One query for the page and its total (a window count), one for the page's tags."""
+    conditions = [visible_to(caller)]
+    if where.statuses:
+        conditions.append(Chat.status.in_(where.statuses))
+    if where.department_id is not None:
+        conditions.append(Chat.department_id == where.department_id)
+    if where.agent_id is not None:
+        conditions.append(Chat.agent_id == where.agent_id)
+    if where.customer_id is not None:
+        conditions.append(Chat.customer_id == where.customer_id)
+    if where.created_from is not None:
+        conditions.append(Chat.created_at >= where.created_from)
+    if where.created_to is not None:
+        conditions.append(Chat.created_at <= where.created_to)
+    query = (select(Chat, func.count().over()).where(*conditions).order_by(Chat.created_at.desc(), Chat.id.desc())
+             .offset(paging.offset).limit(paging.page_size))
+    rows = (await db.execute(query)).all()
+    if rows:
+        total = rows[0][1]
+    elif paging.page == 1:
+        total = 0
+    else:
+        total = (await db.execute(select(func.count()).select_from(Chat).where(*conditions))).scalar_one()
+    chats = [row[0] for row in rows]
+    tags = await chat_tag_ids(db, [chat.id for chat in chats])
+    return [(chat, tags[chat.id]) for chat in chats], total
 

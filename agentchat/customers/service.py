@@ -1,12 +1,21 @@
 """Customers: found or made by the channels, and kept by agents (details, comments)."""
 
-from sqlalchemy import select
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
-from agentchat.contract import NotFound
-from agentchat.customers.models import Customer
+from agentchat.chats import service as chats
+from agentchat.chats.models import CLOSED, Chat, ChatTag, Message
+from agentchat.contract import Conflict, NotFound, Paging
+from agentchat.customers.models import Comment, Customer
+from agentchat.db import after_commit
+from agentchat.files.storage import FileStorage
+from agentchat.security import Caller
+from agentchat.tags.models import Tag
 
 
 async def get_customer(db: AsyncSession, customer_id: int, *, field: str = "CustomerID") -> Customer:
@@ -46,3 +55,157 @@ async def create_visitor(db: AsyncSession, *, visitor_token_hash: bytes, name: s
     db.add(customer)
     await db.flush()
     return customer
+
+
+# ---- what agents read and keep -----------------------------------------------------------------------------
+
+@dataclass
+class CustomerView:
+    customer: Customer
+    comments: list[Comment]
+    tag_ids: list[int]
+
+
+async def view_customers(db: AsyncSession, customers: list[Customer]) -> list[CustomerView]:
+    """Customers with their comments and their active chat's tags: two queries for any number of them."""
+    ids = [customer.id for customer in customers]
+    comments: dict[int, list[Comment]] = {customer_id: [] for customer_id in ids}
+    tags: dict[int, list[int]] = {customer_id: [] for customer_id in ids}
+    if ids:
+        found = await db.execute(select(Comment).where(Comment.customer_id.in_(ids)).order_by(Comment.id))
+        for comment in found.scalars():
+            comments[comment.customer_id].append(comment)
+        rows = await db.execute(
+            select(Chat.customer_id, ChatTag.tag_id).join(ChatTag, ChatTag.chat_id == Chat.id)
+            .where(Chat.customer_id.in_(ids), Chat.status != CLOSED).order_by(Chat.customer_id, ChatTag.tag_id))
+        for customer_id, tag_id in rows:
+            tags[customer_id].append(tag_id)
+    return [CustomerView(customer, comments[customer.id], tags[customer.id]) for customer in customers]
+
+
+async def view_customer(db: AsyncSession, customer: Customer) -> CustomerView:
+    return (await view_customers(db, [customer]))[0]
+
+
+def _like(search: str) -> str:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> tuple[list[CustomerView], int]:
+    """Partial, case-insensitive match on name, phone number or e-mail address; newest customers first."""
+    pattern = _like(search)
+    matches = [Customer.name.ilike(pattern, escape="\\"), Customer.phone_number.ilike(pattern, escape="\\"),
+               Customer.email_address.ilike(pattern, escape="\\")]
+    # Phone numbers are stored as digits only ("27821234567"), but people type "+27 82 123-4567".
+    digits = re.sub(r"\D", "", search)
+    if digits and digits != search:
+        matches.append(Customer.phone_number.like(f"%{digits}%"))
+    condition = [or_(*matches), Customer.erased_at.is_(None)]
+    total = (await db.execute(select(func.count()).select_from(Customer).where(*condition))).scalar_one()
+    query = (select(Customer).where(*condition).order_by(Customer.created_at.desc(), Customer.id.desc())
+             .offset(paging.offset).limit(paging.page_size))
+    customers = list((await db.execute(query)).scalars())
+    return await view_customers(db, customers), total
+
+
+async def _active_chat_for(db: AsyncSession, caller: Caller, customer: Customer) -> Chat:
+    query = select(Chat).where(Chat.customer_id == customer.id, Chat.status != CLOSED, chats.visible_to(caller))
+    chat = (await db.execute(query)).scalar_one_or_none()
+    if chat is None:
+        # The same answer when the active chat exists but is another department's: nothing leaks.
+        raise Conflict("The customer has no active chat that you can see.", code="no_active_chat",
+                       field="CustomerID")
+    return chat
+
+
+def _check_not_erased(customer: Customer) -> None:
+    if customer.erased_at is not None:
+        raise Conflict("The customer's personal data was erased.", code="customer_erased", field="CustomerID")
+
+
+async def add_comment(db: AsyncSession, *, caller: Caller, customer_id: int, text: str) -> Customer:
+    customer = await get_customer(db, customer_id)
+    _check_not_erased(customer)
+    await _active_chat_for(db, caller, customer)
+    db.add(Comment(customer_id=customer.id, agent_id=caller.agent_id, text=text, created_at=clock.now()))
+    await db.flush()
+    return customer
+
+
+async def update_customer(db: AsyncSession, *, caller: Caller, customer_id: int, name: str | None,
+                          email_address: str | None, comment: str | None, tag_id: int | None) -> Customer:
+    customer = await get_customer(db, customer_id)
+    _check_not_erased(customer)
+    chat = None
+    if comment is not None or tag_id is not None:
+        chat = await _active_chat_for(db, caller, customer)
+    if tag_id is not None:
+        tag = await db.get(Tag, tag_id)
+        if tag is None:
+            raise NotFound(f"No tag has ID {tag_id}.", code="tag_not_found", field="TagID")
+        if not tag.enabled:
+            raise Conflict("That tag is disabled.", code="tag_disabled", field="TagID")
+    if name is not None:
+        customer.name = name
+    if email_address is not None:
+        customer.email_address = email_address
+    if comment is not None:
+        db.add(Comment(customer_id=customer.id, agent_id=caller.agent_id, text=comment, created_at=clock.now()))
+    if chat is not None and tag_id is not None:
+        await _tag_chat(db, chat, tag_id, agent_id=caller.agent_id)
+    await db.flush()
+    return customer
+
+
+async def _tag_chat(db: AsyncSession, chat: Chat, tag_id: int, *, agent_id: int) -> None:
+    exists = select(ChatTag.tag_id).where(ChatTag.chat_id == chat.id, ChatTag.tag_id == tag_id)
+    if (await db.execute(exists)).first() is not None:
+        return
+    try:
+        async with db.begin_nested():
+            db.add(ChatTag(chat_id=chat.id, tag_id=tag_id, agent_id=agent_id, added_at=clock.now()))
+    except IntegrityError:
+        pass  # a concurrent request added the same tag: the chat has it either way
+
+
+# ---- POPIA erasure -------------------------------------------------------------------------------------------
+
+ERASED_TEXT = "[erased]"
+
+
+async def erase_customer(db: AsyncSession, *, caller: Caller, customer_id: int, storage: FileStorage) -> None:
+    """Remove the customer's personal data; chats, their times, events and tags stay for the statistics.
+
+    Files are deleted only after the commit, so a rolled-back erasure loses nothing.
+    """
+    customer = await get_customer(db, customer_id)
+    if customer.erased_at is not None:
+        return
+    active = await chats.active_chat(db, customer.id, for_update=True)
+    if active is not None:
+        # Nobody can answer a customer who is no longer there; the next message starts a new customer.
+        await chats.close(db, active, actor_agent_id=caller.agent_id)
+    their_chats = select(Chat.id).where(Chat.customer_id == customer.id).scalar_subquery()
+    keys = list((await db.execute(
+        select(Message.file_key).where(Message.chat_id.in_(their_chats), Message.file_key.is_not(None))
+    )).scalars())
+    await db.execute(
+        update(Message).where(Message.chat_id.in_(their_chats))
+        .values(text=case((Message.text.is_(None), None), else_=ERASED_TEXT), file_name=None, file_type=None,
+                file_size=None, file_key=None, payload=None)
+        .execution_options(synchronize_session=False))
+    await db.execute(delete(Comment).where(Comment.customer_id == customer.id))
+    customer.name = None
+    customer.phone_number = None
+    customer.email_address = None
+    customer.visitor_token_hash = None
+    customer.erased_at = clock.now()
+    await db.flush()
+
+    async def delete_files() -> None:
+        for key in keys:
+            await storage.delete(key)
+
+    if keys:
+        after_commit(db, delete_files)

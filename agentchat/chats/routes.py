@@ -1,0 +1,205 @@
+"""The agents' chat calls: grabbing, assigning, transferring, messaging, closing, listing, exporting."""
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat.chats import attachments, export
+from agentchat.chats import service as chats
+from agentchat.chats.models import ASSIGNED, STATUSES, Chat
+from agentchat.chats.schemas import (
+    AssignChatIn,
+    ChatDetail,
+    ChatIn,
+    ChatOut,
+    ChatWithMessages,
+    GrabChatIn,
+    MessageOut,
+    SendMessageIn,
+    TransferToAgentIn,
+    TransferToDepartmentIn,
+)
+from agentchat.contract import ID, MAX_ID, Invalid, Page, Paging, TooLarge, paging
+from agentchat.customers import service as customers
+from agentchat.customers.schemas import CustomerOut
+from agentchat.db import DbSession, commit_and_publish
+from agentchat.security import CurrentAgent
+
+router = APIRouter(tags=["Chats"])
+
+
+async def chat_out(db: AsyncSession, chat: Chat) -> ChatOut:
+    tags = await chats.chat_tag_ids(db, [chat.id])
+    return ChatOut.of(chat, tags[chat.id])
+
+
+async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
+    tags = await chats.chat_tag_ids(db, [chat.id])
+    messages = await chats.chat_messages(db, chat.id)
+    return ChatWithMessages(**ChatOut.of(chat, tags[chat.id]).model_dump(),
+                            messages=[MessageOut.of(m) for m in messages])
+
+
+@router.post("/api/GrabChat")
+async def grab_chat(caller: CurrentAgent, db: DbSession,
+                    body: Annotated[GrabChatIn | None, Body()] = None) -> ChatWithMessages:
+    chat = await chats.grab_chat(db, caller=caller, chat_id=body.chat_id if body else None)
+    await commit_and_publish(db)
+    return await chat_with_messages(db, chat)
+
+
+@router.post("/api/AssignChat")
+async def assign_chat(body: AssignChatIn, caller: CurrentAgent, db: DbSession) -> ChatOut:
+    chat = await chats.assign_chat(db, caller=caller, chat_id=body.chat_id, agent_id=body.agent_id)
+    await commit_and_publish(db)
+    return await chat_out(db, chat)
+
+
+@router.post("/api/TransferChatToDepartment")
+async def transfer_chat_to_department(body: TransferToDepartmentIn, caller: CurrentAgent, db: DbSession) -> ChatOut:
+    chat = await chats.transfer_to_department(db, caller=caller, chat_id=body.chat_id,
+                                              department_id=body.department_id)
+    await commit_and_publish(db)
+    return await chat_out(db, chat)
+
+
+@router.post("/api/TransferChatToAgent")
+async def transfer_chat_to_agent(body: TransferToAgentIn, caller: CurrentAgent, db: DbSession) -> ChatOut:
+    chat = await chats.transfer_to_agent(db, caller=caller, chat_id=body.chat_id, agent_id=body.agent_id)
+    await commit_and_publish(db)
+    return await chat_out(db, chat)
+
+
+@router.post("/api/CloseChat")
+async def close_chat(body: ChatIn, caller: CurrentAgent, db: DbSession) -> ChatOut:
+    chat = await chats.close_chat(db, caller=caller, chat_id=body.chat_id)
+    await commit_and_publish(db)
+    return await chat_out(db, chat)
+
+
+# Room for the JSON around the base64 of the largest file allowed (4 characters per 3 bytes).
+BODY_OVERHEAD = 64 * 1024
+
+
+async def read_capped_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it passes `limit`, announced or not."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _body_too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _body_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _body_too_large(limit: int) -> TooLarge:
+    return TooLarge(f"The request body is larger than the {limit} bytes allowed.", code="request_too_large")
+
+
+@router.post("/api/SendMessage", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}}})
+async def send_message(request: Request, caller: CurrentAgent, db: DbSession) -> MessageOut:
+    settings = request.app.state.settings
+    raw = await read_capped_body(request, settings.max_file_bytes * 4 // 3 + BODY_OVERHEAD)
+    try:
+        body = SendMessageIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    file = attachments.decode_file(file_name=body.file_name, file_type=body.file_type, content=body.file_content,
+                                   max_bytes=settings.max_file_bytes)
+    text = body.message or None
+    if text is None and file is None:
+        raise Invalid("Send a Message, a file, or both.", code="message_required", field="Message")
+    message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
+                                       storage=request.app.state.file_storage)
+    await commit_and_publish(db)
+    return MessageOut.of(message)
+
+
+# ---- reading ----------------------------------------------------------------------------------------------
+
+_STATUS_NAMES = {status.casefold(): status for status in STATUSES} | {"open": ASSIGNED}
+
+
+def _statuses(values: list[str]) -> list[str]:
+    statuses = []
+    for value in values:
+        status = _STATUS_NAMES.get(value.strip().casefold())
+        if status is None:
+            raise Invalid(f"Status must be one of {', '.join(STATUSES)} or Open.", code="invalid_field",
+                          field="Status")
+        statuses.append(status)
+    return sorted(set(statuses))
+
+
+def _when(value: str | None, name: str, *, upper: bool) -> datetime | None:
+    """An ISO date (the whole day, UTC) or date-time; aware times are converted to UTC. Both ends inclusive."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time.max if upper else time.min)
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid(f"{name} must be an ISO date (2024-05-01) or date-time (2024-05-01T10:00:00Z).",
+                      code="invalid_field", field=name) from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if upper and moment.microsecond == 0:
+        # Times are shown to the second: "To" a shown time includes everything within that second.
+        moment = moment.replace(microsecond=999_999)
+    return moment
+
+
+@router.get("/api/GetChats")
+async def get_chats(
+    caller: CurrentAgent,
+    db: DbSession,
+    page: Annotated[Paging, Depends(paging)],
+    status: Annotated[list[str], Query(alias="Status", max_length=10)] = (),
+    department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
+    agent_id: Annotated[int | None, Query(alias="AgentID", ge=1, le=MAX_ID)] = None,
+    customer_id: Annotated[int | None, Query(alias="CustomerID", ge=1, le=MAX_ID)] = None,
+    created_from: Annotated[str | None, Query(alias="From", max_length=40)] = None,
+    created_to: Annotated[str | None, Query(alias="To", max_length=40)] = None,
+) -> Page[ChatOut]:
+    where = chats.ChatFilter(statuses=_statuses(list(status)), department_id=department_id, agent_id=agent_id,
+                             customer_id=customer_id, created_from=_when(created_from, "From", upper=False),
+                             created_to=_when(created_to, "To", upper=True))
+    if where.created_from and where.created_to and where.created_from > where.created_to:
+        raise Invalid("From must not be after To.", code="invalid_field", field="From")
+    items, total = await chats.list_chats(db, caller=caller, where=where, paging=page)
+    return Page[ChatOut](items=[ChatOut.of(chat, tags) for chat, tags in items], page=page.page,
+                         page_size=page.page_size, total=total)
+
+
+@router.get("/api/GetChat")
+async def get_chat(caller: CurrentAgent, db: DbSession,
+                   chat_id: Annotated[ID, Query(alias="ChatID")]) -> ChatDetail:
+    chat = await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
+    detail = await chat_with_messages(db, chat)
+    customer = await customers.view_customer(db, await customers.get_customer(db, chat.customer_id))
+    return ChatDetail(**detail.model_dump(), customer=CustomerOut.of(customer.customer, customer.comments,
+                                                                     customer.tag_ids))
+
+
+@router.get("/api/ExportChat", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "The chat's messages as CSV."}})
+async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
+                      chat_id: Annotated[ID, Query(alias="ChatID")]) -> StreamingResponse:
+    await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
+    # Give the connection back now: the rows are read batch by batch while the client downloads.
+    await db.rollback()
+    return StreamingResponse(
+        export.chat_csv(request.app.state.sessionmaker, chat_id), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.file_name(chat_id)}"'})

@@ -1,0 +1,114 @@
+"""The Chat and Message objects of the contract, and the bodies of the chat calls."""
+
+from pydantic import Field, field_validator
+
+from agentchat.chats.models import Chat, Message
+from agentchat.contract import ID, Schema, UtcTime
+from agentchat.customers.schemas import CustomerOut
+
+MAX_MESSAGE_CHARS = 4096
+
+
+def file_url(message_id: int) -> str:
+    """Relative to the API's base URL; the client adds its SessionToken like on any other call."""
+    return f"/api/GetFile?MessageID={message_id}"
+
+
+class FileOut(Schema):
+    file_name: str
+    file_type: str
+    size: int
+    url: str = Field(serialization_alias="URL")
+
+
+class MessageOut(Schema):
+    message_id: int
+    chat_id: int
+    sender_type: str
+    agent_id: int | None
+    text: str | None
+    file: FileOut | None
+    created_at: UtcTime
+    delivery_status: str | None
+    failure_reason: str | None
+
+    @classmethod
+    def of(cls, message: Message) -> "MessageOut":
+        file = None
+        if message.file_key is not None:
+            file = FileOut(file_name=message.file_name or "file", file_type=message.file_type or
+                           "application/octet-stream", size=message.file_size or 0, url=file_url(message.id))
+        return cls(message_id=message.id, chat_id=message.chat_id, sender_type=message.sender_type,
+                   agent_id=message.agent_id, text=message.text, file=file, created_at=message.created_at,
+                   delivery_status=message.delivery_status, failure_reason=message.failure_reason)
+
+
+class ChatOut(Schema):
+    chat_id: int
+    customer_id: int
+    channel: str
+    status: str
+    department_id: int | None
+    agent_id: int | None
+    tag_ids: list[int]
+    created_at: UtcTime
+    queued_at: UtcTime | None
+    assigned_at: UtcTime | None
+    closed_at: UtcTime | None
+    last_message_at: UtcTime | None
+
+    @classmethod
+    def of(cls, chat: Chat, tag_ids: list[int]) -> "ChatOut":
+        return cls(chat_id=chat.id, customer_id=chat.customer_id, channel=chat.channel, status=chat.status,
+                   department_id=chat.department_id, agent_id=chat.agent_id, tag_ids=tag_ids,
+                   created_at=chat.created_at, queued_at=chat.queued_at, assigned_at=chat.assigned_at,
+                   closed_at=chat.closed_at, last_message_at=chat.last_message_at)
+
+
+class ChatWithMessages(ChatOut):
+    messages: list[MessageOut]
+
+
+class ChatIn(Schema):
+    chat_id: ID
+
+
+class GrabChatIn(Schema):
+    chat_id: ID | None = None
+
+
+class AssignChatIn(Schema):
+    chat_id: ID
+    agent_id: ID
+
+
+class TransferToDepartmentIn(Schema):
+    chat_id: ID
+    department_id: ID
+
+
+class TransferToAgentIn(Schema):
+    chat_id: ID
+    agent_id: ID
+
+
+class SendMessageIn(Schema):
+    chat_id: ID
+    message: str | None = Field(None, max_length=MAX_MESSAGE_CHARS)
+    file_type: str | None = Field(None, max_length=127)
+    file_name: str | None = Field(None, max_length=255)
+    # Bounded by the raw body cap of the route, which runs before this model is built.
+    file_content: str | None = None
+
+    @field_validator("file_name")
+    @classmethod
+    def _plain_file_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value or value in (".", "..") or any(c in value for c in "/\\") or any(ord(c) < 32 for c in value):
+            raise ValueError("must be a plain file name, without folders or control characters")
+        return value
+
+
+class ChatDetail(ChatWithMessages):
+    customer: CustomerOut

@@ -1,0 +1,59 @@
+"""The agents' customer calls: details, comments, search, and POPIA erasure."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat.contract import Invalid, Page, Paging, paging
+from agentchat.customers import service as customers
+from agentchat.customers.models import Customer
+from agentchat.customers.schemas import AddCommentIn, CustomerOut, EraseCustomerIn, Erased, UpdateCustomerIn
+from agentchat.db import DbSession, commit_and_publish
+from agentchat.security import CurrentAgent, ManagerOnly
+
+router = APIRouter(tags=["Customers"])
+
+
+async def customer_out(db: AsyncSession, customer: Customer) -> CustomerOut:
+    view = await customers.view_customer(db, customer)
+    return CustomerOut.of(view.customer, view.comments, view.tag_ids)
+
+
+@router.post("/api/UpdateCustomer")
+async def update_customer(body: UpdateCustomerIn, caller: CurrentAgent, db: DbSession) -> CustomerOut:
+    customer = await customers.update_customer(db, caller=caller, customer_id=body.customer_id, name=body.name,
+                                               email_address=body.email_address, comment=body.comments,
+                                               tag_id=body.tag_id)
+    await commit_and_publish(db)
+    return await customer_out(db, customer)
+
+
+@router.post("/api/AddComment")
+async def add_comment(body: AddCommentIn, caller: CurrentAgent, db: DbSession) -> CustomerOut:
+    customer = await customers.add_comment(db, caller=caller, customer_id=body.customer_id, text=body.comment)
+    await commit_and_publish(db)
+    return await customer_out(db, customer)
+
+
+@router.get("/api/SearchCustomer")
+async def search_customer(
+    _caller: CurrentAgent,
+    db: DbSession,
+    search: Annotated[str, Query(alias="Search", min_length=1, max_length=100)],
+    page: Annotated[Paging, Depends(paging)],
+) -> Page[CustomerOut]:
+    search = search.strip()
+    if not search or "\x00" in search:
+        raise Invalid("Search must hold 1 to 100 characters.", code="invalid_field", field="Search")
+    views, total = await customers.search_customers(db, search=search, paging=page)
+    return Page[CustomerOut](items=[CustomerOut.of(v.customer, v.comments, v.tag_ids) for v in views],
+                             page=page.page, page_size=page.page_size, total=total)
+
+
+@router.post("/api/EraseCustomer")
+async def erase_customer(body: EraseCustomerIn, caller: ManagerOnly, request: Request, db: DbSession) -> Erased:
+    await customers.erase_customer(db, caller=caller, customer_id=body.customer_id,
+                                   storage=request.app.state.file_storage)
+    await commit_and_publish(db)
+    return Erased(customer_id=body.customer_id)
