@@ -35,7 +35,8 @@ from agentchat.migrate import migrate
 from agentchat.security import hash_password
 
 POSTGRES_ADMIN_URL = os.environ.get("AGENTCHAT_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-POSTGRES_TEST_DB = os.environ.get("AGENTCHAT_TEST_POSTGRES_DB", "agentchat_test")
+# One database per test run (by pid), so that concurrent runs on one machine do not drop each other's.
+POSTGRES_TEST_DB = os.environ.get("AGENTCHAT_TEST_POSTGRES_DB", f"agentchat_test_{os.getpid()}")
 BACKENDS = os.environ.get("AGENTCHAT_TEST_BACKENDS", "sqlite,postgresql").split(",")
 PASSWORD = "correct horse battery"
 
@@ -140,6 +141,14 @@ class LiveServer:
         self.run(job())
 
 
+async def _drop_stale_databases(admin) -> None:
+    """Drop the databases of earlier runs whose process is gone."""
+    for (name,) in await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'agentchat_test_%'"):
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def _recreate_postgres_database() -> str:
     import asyncpg
 
@@ -149,6 +158,7 @@ async def _recreate_postgres_database() -> str:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", POSTGRES_TEST_DB)
         await admin.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_TEST_DB}"')
         await admin.execute(f'CREATE DATABASE "{POSTGRES_TEST_DB}"')
+        await _drop_stale_databases(admin)
     finally:
         await admin.close()
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
