@@ -5,12 +5,19 @@ import json
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import Template
 
 import httpx
 import pytest
-from conftest import WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_VERIFY_TOKEN
+from conftest import (
+    WHATSAPP_ACCESS_TOKEN,
+    WHATSAPP_APP_SECRET,
+    WHATSAPP_PHONE_NUMBER_ID,
+    WHATSAPP_VERIFY_TOKEN,
+    add_agent,
+)
 from sqlalchemy import func, select
 
 from agentchat.channels.whatsapp.signature import sign
@@ -232,6 +239,16 @@ class TestFirstMessage:
         body = payload("text.json", body="Hi")
         assert post_webhook(server, body).status_code == 200
         assert post_webhook(server, body).status_code == 200
+        assert count(server, Customer) == 1
+        assert [m.sender_type for m in messages(server)] == [SENDER_CUSTOMER, SENDER_BOT]
+        assert len(graph_api.sent(WA_ID)) == 1
+
+    def test_the_same_delivery_arriving_concurrently_is_stored_once(self, server, graph_api, departments):
+        body = payload("text.json", body="Hi")
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: post_webhook(server, body, drain=False), range(6)))
+        server.run(drain_background())
+        assert [a.status_code for a in answers] == [200] * 6
         assert count(server, Customer) == 1
         assert [m.sender_type for m in messages(server)] == [SENDER_CUSTOMER, SENDER_BOT]
         assert len(graph_api.sent(WA_ID)) == 1
@@ -494,3 +511,27 @@ class TestAgentReply:
         graph_api.fail_next(1, status=400, code=131053, message="Media upload error", path_suffix="/media")
         message_id = agent_message(server, text=None, file=store_file(server, b"x", "a.bin", "application/zip"))
         assert message(server, message_id).failure_reason == "131053: Media upload error"
+
+
+class TestAgentReplyThroughTheApi:
+    def test_an_agent_grabs_the_chat_replies_and_sees_the_customer_read_it(self, server, api, graph_api,
+                                                                          greeted):
+        send_text(server, "1")
+        chat_id = chat_of(server).id
+        add_agent(server, name="Sam", email="sam@example.com", department_ids=(greeted["Sales"],))
+        token = api.logon("sam@example.com")
+        api.ok(api.post("GrabChat", token, {"ChatID": chat_id}))
+        reply = api.ok(api.post("SendMessage", token, {"ChatID": chat_id, "Message": "Hi Thandi, Sam here."}))
+        server.run(drain_background())
+
+        sent = graph_api.sent(WA_ID)[-1]
+        assert sent["type"] == "text" and sent["text"]["body"] == "Hi Thandi, Sam here."
+
+        def shown() -> dict:
+            chat = api.ok(api.get("GetChat", token, {"ChatID": chat_id}))
+            return next(m for m in chat["Messages"] if m["MessageID"] == reply["MessageID"])
+
+        assert shown()["DeliveryStatus"] == "Sent"
+        wamid = message(server, reply["MessageID"]).external_id
+        assert post_webhook(server, payload("status_read.json", wamid=wamid)).status_code == 200
+        assert shown()["DeliveryStatus"] == "Read"

@@ -212,7 +212,7 @@ async def receive_payload(ctx: WebhookContext, parsed: Parsed) -> bool:
     for message in parsed.messages:
         try:
             await receive_one(ctx, message)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, OSError):
             log.exception("could not store WhatsApp message %s; Meta will deliver it again", message.external_id)
             stored_all = False
         except Exception:  # a bug with one odd message must not lose the others
@@ -230,10 +230,24 @@ async def receive_payload(ctx: WebhookContext, parsed: Parsed) -> bool:
 
 
 async def receive_one(ctx: WebhookContext, message: CustomerMessage) -> None:
-    async with ctx.sessionmaker() as db:
-        if await already_received(db, message.external_id):
-            return
-    file = await fetch_media(ctx, message) if message.media else None
+    file = None
+    if message.media is not None:
+        # A retried delivery must not download the media again (receive_message dedups the rest).
+        async with ctx.sessionmaker() as db:
+            if await already_received(db, message.external_id):
+                return
+        file = await fetch_media(ctx, message)
+    try:
+        stored = await _store(ctx, message, file)
+    except BaseException:
+        if file is not None:
+            await ctx.storage.delete(file["file_key"])
+        raise
+    if stored is None and file is not None:
+        await ctx.storage.delete(file["file_key"])
+
+
+async def _store(ctx: WebhookContext, message: CustomerMessage, file: dict | None) -> Message | None:
     async with ctx.sessionmaker() as db:
         customer = await customers.customer_by_phone(db, phone_number=message.wa_id,
                                                      profile_name=message.profile_name)
@@ -247,9 +261,8 @@ async def receive_one(ctx: WebhookContext, message: CustomerMessage) -> None:
             await db.rollback()
             if not await already_received(db, message.external_id):
                 raise
-            stored = None
-    if stored is None and file is not None:
-        await ctx.storage.delete(file["file_key"])
+            return None
+        return stored
 
 
 async def already_received(db: AsyncSession, external_id: str) -> bool:
