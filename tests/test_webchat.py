@@ -462,3 +462,49 @@ class TestPage:
         page = response.text
         assert "/webchat/visitors" in page and "/webchat/ws" in page and 'aria-live="polite"' in page
         assert "<label for=\"text\">" in page
+
+
+# ---- end to end with the agents' API ---------------------------------------------------------------------------
+
+class TestWithAgentApi:
+    def test_visitor_queues_agent_grabs_and_replies(self, server, api, visitor, departments):
+        add_agent(server, name="Ann Agent", email="ann@example.com", department_ids=(departments["Sales"],))
+        agent = api.logon("ann@example.com")
+        visitor.say("Hello")
+        visitor.choose(f"department:{departments['Sales']}")
+        waiting = api.ok(api.get("GetChats", agent, params={"Status": "Unassigned"}))["Items"]
+        assert [(c["CustomerID"], c["Channel"], c["DepartmentID"]) for c in waiting] == [
+            (visitor.customer_id, "WebChat", departments["Sales"])]
+        chat_id = waiting[0]["ChatID"]
+        api.ok(api.post("GrabChat", agent, {"ChatID": chat_id}))
+        with visitor.socket() as ws:
+            sent = api.ok(api.post("SendMessage", agent, {"ChatID": chat_id, "Message": "Hi Vera!"}))
+            reply = pushed(ws, "Agent")
+        assert (reply["MessageID"], reply["Text"], reply["AgentName"]) == (sent["MessageID"], "Hi Vera!", "Ann Agent")
+
+        def delivered():
+            messages = api.ok(api.get("GetChat", agent, params={"ChatID": chat_id}))["Messages"]
+            return next(m for m in messages if m["MessageID"] == sent["MessageID"])["DeliveryStatus"] == "Delivered"
+        wait_until(delivered, "DeliveryStatus Delivered in GetChat")
+        visitor.say("Thanks!")
+        messages = api.ok(api.get("GetChat", agent, params={"ChatID": chat_id}))["Messages"]
+        assert messages[-1]["SenderType"] == "Customer" and messages[-1]["Text"] == "Thanks!"
+
+    def test_after_a_close_the_next_message_starts_a_new_chat(self, server, api, visitor, departments):
+        add_agent(server, name="Ann Agent", email="ann@example.com", department_ids=(departments["Sales"],))
+        agent = api.logon("ann@example.com")
+        visitor.say("Hello")
+        visitor.choose(f"department:{departments['Sales']}")
+        chat_id = chat_of(server, visitor.customer_id).id
+        api.ok(api.post("GrabChat", agent, {"ChatID": chat_id}))
+        last = visitor.messages()[-1]["MessageID"]
+        with visitor.socket() as ws:
+            api.ok(api.post("CloseChat", agent, {"ChatID": chat_id}))
+            closed = pushed(ws, "System")
+        assert closed["Text"] == "This chat has been closed. Thank you for contacting us."
+        assert [m["MessageID"] for m in visitor.messages(after=last)] == [closed["MessageID"]]
+        visitor.say("One more thing")
+        current = visitor.messages()
+        assert [(m["SenderType"], m["Text"].split("\n")[0]) for m in current] == [
+            ("Customer", "One more thing"), ("Bot", "Welcome back! How can we help you today?")]
+        assert chat_of(server, visitor.customer_id).id != chat_id
