@@ -28,6 +28,7 @@ from agentchat.events.hub import AgentHub
 from agentchat.events.routes import router as events_router
 from agentchat.files.routes import router as files_router
 from agentchat.files.storage import LocalFileStorage
+from agentchat.jobs import start_jobs, stop_jobs
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.security import password_hasher
 
@@ -55,10 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Channel senders register here: {"WhatsApp": ..., "WebChat": ...}
         outbound.senders.update(await start_channels(app))
         resume = asyncio.create_task(outbound.resume_pending())
+        jobs = start_jobs(app)
         try:
             yield
         finally:
             resume.cancel()
+            await stop_jobs(jobs)
             await drain_background()
             await stop_channels(app)
             await broker.stop()

@@ -76,3 +76,40 @@ class TestCatchUp:
         publish(server, *[Event("Filler", {}, everyone=True) for _ in range(retained.maxlen + 5)])
         with AgentSocket(server, manager, last_event_id=1) as socket:
             assert socket.next()["Type"] == "ResyncRequired"
+
+
+class TestPresence:
+    def test_status_changes_are_events_for_everyone(self, server, api, manager):
+        sam = add_agent(server, name="Sam")
+        sam_token = api.logon("sam@example.com")
+        with AgentSocket(server, manager) as boss:
+            api.ok(api.post("UpdateAgent", sam_token, {"AgentID": sam, "StatusID": 3}))
+            event = boss.wait_for("AgentStatusChanged")
+            assert event["Data"] == {"AgentID": sam, "StatusID": 3}
+            api.ok(api.get("AgentLogoff", sam_token))
+            assert boss.wait_for("AgentStatusChanged")["Data"] == {"AgentID": sam, "StatusID": 1}
+
+    def test_an_agent_whose_session_expires_goes_offline(self, server, api, manager):
+        from datetime import timedelta
+
+        from agentchat import clock
+        from agentchat.jobs import sweep_presence
+
+        sam = add_agent(server, name="Sam")
+        api.logon("sam@example.com")
+        clock.travel(timedelta(minutes=server.settings.session_idle_minutes + 1))
+        manager = api.logon("mia@example.com")
+        with AgentSocket(server, manager) as boss:
+            server.run(sweep_presence(server.app))
+            assert boss.wait_for("AgentStatusChanged")["Data"] == {"AgentID": sam, "StatusID": 1}
+        agents = api.ok(api.get("GetAgents", manager, {"StatusID": 1}))["Items"]
+        assert [a["AgentID"] for a in agents] == [sam]
+
+    def test_logging_off_closes_that_sessions_socket(self, server, api, manager):
+        add_agent(server, name="Sam")
+        token = api.logon("sam@example.com")
+        with AgentSocket(server, token) as socket:
+            api.ok(api.get("AgentLogoff", token))
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.drain(quiet=2)
+            assert closed.value.rcvd.code == 4401

@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat.agents import events as agent_events
 from agentchat.agents.models import ROLE_MANAGER, STATUS_OFFLINE, Agent, AgentDepartment
 from agentchat.agents.schemas import CreateAgentIn, UpdateAgentIn
 from agentchat.auth import service as auth
@@ -41,6 +42,7 @@ async def create_agent(db: AsyncSession, settings: Settings, data: CreateAgentIn
     )
     db.add(agent)
     await _flush_unique(db)
+    agent_events.agent_updated(db, agent)
     await auth.issue_reset_code(db, settings, agent=agent, lifetime=timedelta(hours=settings.invite_code_hours),
                                 invitation=True)
     return agent
@@ -56,6 +58,7 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
             field = UpdateAgentIn.model_fields[forbidden[0]].alias
             raise Forbidden(f"Only a Manager may change {field}.", code="manager_only", field=field)
     agent = await get_agent(db, data.agent_id)
+    status_before = agent.status_id
     for key in ("name", "role_id", "status_id", "enabled"):
         if changes.get(key) is None:
             changes.pop(key, None)
@@ -80,6 +83,9 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
         agent.status_id = STATUS_OFFLINE
         await auth.revoke_sessions(db, agent_id=agent.id)
     await _flush_unique(db)
+    if agent.status_id != status_before:
+        agent_events.agent_status_changed(db, agent_id=agent.id, status_id=agent.status_id)
+    agent_events.agent_updated(db, agent)
     return agent
 
 
@@ -132,10 +138,6 @@ async def list_agents(db: AsyncSession, *, department_id: int | None, status_id:
 async def count_managers(db: AsyncSession) -> int:
     return (await db.execute(
         select(func.count()).where(Agent.role_id == ROLE_MANAGER, Agent.enabled.is_(True)))).scalar_one()
-
-
-async def set_status(db: AsyncSession, *, agent_id: int, status_id: int) -> None:
-    await db.execute(update(Agent).where(Agent.id == agent_id).values(status_id=status_id))
 
 
 async def create_or_reset_manager(db: AsyncSession, hasher: PasswordHasher, *, name: str, email: str,

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
+from agentchat.agents import events as agent_events
 from agentchat.agents.models import STATUS_OFFLINE, STATUS_ONLINE, Agent
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
 from agentchat.config import Settings
@@ -64,7 +65,9 @@ async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, *,
     session = AgentSession(agent_id=agent.id, token_hash=token_hash(token), created_at=now,
                            expires_at=now + timedelta(minutes=settings.session_idle_minutes), client_ip=client_ip)
     db.add(session)
-    agent.status_id = STATUS_ONLINE
+    if agent.status_id != STATUS_ONLINE:
+        agent.status_id = STATUS_ONLINE
+        agent_events.agent_status_changed(db, agent_id=agent.id, status_id=STATUS_ONLINE)
     await db.flush()
     return Logon(token=token, session=session, agent=agent)
 
@@ -79,15 +82,42 @@ async def record_logon_failure(db: AsyncSession, settings: Settings, *, email: s
 
 async def logoff(db: AsyncSession, *, session_id: int, agent_id: int) -> None:
     await db.execute(update(AgentSession).where(AgentSession.id == session_id).values(revoked_at=clock.now()))
-    await db.execute(update(Agent).where(Agent.id == agent_id).values(status_id=STATUS_OFFLINE))
+    agent_events.sessions_ended(db, agent_id=agent_id, session_ids=[session_id])
+    await set_offline(db, agent_id=agent_id)
+
+
+async def set_offline(db: AsyncSession, *, agent_id: int) -> None:
+    changed = (await db.execute(
+        update(Agent).where(Agent.id == agent_id, Agent.status_id != STATUS_OFFLINE)
+        .values(status_id=STATUS_OFFLINE).returning(Agent.id)
+    )).first()
+    if changed:
+        agent_events.agent_status_changed(db, agent_id=agent_id, status_id=STATUS_OFFLINE)
+
+
+async def expire_idle_agents(db: AsyncSession) -> list[int]:
+    """Presence: an agent with no live session left is Offline. Returns the agents set Offline."""
+    live = (select(AgentSession.id)
+            .where(AgentSession.agent_id == Agent.id, AgentSession.revoked_at.is_(None),
+                   AgentSession.expires_at > clock.now())
+            .exists())
+    agent_ids = list((await db.execute(
+        update(Agent).where(Agent.status_id != STATUS_OFFLINE, ~live)
+        .values(status_id=STATUS_OFFLINE).returning(Agent.id)
+    )).scalars())
+    for agent_id in agent_ids:
+        agent_events.agent_status_changed(db, agent_id=agent_id, status_id=STATUS_OFFLINE)
+    return agent_ids
 
 
 async def revoke_sessions(db: AsyncSession, *, agent_id: int) -> None:
-    await db.execute(
+    session_ids = list((await db.execute(
         update(AgentSession)
         .where(AgentSession.agent_id == agent_id, AgentSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
-    )
+        .returning(AgentSession.id)
+    )).scalars())
+    agent_events.sessions_ended(db, agent_id=agent_id, session_ids=session_ids)
 
 
 def reset_link(settings: Settings, code: str) -> str:
