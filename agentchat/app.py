@@ -12,6 +12,7 @@ from sqlalchemy import text
 from agentchat import __version__
 from agentchat.agents.routes import router as agents_router
 from agentchat.auth.routes import router as auth_router
+from agentchat.canned.routes import router as canned_router
 from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
 from agentchat.channels.webchat.routes import router as webchat_router
@@ -28,13 +29,16 @@ from agentchat.events.hub import AgentHub
 from agentchat.events.routes import router as events_router
 from agentchat.files.routes import router as files_router
 from agentchat.files.storage import LocalFileStorage
+from agentchat.hours.routes import router as hours_router
 from agentchat.jobs import start_jobs, stop_jobs
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.security import password_hasher
+from agentchat.tags.routes import router as tags_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-API_ROUTERS = [auth_router, agents_router, departments_router, company_router, chats_router, customers_router,
+API_ROUTERS = [auth_router, agents_router, departments_router, company_router, tags_router, canned_router,
+               hours_router, chats_router, customers_router,
                files_router]
 
 

@@ -2,14 +2,17 @@
 
 from agentchat.agents.models import Agent, AgentDepartment
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
+from agentchat.canned.models import CannedResponse
 from agentchat.chats.models import Chat, ChatEvent, ChatTag, Message
 from agentchat.company.models import Setting
 from agentchat.customers.models import Comment, Customer
 from agentchat.departments.models import Department, DepartmentTag
-from agentchat.tags.models import Tag, TagGroup
+from agentchat.hours.models import WorkingHours
+from agentchat.tags.models import Tag, TagEvent, TagGroup
 
 __all__ = [
     "Agent", "AgentDepartment", "AgentSession", "LogonFailure", "PasswordResetCode",
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
+    "TagEvent", "CannedResponse", "WorkingHours",
 ]

@@ -7,11 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat import clock
 from agentchat.chats import service as chats
 from agentchat.chats.models import BOT, SENDER_BOT, SENDER_CUSTOMER, Chat, Message
 from agentchat.company import service as company
 from agentchat.departments import service as departments
 from agentchat.departments.models import Department
+from agentchat.hours import service as hours
 
 # Interactive list replies carry this id, so a tapped choice never depends on the text shown.
 MENU_CHOICE_PREFIX = "department:"
@@ -89,14 +91,30 @@ async def _handle_choice(db: AsyncSession, chat: Chat, inbound: Inbound) -> None
     if department is None:
         await _send_menu(db, chat, await company.get_setting(db, "InvalidOptionMessage"))
         return
+    open_now = await hours.is_open(db, department_id=department.id, at=clock.now())
+    if not open_now and not await company.get_setting(db, "QueueOutOfHours"):
+        await _close_out_of_hours(db, chat, department)
+        return
     await chats.queue_chat(db, chat, department)
     returning = await chats.has_closed_chats(db, chat.customer_id)
     greeting = department.returning_customer_message if returning else department.new_customer_message
     if greeting:
         await chats.add_message(db, chat, sender_type=SENDER_BOT, text=greeting)
+    if not open_now:
+        # Queued for the next opening: the customer hears that nobody is there yet, not a queue position.
+        await chats.add_message(db, chat, sender_type=SENDER_BOT,
+                                text=await company.get_setting(db, "OutOfHoursMessage"))
+        return
     position = await chats.queue_position(db, chat)
     queued = (await company.get_setting(db, "QueuedMessage")).replace("{Position}", str(position))
     await chats.add_message(db, chat, sender_type=SENDER_BOT, text=queued)
+
+
+async def _close_out_of_hours(db: AsyncSession, chat: Chat, department: Department) -> None:
+    """The QueueOutOfHours=false way: the customer is told, the chat is kept (with its department) and closed."""
+    await chats.add_message(db, chat, sender_type=SENDER_BOT, text=await company.get_setting(db, "OutOfHoursMessage"))
+    chat.department_id = department.id
+    await chats.close(db, chat, actor_agent_id=None)
 
 
 def _match_choice(menu: list[Department], inbound: Inbound) -> Department | None:

@@ -70,6 +70,8 @@ CATALOGUE: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "OutOfHoursMessage": (
         "Thank you for your message. We are closed right now; we will answer when we open again.",
         _non_empty_text(4096)),
+    # Out of hours the bot still queues the chat for the next opening (true) or closes it (false).
+    "QueueOutOfHours": (True, _bool),
     "QueuedMessage": (
         "Thank you. You are number {Position} in the queue; an agent will be with you shortly.",
         _non_empty_text(4096)),
