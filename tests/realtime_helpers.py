@@ -8,6 +8,7 @@ from websockets.sync.client import connect
 
 class AgentSocket:
     def __init__(self, server, token: str, last_event_id: int | None = None):
+        # `server` is anything with a base_url: the in-process test server or another instance.
         url = server.base_url.replace("http://", "ws://") + f"/ws?SessionToken={token}"
         if last_event_id is not None:
             url += f"&LastEventID={last_event_id}"
