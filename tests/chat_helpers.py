@@ -54,6 +54,16 @@ def customer_writes(server, customer_id: int, text: str, *, channel: str = WHATS
     return server.with_db(work)
 
 
+def bot_chat(server, *, phone: str = "27821234567", name: str | None = "Thandi Nkosi") -> QueuedChat:
+    """A WhatsApp customer who greeted the bot and has not chosen a department yet."""
+    async def work(db):
+        customer = await customers.customer_by_phone(db, phone_number=phone, profile_name=name)
+        await db.flush()
+        first = await bot.receive_message(db, bot.Inbound(channel=WHATSAPP, customer_id=customer.id, text="Hi"))
+        return QueuedChat(customer_id=customer.id, chat_id=first.chat_id)
+    return server.with_db(work)
+
+
 def queued_chat(server, department_id: int, *, phone: str = "27821234567", name: str | None = "Thandi Nkosi",
                 first_text: str = "Hello") -> QueuedChat:
     """A WhatsApp customer who greeted the bot and chose the department: the chat waits, Unassigned."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chat_helpers import add_department, add_tag, chat_events, customer_writes, event_types, queued_chat
+from chat_helpers import add_department, add_tag, bot_chat, chat_events, customer_writes, event_types, queued_chat
 from conftest import add_agent, assert_error, parse_time
 from sqlalchemy import update
 
@@ -275,6 +275,15 @@ class TestTransferChatToDepartment:
         assert_error(api.post("TransferChatToDepartment", team.alice, {"ChatID": chat.chat_id,
                                                                        "DepartmentID": closed}),
                      409, "department_disabled", "DepartmentID")
+
+    def test_a_manager_routes_a_chat_stuck_in_the_welcome_menu(self, server, api, team):
+        chat = bot_chat(server)
+        body = {"ChatID": chat.chat_id, "DepartmentID": team.support}
+        assert_error(api.post("AssignChat", team.manager, {"ChatID": chat.chat_id, "AgentID": team.ids["carol"]}),
+                     409, "chat_with_bot")
+        routed = api.ok(api.post("TransferChatToDepartment", team.manager, body))
+        assert (routed["Status"], routed["DepartmentID"]) == ("Unassigned", team.support)
+        assert api.ok(grab(api, team.carol))["ChatID"] == chat.chat_id
 
     def test_only_the_assigned_agent_or_a_manager(self, server, api, team):
         chat = queued_chat(server, team.sales)

@@ -144,12 +144,13 @@ class TestEraseCustomer:
         chat = queued_chat(server, sales)
         customer_writes(server, chat.customer_id, "My ID number is 8001015009087")
         api.ok(api.post("GrabChat", alice, {"ChatID": chat.chat_id}))
+        before = set(Path(server.settings.files_dir).rglob("*.pdf"))
         sent = api.ok(api.post("SendMessage", alice, {
             "ChatID": chat.chat_id, "Message": "Here is your statement", "FileName": "statement.pdf",
             "FileType": "application/pdf", "FileContent": base64.b64encode(b"%PDF-1.4 statement").decode()}))
         api.ok(api.post("AddComment", alice, {"CustomerID": chat.customer_id, "Comment": "VIP"}))
-        stored = list(Path(server.settings.files_dir).rglob("*.pdf"))
-        assert stored
+        stored = set(Path(server.settings.files_dir).rglob("*.pdf")) - before
+        assert len(stored) == 1
 
         assert_error(api.post("EraseCustomer", alice, {"CustomerID": chat.customer_id}), 403, "manager_only")
         assert api.ok(api.post("EraseCustomer", manager, {"CustomerID": chat.customer_id}))["Erased"] is True

@@ -277,7 +277,8 @@ async def _check_target_agent(db: AsyncSession, chat: Chat, agent_id: int, *, mu
 async def transfer_to_department(db: AsyncSession, *, caller: Caller, chat_id: int, department_id: int) -> Chat:
     """Back to Unassigned, at the end of the target department's queue; the history is kept."""
     chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
-    check_can_act(caller, chat, manager_statuses=(UNASSIGNED, ASSIGNED))
+    # A Manager may also route a chat that is stuck in the welcome menu.
+    check_can_act(caller, chat, manager_statuses=(BOT, UNASSIGNED, ASSIGNED))
     department = await db.get(Department, department_id)
     if department is None:
         raise NotFound(f"No department has ID {department_id}.", code="department_not_found", field="DepartmentID")
