@@ -508,3 +508,12 @@ class TestWithAgentApi:
         assert [(m["SenderType"], m["Text"].split("\n")[0]) for m in current] == [
             ("Customer", "One more thing"), ("Bot", "Welcome back! How can we help you today?")]
         assert chat_of(server, visitor.customer_id).id != chat_id
+
+    def test_an_erased_visitors_token_stops_working(self, server, api, manager, visitor, departments):
+        visitor.say("Hello")
+        api.ok(api.post("EraseCustomer", manager, {"CustomerID": visitor.customer_id}))
+        assert_error(visitor.http.get("/webchat/messages"), 401, "visitor_invalid")
+        assert_error(visitor.post({"Text": "Still there?"}), 401, "visitor_invalid")
+        with visitor.socket() as ws, pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=WAIT_SECONDS)
+        assert closed.value.rcvd.code == 4401
