@@ -1,5 +1,8 @@
 """Canned responses: create, update, delete, search, and filling in their variables for a chat."""
 
+import asyncio
+
+import httpx
 import pytest
 from chat_helpers import add_department, queued_chat
 from conftest import add_agent, assert_error
@@ -12,6 +15,17 @@ def create(api, token, name="Greeting", text="Hello {CustomerName}!", **fields):
 def names(api, token, search=None):
     params = {"Search": search} if search is not None else None
     return [item["Name"] for item in api.ok(api.get("GetCannedResponses", token, params))["Items"]]
+
+
+def race(server, requests):
+    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
+    async def run():
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
+                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
+            return await asyncio.gather(*[
+                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
+                for method, name, token, body in requests])
+    return asyncio.run(run())
 
 
 @pytest.fixture
@@ -37,6 +51,12 @@ class TestCreateCannedResponse:
         assert_error(api.post("CreateCannedResponse", manager, {"Name": "B", "Text": "x", "ShortCode": "HELLO"}),
                      409, "short_code_taken", "ShortCode")
         assert names(api, manager) == ["A"]
+
+    def test_concurrent_creates_with_one_short_code_make_one(self, server, api, manager):
+        body = {"Name": "Hi", "Text": "Hello", "ShortCode": "hi"}
+        responses = race(server, [("POST", "CreateCannedResponse", manager, body)] * 8)
+        assert sorted(r.status_code for r in responses) == [200] + [409] * 7
+        assert names(api, manager) == ["Hi"]
 
     def test_bad_input_is_422_and_changes_nothing(self, api, manager):
         post = lambda body: api.post("CreateCannedResponse", manager, body)  # noqa: E731

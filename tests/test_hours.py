@@ -1,8 +1,10 @@
 """Working hours: schedules (split shifts, holidays, department overrides, time zones and DST), "open now?
 next opening?", and the bot obeying them. Time is moved with clock.travel, never slept."""
 
+import asyncio
 from datetime import datetime
 
+import httpx
 import pytest
 from chat_helpers import add_department
 from conftest import add_agent, assert_error, parse_time
@@ -32,6 +34,17 @@ def status(api, department_id=None):
     body = api.ok(api.get("GetWorkingHours", api.logon("ann@example.com"), params))
     next_opening = body["NextOpening"] and parse_time(body["NextOpening"]).isoformat(timespec="minutes")
     return body["OpenNow"], next_opening
+
+
+def race(server, requests):
+    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
+    async def run():
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
+                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
+            return await asyncio.gather(*[
+                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
+                for method, name, token, body in requests])
+    return asyncio.run(run())
 
 
 @pytest.fixture
@@ -108,6 +121,14 @@ class TestUpdateWorkingHours:
     def test_touching_intervals_and_end_of_day_are_fine(self, api, manager):
         days = [{"Day": 6, "Intervals": [{"Start": "00:00", "End": "12:00"}, {"Start": "12:00", "End": "24:00"}]}]
         api.ok(api.post("UpdateWorkingHours", manager, {"Days": days}))
+
+    def test_concurrent_first_saves_leave_one_schedule(self, server, api, manager, agent):
+        requests = [("POST", "UpdateWorkingHours", manager,
+                     {"DepartmentID": agent[1], "Days": [{"Day": day, "Intervals": []}]}) for day in range(1, 8)]
+        responses = race(server, requests)
+        assert [r.status_code for r in responses] == [200] * 7
+        body = api.ok(api.get("GetWorkingHours", manager, {"DepartmentID": agent[1]}))
+        assert body["DepartmentID"] == agent[1] and len(body["Days"]) == 1
 
     def test_unknown_department_is_404(self, api, manager):
         assert_error(update(api, manager, DepartmentID=999), 404, "department_not_found", "DepartmentID")

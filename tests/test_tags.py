@@ -1,5 +1,8 @@
 """Tag groups and tags; tags on chats (AddTag, RemoveTag, departments' auto-tags) and their history."""
 
+import asyncio
+
+import httpx
 import pytest
 from chat_helpers import add_department, queued_chat
 from conftest import add_agent, assert_error
@@ -29,6 +32,17 @@ def tag_history(server, chat_id):
         query = select(TagEvent).where(TagEvent.chat_id == chat_id).order_by(TagEvent.id)
         return [(e.action, e.tag_name, e.tag_group_name) for e in (await db.execute(query)).scalars()]
     return server.with_db(work)
+
+
+def race(server, requests):
+    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
+    async def run():
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
+                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
+            return await asyncio.gather(*[
+                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
+                for method, name, token, body in requests])
+    return asyncio.run(run())
 
 
 @pytest.fixture
@@ -95,6 +109,13 @@ class TestCreateTag:
         tag(api, manager, reasons, "Other")
         assert_error(api.post("CreateTag", manager, {"TagGroupID": topics, "Name": "other"}), 409,
                      "tag_name_taken", "Name")
+
+    def test_concurrent_creates_of_one_name_make_one_tag(self, server, api, manager):
+        group_id = group(api, manager)["TagGroupID"]
+        responses = race(server, [("POST", "CreateTag", manager, {"TagGroupID": group_id, "Name": "Billing"})] * 8)
+        assert sorted(r.status_code for r in responses) == [200] + [409] * 7
+        assert {r.json()["Error"]["Code"] for r in responses if r.status_code == 409} == {"tag_name_taken"}
+        assert len(api.ok(api.get("GetTags", manager))["Items"][0]["Tags"]) == 1
 
     def test_unknown_group_is_404(self, api, manager):
         assert_error(api.post("CreateTag", manager, {"TagGroupID": 999, "Name": "X"}), 404, "tag_group_not_found",
@@ -227,6 +248,14 @@ class TestAddTag:
         token, chat, billing, _ = tagged
         api.ok(api.post("AddTag", token, {"ChatID": chat.chat_id, "TagID": billing}))
         assert api.ok(api.post("AddTag", token, {"ChatID": chat.chat_id, "TagID": billing}))["TagIDs"] == [billing]
+        assert len(tag_history(server, chat.chat_id)) == 1
+
+    def test_concurrent_adds_of_one_tag_tag_the_chat_once(self, server, api, tagged):
+        token, chat, billing, _ = tagged
+        responses = race(server, [("POST", "AddTag", token, {"ChatID": chat.chat_id, "TagID": billing})] * 8)
+        assert [r.status_code for r in responses] == [200] * 8
+        assert all(r.json()["TagIDs"] == [billing] for r in responses)
+        assert chat_tags(server, chat.chat_id) == [billing]
         assert len(tag_history(server, chat.chat_id)) == 1
 
     def test_a_disabled_tag_or_group_cannot_be_applied_but_stays_where_it_is(self, api, manager, tagged):
