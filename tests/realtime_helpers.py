@@ -19,15 +19,15 @@ class AgentSocket:
     def next(self, timeout: float = 5) -> dict:
         return json.loads(self.ws.recv(timeout=timeout))
 
-    def wait_for(self, event_type: str, timeout: float = 5) -> dict:
-        """The next event of this type, skipping others."""
+    def wait_for(self, event_type: str, timeout: float = 5, **data) -> dict:
+        """The next event of this type (whose Data has the given values), skipping others."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"no {event_type} event within {timeout}s")
             event = self.next(timeout=remaining)
-            if event["Type"] == event_type:
+            if event["Type"] == event_type and all(event["Data"].get(k) == v for k, v in data.items()):
                 return event
 
     def drain(self, quiet: float = 0.3) -> list[dict]:

@@ -113,3 +113,79 @@ class TestPresence:
             with pytest.raises(ConnectionClosed) as closed:
                 socket.drain(quiet=2)
             assert closed.value.rcvd.code == 4401
+
+
+def customer_says(server, customer_id: int, *, text: str | None = None, choice_id: str | None = None) -> int:
+    """An inbound WhatsApp message through the bot, committed and published as a channel does."""
+    from agentchat.bot import service as bot
+
+    async def work():
+        async with server.app.state.sessionmaker() as db:
+            message = await bot.receive_message(db, bot.Inbound(channel="WhatsApp", customer_id=customer_id,
+                                                                text=text, choice_id=choice_id))
+            await commit_and_publish(db)
+            return message.chat_id
+    return server.run(work())
+
+
+def new_customer(server, phone: str) -> int:
+    from agentchat.customers import service as customers
+
+    async def work(db):
+        customer = await customers.customer_by_phone(db, phone_number=phone, profile_name="Thandi")
+        await db.flush()
+        return customer.id
+    return server.with_db(work)
+
+
+class TestChatEvents:
+    """Every chat action produces its event, heard by the chat's department, its agent and managers only."""
+
+    def test_the_life_of_a_chat_as_heard_on_the_sockets(self, server, api, manager):
+        sales = api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
+                                                              "MenuOption": 1}))["DepartmentID"]
+        support = api.ok(api.post("CreateDepartment", manager, {"Name": "Support"}))["DepartmentID"]
+        sally_id = add_agent(server, name="Sally", department_ids=(sales,))
+        add_agent(server, name="Sipho", department_ids=(support,))
+        sally_token, sipho_token = api.logon("sally@example.com"), api.logon("sipho@example.com")
+        customer = new_customer(server, "27820000009")
+        with AgentSocket(server, manager) as boss, AgentSocket(server, sally_token) as sally, \
+                AgentSocket(server, sipho_token) as sipho:
+            chat_id = customer_says(server, customer, text="Hello")
+            # While the customer is still in the bot's menu, only managers hear of the chat.
+            assert boss.wait_for("ChatCreated")["Data"]["ChatID"] == chat_id
+            assert boss.wait_for("MessageReceived")["Data"]["Text"] == "Hello"
+            customer_says(server, customer, text="1")
+            queued = sally.wait_for("ChatQueued")["Data"]
+            assert (queued["ChatID"], queued["Status"], queued["DepartmentID"]) == (chat_id, "Unassigned", sales)
+
+            api.ok(api.post("GrabChat", sally_token, {"ChatID": chat_id}))
+            grabbed = boss.wait_for("ChatGrabbed")["Data"]
+            assert (grabbed["AgentID"], grabbed["ActorAgentID"]) == (sally_id, sally_id)
+
+            api.ok(api.post("SendMessage", sally_token, {"ChatID": chat_id, "Message": "How can I help?"}))
+            sent = sally.wait_for("MessageSent", SenderType="Agent")["Data"]
+            assert (sent["Text"], sent["AgentID"], sent["SenderType"]) == ("How can I help?", sally_id, "Agent")
+            status = sally.wait_for("MessageStatusChanged", MessageID=sent["MessageID"])["Data"]
+            assert status["DeliveryStatus"] == "Sent"
+
+            api.ok(api.post("CloseChat", sally_token, {"ChatID": chat_id}))
+            assert boss.wait_for("ChatClosed")["Data"]["Status"] == "Closed"
+            assert sally.wait_for("ChatClosed")["Data"]["ChatID"] == chat_id
+            assert not [e for e in sipho.drain() if "ChatID" in e["Data"]]
+
+    def test_a_transfer_reaches_the_new_department(self, server, api, manager):
+        sales = api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
+                                                              "MenuOption": 1}))["DepartmentID"]
+        support = api.ok(api.post("CreateDepartment", manager, {"Name": "Support"}))["DepartmentID"]
+        add_agent(server, name="Sally", department_ids=(sales,))
+        add_agent(server, name="Sipho", department_ids=(support,))
+        sally_token, sipho_token = api.logon("sally@example.com"), api.logon("sipho@example.com")
+        customer = new_customer(server, "27820000010")
+        chat_id = customer_says(server, customer, text="Hello")
+        customer_says(server, customer, text="1")
+        api.ok(api.post("GrabChat", sally_token, {"ChatID": chat_id}))
+        with AgentSocket(server, sipho_token) as sipho:
+            api.ok(api.post("TransferChatToDepartment", sally_token, {"ChatID": chat_id, "DepartmentID": support}))
+            moved = sipho.wait_for("ChatTransferred")["Data"]
+            assert (moved["Status"], moved["DepartmentID"], moved["AgentID"]) == ("Unassigned", support, None)

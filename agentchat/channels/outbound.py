@@ -14,8 +14,10 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentchat.chats import events as chat_events
 from agentchat.chats.models import FAILED, PENDING, SENDER_CUSTOMER, Chat, Message
 from agentchat.customers.models import Customer
+from agentchat.db import commit_and_publish
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class Outbound:
                 result = await self._send(item)
                 async with self.sessionmaker() as db:
                     await record_delivery(db, message_id, result)
-                    await db.commit()
+                    await commit_and_publish(db)
         finally:
             if not lock.locked() and self._chat_locks.get(item.chat_id) is lock:
                 del self._chat_locks[item.chat_id]
@@ -107,9 +109,13 @@ async def load_outgoing(db: AsyncSession, message_id: int) -> Outgoing | None:
 
 
 async def record_delivery(db: AsyncSession, message_id: int, result: DeliveryResult) -> None:
-    # Only a Pending message moves: a status webhook that arrived first (Delivered, Read) is kept.
-    await db.execute(
+    # Only a Pending message moves: a status the channel reported meanwhile (Delivered, Read) is kept.
+    changed = (await db.execute(
         update(Message).where(Message.id == message_id, Message.delivery_status == PENDING)
         .values(delivery_status=result.status, external_id=result.external_id,
                 failure_reason=result.failure_reason)
-    )
+        .returning(Message.chat_id)
+    )).first()
+    if changed:
+        await chat_events.message_status_changed(db, message_id=message_id, chat_id=changed.chat_id,
+                                                 status=result.status, failure_reason=result.failure_reason)

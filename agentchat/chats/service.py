@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
 from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
+from agentchat.chats import events as chat_events
 from agentchat.chats.attachments import NewFile
 from agentchat.chats.models import (
     ASSIGNED,
@@ -39,6 +40,7 @@ def record_event(db: AsyncSession, chat: Chat, event_type: str, *, actor_agent_i
                       department_id=chat.department_id, agent_id=chat.agent_id, from_status=from_status,
                       to_status=chat.status)
     db.add(event)
+    chat_events.chat_changed(db, chat, event_type, actor_agent_id=actor_agent_id, from_status=from_status)
     return event
 
 
@@ -79,6 +81,7 @@ async def add_message(db: AsyncSession, chat: Chat, *, sender_type: str, text: s
     if sender_type == SENDER_CUSTOMER:
         chat.last_customer_message_at = now
     await db.flush()
+    chat_events.message_added(db, chat, message)
     if outbound:
         deliver_after_commit(db, message.id)
     return message

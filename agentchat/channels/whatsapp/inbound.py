@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat.bot import service as bot
 from agentchat.channels.whatsapp.outbound import GraphApi, GraphError
+from agentchat.chats import events as chat_events
 from agentchat.chats.models import DELIVERED, FAILED, PENDING, READ, SENDER_CUSTOMER, SENT, WHATSAPP, Message
 from agentchat.customers import service as customers
 from agentchat.db import commit_and_publish
@@ -302,10 +303,15 @@ async def apply_status(db: AsyncSession, status: StatusUpdate) -> bool:
     values: dict[str, Any] = {"delivery_status": status.status}
     if status.status == FAILED:
         values["failure_reason"] = status.failure_reason
-    result = await db.execute(
+    changed = (await db.execute(
         update(Message)
         .where(Message.external_id == status.external_id, Message.sender_type != SENDER_CUSTOMER,
                Message.delivery_status.in_(MAY_BECOME[status.status]))
         .values(**values)
-    )
-    return result.rowcount > 0
+        .returning(Message.id, Message.chat_id)
+    )).first()
+    if changed is None:
+        return False
+    await chat_events.message_status_changed(db, message_id=changed.id, chat_id=changed.chat_id,
+                                             status=status.status, failure_reason=values.get("failure_reason"))
+    return True
