@@ -32,6 +32,7 @@ from agentchat.files.storage import LocalFileStorage
 from agentchat.hours.routes import router as hours_router
 from agentchat.jobs import start_jobs, stop_jobs
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
+from agentchat.reports.routes import router as reports_router
 from agentchat.security import password_hasher
 from agentchat.tags.routes import router as tags_router
 
@@ -39,7 +40,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 API_ROUTERS = [auth_router, agents_router, departments_router, company_router, tags_router, canned_router,
                hours_router, chats_router, customers_router,
-               files_router]
+               files_router, reports_router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -12,6 +12,7 @@ from agentchat.db import commit_and_publish
 log = logging.getLogger(__name__)
 
 PRESENCE_SWEEP_SECONDS = 30
+REPORTS_SECONDS = 60
 
 
 async def sweep_presence(app: FastAPI) -> None:
@@ -21,13 +22,25 @@ async def sweep_presence(app: FastAPI) -> None:
         await commit_and_publish(db)
 
 
+async def send_due_reports(app: FastAPI) -> None:
+    """Scheduled reports that are due, each claimed in the database so that one instance sends it."""
+    from agentchat.reports import scheduler
+
+    await scheduler.run_due_reports(app.state.sessionmaker, app.state.settings)
+
+
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
-    return [asyncio.create_task(_every(PRESENCE_SWEEP_SECONDS, sweep_presence, app), name="presence")]
+    return [asyncio.create_task(_every(PRESENCE_SWEEP_SECONDS, sweep_presence, app), name="presence"),
+            # First pass at start-up: the latest run missed while the service was down goes out once.
+            asyncio.create_task(_every(REPORTS_SECONDS, send_due_reports, app, first=0), name="reports")]
 
 
-async def _every(seconds: float, job: Callable[[FastAPI], Awaitable[None]], app: FastAPI) -> None:
+async def _every(seconds: float, job: Callable[[FastAPI], Awaitable[None]], app: FastAPI,
+                 first: float | None = None) -> None:
+    delay = seconds if first is None else first
     while True:
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(delay)
+        delay = seconds
         try:
             await job(app)
         except asyncio.CancelledError:

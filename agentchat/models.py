@@ -8,11 +8,12 @@ from agentchat.company.models import Setting
 from agentchat.customers.models import Comment, Customer
 from agentchat.departments.models import Department, DepartmentTag
 from agentchat.hours.models import WorkingHours
+from agentchat.reports.models import Recipient, ReportRun, ReportSchedule
 from agentchat.tags.models import Tag, TagEvent, TagGroup
 
 __all__ = [
     "Agent", "AgentDepartment", "AgentSession", "LogonFailure", "PasswordResetCode",
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
-    "TagEvent", "CannedResponse", "WorkingHours",
+    "TagEvent", "CannedResponse", "WorkingHours", "Recipient", "ReportSchedule", "ReportRun",
 ]

@@ -1,0 +1,334 @@
+"""Live metrics, the dashboard and the reports' rows: all from reports.metrics, read in batches from the database."""
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat import clock
+from agentchat.agents.models import STATUS_BUSY, STATUS_OFFLINE, STATUS_ON_BREAK, STATUS_ONLINE, Agent, AgentDepartment
+from agentchat.chats.models import (
+    ASSIGNED,
+    CLOSED,
+    SENDER_AGENT,
+    SENDER_CUSTOMER,
+    UNASSIGNED,
+    Chat,
+    ChatEvent,
+    ChatTag,
+    Message,
+)
+from agentchat.contract import NotFound
+from agentchat.departments.models import Department
+from agentchat.hours import service as hours
+from agentchat.reports import metrics
+from agentchat.reports.metrics import ChatMetrics, EventFact, MessageFact, Summary
+from agentchat.security import Caller
+from agentchat.tags.models import Tag
+
+BATCH = 500
+
+
+# ---- time -------------------------------------------------------------------------------------------------
+
+def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
+    """A wall-clock time in the company zone -> naive UTC as stored."""
+    return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def to_local(at: datetime, zone: ZoneInfo) -> datetime:
+    return at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
+
+
+def day_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """From the start of `first` to the end of `last` (both local days), in UTC."""
+    return (to_utc(datetime.combine(first, time()), zone),
+            to_utc(datetime.combine(last + timedelta(days=1), time()), zone))
+
+
+# ---- chats with their metrics, in batches ----------------------------------------------------------------
+
+async def iter_chat_metrics(db: AsyncSession, *, start: datetime, end: datetime, department_id: int | None = None,
+                            agent_id: int | None = None, now: datetime | None = None) -> AsyncIterator[ChatMetrics]:
+    """Chats created in [start, end), oldest first, each with its metrics. Memory holds one batch at a time."""
+    now = now or clock.now()
+    conditions = [Chat.created_at >= start, Chat.created_at < end]
+    if department_id is not None:
+        conditions.append(Chat.department_id == department_id)
+    if agent_id is not None:
+        conditions.append(Chat.id.in_(select(ChatEvent.chat_id).where(ChatEvent.agent_id == agent_id)))
+    last_id = 0
+    while True:
+        query = (select(Chat.id, Chat.channel, Chat.status, Chat.department_id, Chat.agent_id, Chat.created_at,
+                        Chat.closed_at).where(*conditions, Chat.id > last_id).order_by(Chat.id).limit(BATCH))
+        chats = (await db.execute(query)).all()
+        if not chats:
+            return
+        ids = [row.id for row in chats]
+        last_id = ids[-1]
+        events, messages, tags = await _histories(db, ids)
+        for row in chats:
+            yield metrics.chat_metrics(
+                chat_id=row.id, channel=row.channel, status=row.status, department_id=row.department_id,
+                agent_id=row.agent_id, created_at=row.created_at, closed_at=row.closed_at,
+                events=events.get(row.id, []), messages=messages.get(row.id, []), now=now,
+                tag_ids=tags.get(row.id, []))
+        if len(chats) < BATCH:
+            return
+
+
+async def _histories(db: AsyncSession, ids: list[int]):
+    events: dict[int, list[EventFact]] = defaultdict(list)
+    query = (select(ChatEvent.chat_id, ChatEvent.at, ChatEvent.type, ChatEvent.to_status, ChatEvent.from_status,
+                    ChatEvent.agent_id).where(ChatEvent.chat_id.in_(ids))
+             .order_by(ChatEvent.chat_id, ChatEvent.at, ChatEvent.id))
+    for row in (await db.execute(query)).all():
+        events[row.chat_id].append(EventFact(at=row.at, type=row.type, to_status=row.to_status,
+                                             from_status=row.from_status, agent_id=row.agent_id))
+    messages: dict[int, list[MessageFact]] = defaultdict(list)
+    query = (select(Message.chat_id, Message.created_at, Message.sender_type, Message.agent_id)
+             .where(Message.chat_id.in_(ids), Message.sender_type.in_((SENDER_AGENT, SENDER_CUSTOMER)))
+             .order_by(Message.chat_id, Message.created_at, Message.id))
+    for row in (await db.execute(query)).all():
+        messages[row.chat_id].append(MessageFact(at=row.created_at, sender_type=row.sender_type,
+                                                 agent_id=row.agent_id))
+    tags: dict[int, list[int]] = defaultdict(list)
+    for chat_id, tag_id in (await db.execute(select(ChatTag.chat_id, ChatTag.tag_id)
+                                             .where(ChatTag.chat_id.in_(ids)))).all():
+        tags[chat_id].append(tag_id)
+    return events, messages, tags
+
+
+async def names(db: AsyncSession) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """Departments, agents and tags by ID: small tables, read once per report."""
+    departments = dict((await db.execute(select(Department.id, Department.name))).all())
+    agents = dict((await db.execute(select(Agent.id, Agent.name))).all())
+    tags = dict((await db.execute(select(Tag.id, Tag.name))).all())
+    return departments, agents, tags
+
+
+# ---- live ----------------------------------------------------------------------------------------------------
+
+async def live_metrics(db: AsyncSession, *, caller: Caller) -> dict:
+    """Now and today (company time zone). Agents see the chats of their own departments; Managers all."""
+    now = clock.now()
+    zone = await hours.company_zone(db)
+    today = to_local(now, zone).date()
+    start, end = day_bounds(today, today, zone)
+    department_filter = []
+    mine: set[int] | None = None
+    if not caller.is_manager:
+        mine = set((await db.execute(select(AgentDepartment.department_id)
+                                     .where(AgentDepartment.agent_id == caller.agent_id))).scalars())
+        department_filter.append(Chat.department_id.in_(mine))
+    open_query = (select(Chat.department_id, Chat.status, func.count(), func.min(Chat.queued_at))
+                  .where(Chat.status.in_((UNASSIGNED, ASSIGNED)), *department_filter)
+                  .group_by(Chat.department_id, Chat.status))
+    per_department: dict[int, dict] = {}
+    for department_id, status, count, oldest in (await db.execute(open_query)).all():
+        entry = per_department.setdefault(department_id, {"DepartmentID": department_id, "ChatsWaiting": 0,
+                                                          "ChatsInProgress": 0, "LongestWaitSeconds": 0})
+        if status == UNASSIGNED:
+            entry["ChatsWaiting"] = count
+            entry["LongestWaitSeconds"] = metrics._seconds(oldest, now) or 0
+        else:
+            entry["ChatsInProgress"] = count
+    closed_today = (await db.execute(select(func.count()).where(
+        Chat.status == CLOSED, Chat.closed_at >= start, Chat.closed_at < end, *department_filter))).scalar_one()
+    statuses = dict((await db.execute(select(Agent.status_id, func.count()).where(Agent.enabled.is_(True))
+                                      .group_by(Agent.status_id))).all())
+    waits, responses = [], []
+    async for chat in iter_chat_metrics(db, start=start, end=end, now=now):
+        if mine is not None and chat.department_id not in mine:
+            continue
+        if chat.wait_seconds is not None:
+            waits.append(chat.wait_seconds)
+        if chat.first_response_seconds is not None:
+            responses.append(chat.first_response_seconds)
+    departments = sorted(per_department.values(), key=lambda d: d["DepartmentID"] or 0)
+    return {
+        "ChatsWaiting": sum(d["ChatsWaiting"] for d in departments),
+        "LongestWaitSeconds": max((d["LongestWaitSeconds"] for d in departments), default=0),
+        "ChatsInProgress": sum(d["ChatsInProgress"] for d in departments),
+        "ChatsClosedToday": closed_today,
+        "AgentsByStatus": {"Online": statuses.get(STATUS_ONLINE, 0), "Busy": statuses.get(STATUS_BUSY, 0),
+                           "OnBreak": statuses.get(STATUS_ON_BREAK, 0), "Offline": statuses.get(STATUS_OFFLINE, 0)},
+        "AverageWaitSecondsToday": metrics.average(waits),
+        "AverageFirstResponseSecondsToday": metrics.average(responses),
+        "Departments": departments,
+    }
+
+
+# ---- dashboard -------------------------------------------------------------------------------------------
+
+def _summary_out(summary: Summary) -> dict:
+    return {"Chats": summary.chats, "ClosedChats": summary.closed, "MissedChats": summary.missed,
+            "AbandonedChats": summary.abandoned, "AgentMessages": summary.agent_messages,
+            "CustomerMessages": summary.customer_messages, "HandleSeconds": summary.handle_seconds}
+
+
+def _metrics_out(summary: Summary) -> dict:
+    return {_pascal(key): value for key, value in summary.metrics().items()}
+
+
+def _pascal(key: str) -> str:
+    # wait_average -> AverageWaitSeconds, wait_p50 -> WaitSecondsP50
+    name, _, stat = key.rpartition("_")
+    base = "".join(part.capitalize() for part in name.split("_")) + "Seconds"
+    return f"Average{base}" if stat == "average" else f"{base}{stat.upper()}"
+
+
+async def dashboard(db: AsyncSession, *, first: date, last: date, department_id: int | None,
+                    agent_id: int | None) -> dict:
+    zone = await hours.company_zone(db)
+    start, end = day_bounds(first, last, zone)
+    departments, agents, tags = await names(db)
+    total = Summary()
+    per_day: dict[date, Summary] = defaultdict(Summary)
+    per_department: dict[int | None, Summary] = defaultdict(Summary)
+    per_agent: dict[int, Summary] = defaultdict(Summary)
+    per_tag: dict[int, Summary] = defaultdict(Summary)
+    async for chat in iter_chat_metrics(db, start=start, end=end, department_id=department_id, agent_id=agent_id):
+        total.add(chat, agent_id=agent_id)
+        per_day[to_local(chat.created_at, zone).date()].add(chat, agent_id=agent_id)
+        per_department[chat.department_id].add(chat, agent_id=agent_id)
+        for handler in chat.handle_seconds:
+            if agent_id is None or handler == agent_id:
+                per_agent[handler].add(chat, agent_id=handler)
+        for tag_id in chat.tag_ids:
+            per_tag[tag_id].add(chat, agent_id=agent_id)
+    days = []
+    day = first
+    while day <= last and len(days) < 400:
+        days.append({"Date": day.isoformat(), **_summary_out(per_day.get(day, Summary()))})
+        day += timedelta(days=1)
+    return {
+        "From": first.isoformat(), "To": last.isoformat(),
+        "Totals": _summary_out(total),
+        "Metrics": _metrics_out(total),
+        "PerDay": days,
+        "PerDepartment": [{"DepartmentID": key, "Name": departments.get(key), **_summary_out(value),
+                           **_metrics_out(value)} for key, value in sorted(per_department.items(),
+                                                                            key=lambda item: item[0] or 0)],
+        "PerAgent": [{"AgentID": key, "Name": agents.get(key), **_summary_out(value), **_metrics_out(value)}
+                     for key, value in sorted(per_agent.items())],
+        "PerTag": [{"TagID": key, "Name": tags.get(key), "Chats": value.chats}
+                   for key, value in sorted(per_tag.items())],
+    }
+
+
+# ---- reports --------------------------------------------------------------------------------------------
+
+FILE_FORMATS = ("CSV", "XLSX", "PDF")
+
+
+@dataclass(frozen=True)
+class ReportDef:
+    report_id: str
+    name: str
+    description: str
+    columns: tuple[str, ...]
+    rows: Callable[[AsyncSession, datetime, datetime], AsyncIterator[list]]
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") + "Z" if value else ""
+
+
+async def _chat_summary_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+    departments, agents, tags = await names(db)
+    async for c in iter_chat_metrics(db, start=start, end=end):
+        yield [c.chat_id, c.channel, c.status, departments.get(c.department_id, ""), agents.get(c.agent_id, ""),
+               _iso(c.created_at), _iso(c.queued_at), _iso(c.first_assigned_at), _iso(c.closed_at),
+               c.wait_seconds, c.first_response_seconds, c.reaction_seconds, sum(c.handle_seconds.values()),
+               c.resolution_seconds, c.customer_messages, c.agent_messages, c.missed, c.abandoned,
+               "; ".join(tags.get(t, "") for t in c.tag_ids)]
+
+
+def _performance_row(name: str, summary: Summary) -> list:
+    m = summary.metrics()
+    return [name, summary.chats, summary.closed, summary.missed, summary.abandoned, summary.agent_messages,
+            summary.handle_seconds, m["wait_average"], m["first_response_average"], m["reaction_average"],
+            m["resolution_average"]]
+
+
+PERFORMANCE_COLUMNS = ("Chats", "ClosedChats", "MissedChats", "AbandonedChats", "AgentMessages", "HandleSeconds",
+                       "AverageWaitSeconds", "AverageFirstResponseSeconds", "AverageReactionSeconds",
+                       "AverageResolutionSeconds")
+
+
+async def _agent_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+    _departments, agents, _tags = await names(db)
+    per_agent: dict[int, Summary] = defaultdict(Summary)
+    async for chat in iter_chat_metrics(db, start=start, end=end):
+        for agent_id in chat.handle_seconds:
+            per_agent[agent_id].add(chat, agent_id=agent_id)
+    for agent_id, summary in sorted(per_agent.items()):
+        yield [agent_id, *_performance_row(agents.get(agent_id, ""), summary)]
+
+
+async def _department_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+    departments, _agents, _tags = await names(db)
+    per_department: dict[int | None, Summary] = defaultdict(Summary)
+    async for chat in iter_chat_metrics(db, start=start, end=end):
+        per_department[chat.department_id].add(chat)
+    for department_id, summary in sorted(per_department.items(), key=lambda item: item[0] or 0):
+        yield [department_id or "", *_performance_row(departments.get(department_id, "(none)"), summary)]
+
+
+async def _tag_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+    _departments, _agents, tags = await names(db)
+    counts: dict[int, int] = defaultdict(int)
+    async for chat in iter_chat_metrics(db, start=start, end=end):
+        for tag_id in chat.tag_ids:
+            counts[tag_id] += 1
+    for tag_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        yield [tag_id, tags.get(tag_id, ""), count]
+
+
+async def _message_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+    _departments, agents, _tags = await names(db)
+    last_id = 0
+    while True:
+        query = (select(Message.id, Message.chat_id, Message.created_at, Message.sender_type, Message.agent_id,
+                        Message.text, Message.file_name)
+                 .where(Message.created_at >= start, Message.created_at < end, Message.id > last_id)
+                 .order_by(Message.id).limit(BATCH))
+        rows = (await db.execute(query)).all()
+        for row in rows:
+            yield [row.id, row.chat_id, _iso(row.created_at), row.sender_type, agents.get(row.agent_id, ""),
+                   row.text or "", row.file_name or ""]
+        if len(rows) < BATCH:
+            return
+        last_id = rows[-1].id
+
+
+REPORTS = {report.report_id: report for report in (
+    ReportDef("ChatSummary", "Chat summary", "One row per chat created in the period, with its metrics, tags, "
+              "department and agent.",
+              ("ChatID", "Channel", "Status", "Department", "Agent", "CreatedAt", "QueuedAt", "FirstAssignedAt",
+               "ClosedAt", "WaitSeconds", "FirstResponseSeconds", "ReactionSeconds", "HandleSeconds",
+               "ResolutionSeconds", "CustomerMessages", "AgentMessages", "Missed", "Abandoned", "Tags"),
+              _chat_summary_rows),
+    ReportDef("AgentPerformance", "Agent performance", "Per agent: the chats they handled (were assigned) among "
+              "the chats created in the period, their handle time and the chats' averages.",
+              ("AgentID", "Agent", *PERFORMANCE_COLUMNS), _agent_rows),
+    ReportDef("DepartmentPerformance", "Department performance", "Per department (the chat's current one): "
+              "volumes and average durations of the chats created in the period.",
+              ("DepartmentID", "Department", *PERFORMANCE_COLUMNS), _department_rows),
+    ReportDef("TagUsage", "Tag usage", "Per tag: how many chats created in the period carry it.",
+              ("TagID", "Tag", "Chats"), _tag_rows),
+    ReportDef("MessageLog", "Message log", "Every message sent or received in the period.",
+              ("MessageID", "ChatID", "At", "SenderType", "Agent", "Text", "FileName"), _message_rows),
+)}
+
+
+def get_report(report_id: str) -> ReportDef:
+    report = REPORTS.get(report_id)
+    if report is None:
+        raise NotFound(f"No report has ID {report_id}.", code="report_not_found", field="ReportID")
+    return report
