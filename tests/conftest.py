@@ -265,6 +265,17 @@ class Api:
         return self.ok(self.post("AgentLogon", json={"EmailAddress": email, "Password": password}))["SessionToken"]
 
 
+def race(server: LiveServer, requests: list[tuple]) -> list[httpx.Response]:
+    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
+    async def run():
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
+                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
+            return await asyncio.gather(*[
+                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
+                for method, name, token, body in requests])
+    return asyncio.run(run())
+
+
 def error_code(response: httpx.Response) -> str:
     return response.json()["Error"]["Code"]
 

@@ -1,11 +1,9 @@
 """Canned responses: create, update, delete, search, and filling in their variables for a chat."""
 
-import asyncio
 
-import httpx
 import pytest
 from chat_helpers import add_department, queued_chat
-from conftest import add_agent, assert_error
+from conftest import add_agent, assert_error, race
 
 
 def create(api, token, name="Greeting", text="Hello {CustomerName}!", **fields):
@@ -15,17 +13,6 @@ def create(api, token, name="Greeting", text="Hello {CustomerName}!", **fields):
 def names(api, token, search=None):
     params = {"Search": search} if search is not None else None
     return [item["Name"] for item in api.ok(api.get("GetCannedResponses", token, params))["Items"]]
-
-
-def race(server, requests):
-    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
-    async def run():
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
-                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
-            return await asyncio.gather(*[
-                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
-                for method, name, token, body in requests])
-    return asyncio.run(run())
 
 
 @pytest.fixture

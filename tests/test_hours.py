@@ -1,13 +1,11 @@
 """Working hours: schedules (split shifts, holidays, department overrides, time zones and DST), "open now?
 next opening?", and the bot obeying them. Time is moved with clock.travel, never slept."""
 
-import asyncio
 from datetime import datetime
 
-import httpx
 import pytest
 from chat_helpers import add_department
-from conftest import add_agent, assert_error, parse_time
+from conftest import add_agent, assert_error, parse_time, race
 from sqlalchemy import select
 
 from agentchat import clock
@@ -34,17 +32,6 @@ def status(api, department_id=None):
     body = api.ok(api.get("GetWorkingHours", api.logon("ann@example.com"), params))
     next_opening = body["NextOpening"] and parse_time(body["NextOpening"]).isoformat(timespec="minutes")
     return body["OpenNow"], next_opening
-
-
-def race(server, requests):
-    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
-    async def run():
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
-                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
-            return await asyncio.gather(*[
-                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
-                for method, name, token, body in requests])
-    return asyncio.run(run())
 
 
 @pytest.fixture

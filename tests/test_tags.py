@@ -1,11 +1,9 @@
 """Tag groups and tags; tags on chats (AddTag, RemoveTag, departments' auto-tags) and their history."""
 
-import asyncio
 
-import httpx
 import pytest
 from chat_helpers import add_department, queued_chat
-from conftest import add_agent, assert_error
+from conftest import add_agent, assert_error, race
 from sqlalchemy import select
 
 from agentchat.chats.models import ChatTag
@@ -32,17 +30,6 @@ def tag_history(server, chat_id):
         query = select(TagEvent).where(TagEvent.chat_id == chat_id).order_by(TagEvent.id)
         return [(e.action, e.tag_name, e.tag_group_name) for e in (await db.execute(query)).scalars()]
     return server.with_db(work)
-
-
-def race(server, requests):
-    """Send the requests [(method, name, token, json), ...] all at once; the responses in order."""
-    async def run():
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=60,
-                                     limits=httpx.Limits(max_connections=len(requests) + 5)) as client:
-            return await asyncio.gather(*[
-                client.request(method, f"/api/{name}", params={"SessionToken": token}, json=body)
-                for method, name, token, body in requests])
-    return asyncio.run(run())
 
 
 @pytest.fixture
