@@ -1,13 +1,13 @@
 """The agent WebSocket: authentication, audiences, catch-up after a reconnect."""
 
 import pytest
+from conftest import add_agent
+from realtime_helpers import AgentSocket
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from agentchat.db import commit_and_publish
 from agentchat.events import Event, emit
-from conftest import add_agent
-from realtime_helpers import AgentSocket
 
 
 def publish(server, *events: Event) -> None:
@@ -21,9 +21,8 @@ def publish(server, *events: Event) -> None:
 class TestAgentSocketAuth:
     def test_a_bad_token_is_refused_with_4401(self, server):
         url = server.base_url.replace("http://", "ws://") + "/ws?SessionToken=" + "0" * 32
-        with pytest.raises((ConnectionClosed, InvalidStatus)) as refused:
-            with connect(url, open_timeout=5) as ws:
-                ws.recv(timeout=5)
+        with pytest.raises((ConnectionClosed, InvalidStatus)) as refused, connect(url, open_timeout=5) as ws:
+            ws.recv(timeout=5)
         if isinstance(refused.value, ConnectionClosed):
             assert refused.value.rcvd.code == 4401
 
