@@ -14,6 +14,8 @@ STATUS_BUSY = 2
 STATUS_ON_BREAK = 3
 STATUS_ONLINE = 4
 
+DEFAULT_MAX_CONCURRENT_CHATS = 5
+
 
 class Agent(Base):
     __tablename__ = "agent"
@@ -27,6 +29,9 @@ class Agent(Base):
     status_id: Mapped[int] = mapped_column(SmallInteger, default=STATUS_OFFLINE)
     notifications: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Routing never gives an agent more open chats than this (manual grabs may exceed it).
+    max_concurrent_chats: Mapped[int] = mapped_column(SmallInteger, default=DEFAULT_MAX_CONCURRENT_CHATS,
+                                                      server_default=str(DEFAULT_MAX_CONCURRENT_CHATS))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 

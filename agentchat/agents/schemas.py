@@ -20,6 +20,8 @@ class AgentOut(Schema):
     notifications: list[str]
     enabled: bool
     created_at: UtcTime
+    # Extension: the most chats routing gives the agent at once (departments with RoutingEnabled).
+    max_concurrent_chats: int
 
 
 class CreateAgentIn(Schema):
@@ -40,3 +42,4 @@ class UpdateAgentIn(Schema):
     status_id: StatusID | None = None
     department_ids: list[ID] | None = Field(None, max_length=500)
     enabled: bool | None = None
+    max_concurrent_chats: int | None = Field(None, ge=1, le=50)

@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat import routing
 from agentchat.agents import events as agent_events
-from agentchat.agents.models import ROLE_MANAGER, STATUS_OFFLINE, Agent, AgentDepartment
+from agentchat.agents.models import ROLE_MANAGER, STATUS_OFFLINE, STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.agents.schemas import CreateAgentIn, UpdateAgentIn
 from agentchat.auth import service as auth
 from agentchat.config import Settings
@@ -59,7 +60,7 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
             raise Forbidden(f"Only a Manager may change {field}.", code="manager_only", field=field)
     agent = await get_agent(db, data.agent_id)
     status_before = agent.status_id
-    for key in ("name", "role_id", "status_id", "enabled"):
+    for key in ("name", "role_id", "status_id", "enabled", "max_concurrent_chats"):
         if changes.get(key) is None:
             changes.pop(key, None)
     if "email_address" in changes:
@@ -68,6 +69,7 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
         elif changes["email_address"] != agent.email_address:
             await _check_email_free(db, changes["email_address"])
     await _check_last_manager(db, agent, changes)
+    routing_changed = bool({"status_id", "max_concurrent_chats", "department_ids"} & set(changes))
     if changes.get("department_ids") is not None:
         wanted = await departments.check_department_ids(db, changes.pop("department_ids"))
         kept = [link for link in agent.departments if link.department_id in wanted]
@@ -86,6 +88,9 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
     if agent.status_id != status_before:
         agent_events.agent_status_changed(db, agent_id=agent.id, status_id=agent.status_id)
     agent_events.agent_updated(db, agent)
+    if routing_changed and agent.status_id == STATUS_ONLINE and agent.enabled:
+        # Online again, more places or new departments: queued chats may now go to this agent.
+        routing.route_after_commit(db, agent_ids=(agent.id,))
     return agent
 
 

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock
+from agentchat import clock, routing
 from agentchat.agents import events as agent_events
 from agentchat.agents.models import STATUS_OFFLINE, STATUS_ONLINE, Agent
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
@@ -68,6 +68,7 @@ async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, *,
     if agent.status_id != STATUS_ONLINE:
         agent.status_id = STATUS_ONLINE
         agent_events.agent_status_changed(db, agent_id=agent.id, status_id=STATUS_ONLINE)
+        routing.route_after_commit(db, agent_ids=(agent.id,))
     await db.flush()
     return Logon(token=token, session=session, agent=agent)
 

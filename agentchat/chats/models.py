@@ -51,6 +51,11 @@ class Chat(Base):
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime)
     # WhatsApp's 24-hour customer-service window runs from the customer's last message.
     last_customer_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When agents were told the chat waits too long (UnassignedChatsWaiting); older than queued_at = not yet.
+    waiting_notified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The queue position the customer was last told, and when (the position updates are rate-limited).
+    position_told: Mapped[int | None] = mapped_column(Integer)
+    position_told_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Message(Base):

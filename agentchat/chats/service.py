@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock
+from agentchat import clock, routing
 from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.chats import events as chat_events
 from agentchat.chats.attachments import NewFile
@@ -97,7 +97,7 @@ def deliver_after_commit(db: AsyncSession, message_id: int) -> None:
 async def queue_chat(db: AsyncSession, chat: Chat, department: Department, *,
                      actor_agent_id: int | None = None, event_type: str = "Queued") -> None:
     """Put the chat in the department's queue (unassigned), applying the department's auto-tags."""
-    from_status = chat.status
+    from_status, previous_agent_id = chat.status, chat.agent_id
     now = clock.now()
     chat.status = UNASSIGNED
     chat.department_id = department.id
@@ -106,6 +106,9 @@ async def queue_chat(db: AsyncSession, chat: Chat, department: Department, *,
     await db.flush()
     record_event(db, chat, event_type, actor_agent_id=actor_agent_id, from_status=from_status, at=now)
     await apply_department_tags(db, chat, department)
+    # The previous agent has a free place now; the chat may be routed in its new department.
+    routing.route_after_commit(db, department_ids=(department.id,) if department.routing_enabled else (),
+                               agent_ids=(previous_agent_id,) if from_status == ASSIGNED else ())
 
 
 async def apply_department_tags(db: AsyncSession, chat: Chat, department: Department) -> None:
@@ -301,6 +304,7 @@ async def transfer_to_agent(db: AsyncSession, *, caller: Caller, chat_id: int, a
         raise Conflict("The chat is already assigned to that agent.", code="already_assigned_to_agent",
                        field="AgentID")
     await _check_target_agent(db, chat, agent_id, must_be_online=True)
+    routing.route_after_commit(db, agent_ids=(chat.agent_id,))
     now = clock.now()
     chat.agent_id = agent_id
     chat.assigned_at = now
@@ -327,6 +331,8 @@ async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> 
     chat.closed_at = now
     await db.flush()
     record_event(db, chat, "Closed", actor_agent_id=actor_agent_id, from_status=from_status, at=now)
+    if from_status == ASSIGNED:
+        routing.route_after_commit(db, agent_ids=(chat.agent_id,))
 
 
 # ---- agents' messages --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agentchat import clock
@@ -28,6 +28,8 @@ class Department(Base):
     new_customer_message: Mapped[str | None] = mapped_column(Text)
     menu_option: Mapped[int | None] = mapped_column(SmallInteger)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Opt-in: queued chats are assigned automatically to Online agents (agentchat.routing).
+    routing_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
     tags: Mapped[list["DepartmentTag"]] = relationship(

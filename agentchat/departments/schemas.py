@@ -13,6 +13,8 @@ class DepartmentOut(Schema):
     menu_option: int | None
     enabled: bool
     tag_ids: list[int]
+    # Extension (docs/events.md, Routing): queued chats are assigned automatically.
+    routing_enabled: bool
 
 
 class DepartmentFields(Schema):
@@ -24,6 +26,7 @@ class DepartmentFields(Schema):
     menu_option: int | None = Field(None, ge=1, le=99)
     enabled: bool | None = None
     tag_ids: list[ID] | None = Field(None, max_length=100)
+    routing_enabled: bool | None = None
 
 
 class CreateDepartmentIn(DepartmentFields):

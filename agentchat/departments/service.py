@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat import routing
 from agentchat.contract import Conflict, Invalid, NotFound
 from agentchat.departments.models import Department, DepartmentTag
 from agentchat.departments.schemas import CreateDepartmentIn, UpdateDepartmentIn
@@ -39,7 +40,7 @@ async def _check_tag_ids(db: AsyncSession, tag_ids: list[int]) -> list[int]:
 
 async def create_department(db: AsyncSession, data: CreateDepartmentIn) -> Department:
     # The name arrives through _apply with the other fields, so that it is checked for clashes too.
-    department = Department(include_in_welcome_menu=False, enabled=True, tags=[])
+    department = Department(include_in_welcome_menu=False, enabled=True, routing_enabled=False, tags=[])
     return await _apply(db, department, data.model_dump(exclude_unset=True))
 
 
@@ -51,7 +52,7 @@ async def update_department(db: AsyncSession, data: UpdateDepartmentIn) -> Depar
 
 
 async def _apply(db: AsyncSession, department: Department, changes: dict) -> Department:
-    for key in ("name", "include_in_welcome_menu", "enabled"):
+    for key in ("name", "include_in_welcome_menu", "enabled", "routing_enabled"):
         if key in changes and changes[key] is None:
             changes.pop(key)
     if "name" in changes and changes["name"] != department.name:
@@ -75,6 +76,8 @@ async def _apply(db: AsyncSession, department: Department, changes: dict) -> Dep
         # A concurrent request took the name or the menu option between our check and our write.
         raise Conflict("Another department already uses this name or menu option.", code="department_conflict",
                        ) from exc
+    if department.routing_enabled and department.enabled:
+        routing.route_after_commit(db, department_ids=(department.id,))
     return department
 
 

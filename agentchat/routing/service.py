@@ -1,0 +1,132 @@
+"""Assigning queued chats automatically, one chat per short transaction, races settled in the database.
+
+One step: the department's longest-waiting Unassigned chat goes to its least-busy Online agent (fewest
+Assigned chats) who is below their MaxConcurrentChats. The agent's row is locked first (PostgreSQL
+FOR NO KEY UPDATE), so two instances routing at once cannot both fill that agent's last free place; the
+count is read after the lock, when the other's assignment is visible. The chat is then taken with a
+conditional UPDATE (still Unassigned), so a concurrent GrabChat or another router cannot take it twice.
+On SQLite the one connection serializes all of this. Each step locks at most one agent row: no deadlocks.
+"""
+
+import enum
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agentchat import clock
+from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
+from agentchat.chats import service as chats
+from agentchat.chats.models import ASSIGNED, UNASSIGNED, Chat
+from agentchat.db import commit_and_publish
+from agentchat.departments.models import Department
+
+log = logging.getLogger(__name__)
+
+# A pass gives up after this many lost races in a row (others are assigning; their passes carry on).
+MAX_RETRIES = 50
+
+
+class Step(enum.Enum):
+    ASSIGNED = "assigned"
+    # Nothing to do: no queued chat, or nobody Online with a free place.
+    DONE = "done"
+    # Lost a race (the chat was taken, or the agent filled up meanwhile): look again.
+    RETRY = "retry"
+
+
+async def route(sessionmaker: async_sessionmaker, *, department_ids: Iterable[int] = (),
+                agent_ids: Iterable[int] = ()) -> int:
+    """Route the given departments and the departments of the given agents; the number of chats assigned."""
+    async with sessionmaker() as db:
+        targets = await routing_departments(db, department_ids=set(department_ids), agent_ids=set(agent_ids))
+    assigned = 0
+    for department_id in targets:
+        assigned += await route_department(sessionmaker, department_id)
+    return assigned
+
+
+async def routing_departments(db: AsyncSession, *, department_ids: set[int] | None = None,
+                              agent_ids: set[int] | None = None) -> list[int]:
+    """Enabled departments with RoutingEnabled among those given (or of those agents); all when both are None."""
+    query = select(Department.id).where(Department.routing_enabled.is_(True), Department.enabled.is_(True))
+    if department_ids is not None or agent_ids is not None:
+        of_agents = select(AgentDepartment.department_id).where(AgentDepartment.agent_id.in_(agent_ids or set()))
+        query = query.where(Department.id.in_(department_ids or set()) | Department.id.in_(of_agents))
+    return list((await db.execute(query.order_by(Department.id))).scalars())
+
+
+async def route_department(sessionmaker: async_sessionmaker, department_id: int) -> int:
+    """Assign queued chats one by one until the queue is empty or nobody is free."""
+    assigned = retries = 0
+    while retries < MAX_RETRIES:
+        async with sessionmaker() as db:
+            step = await assign_next(db, department_id=department_id)
+            if step is Step.ASSIGNED:
+                await commit_and_publish(db)
+            else:
+                await db.rollback()
+        if step is Step.DONE:
+            break
+        if step is Step.ASSIGNED:
+            assigned, retries = assigned + 1, 0
+        else:
+            retries += 1
+    return assigned
+
+
+def _busy(agent_id) -> object:
+    """How many chats the agent has Assigned now, in every department."""
+    return (select(func.count()).select_from(Chat).where(Chat.agent_id == agent_id, Chat.status == ASSIGNED)
+            .scalar_subquery())
+
+
+async def assign_next(db: AsyncSession, *, department_id: int) -> Step:
+    """One step: the oldest queued chat to the least-busy free agent. The caller commits (or rolls back)."""
+    department = await db.get(Department, department_id)
+    if department is None or not (department.routing_enabled and department.enabled):
+        return Step.DONE
+    chat_id = (await db.execute(
+        select(Chat.id).where(Chat.status == UNASSIGNED, Chat.department_id == department_id)
+        .order_by(Chat.queued_at, Chat.id).limit(1))).scalar_one_or_none()
+    if chat_id is None:
+        return Step.DONE
+    busy = _busy(Agent.id)
+    members = select(AgentDepartment.agent_id).where(AgentDepartment.department_id == department_id)
+    agent_id = (await db.execute(
+        select(Agent.id).where(Agent.id.in_(members), Agent.enabled.is_(True), Agent.status_id == STATUS_ONLINE,
+                               busy < Agent.max_concurrent_chats)
+        .order_by(busy, Agent.id).limit(1))).scalar_one_or_none()
+    if agent_id is None:
+        return Step.DONE
+    # The agent's place is settled under the lock: a concurrent router waits here, then sees our chat.
+    limit = (await db.execute(
+        select(Agent.max_concurrent_chats).where(Agent.id == agent_id, Agent.enabled.is_(True),
+                                                 Agent.status_id == STATUS_ONLINE)
+        .with_for_update(key_share=True))).scalar_one_or_none()
+    if limit is None:
+        return Step.RETRY
+    if (await db.execute(select(_busy(agent_id)))).scalar_one() >= limit:
+        return Step.RETRY
+    now = clock.now()
+    statement = (update(Chat).where(Chat.id == chat_id, Chat.status == UNASSIGNED,
+                                    Chat.department_id == department_id)
+                 .values(agent_id=agent_id, status=ASSIGNED, assigned_at=now)
+                 .returning(Chat).execution_options(synchronize_session=False, populate_existing=True))
+    chat = (await db.execute(statement)).scalar_one_or_none()
+    if chat is None:
+        return Step.RETRY
+    chats.record_event(db, chat, "Assigned", actor_agent_id=None, from_status=UNASSIGNED, at=now)
+    log.info("routed chat %s to agent %s", chat.id, agent_id)
+    return Step.ASSIGNED
+
+
+async def route_all(sessionmaker: async_sessionmaker) -> int:
+    """Every routing department (the periodic job: catches up on passes lost with a stopped instance)."""
+    async with sessionmaker() as db:
+        targets = await routing_departments(db)
+    assigned = 0
+    for department_id in targets:
+        assigned += await route_department(sessionmaker, department_id)
+    return assigned

@@ -1,0 +1,54 @@
+"""What asks for a routing pass: a chat queued, an agent Online, an agent's chat closed or moved away.
+
+Kept free of the chats service's imports, so that the chats and agents services can call it.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat.db import after_commit, create_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    jobs: list
+    department_ids: set[int] = field(default_factory=set)
+    agent_ids: set[int] = field(default_factory=set)
+
+
+def route_after_commit(db: AsyncSession, *, department_ids: Iterable[int] = (), agent_ids: Iterable[int] = ()
+                       ) -> None:
+    """Once this transaction commits, route the queues of these departments and of these agents' departments.
+
+    Departments without RoutingEnabled are skipped by the pass itself. One pass per transaction.
+    """
+    department_ids, agent_ids = {d for d in department_ids if d}, {a for a in agent_ids if a}
+    if not (department_ids or agent_ids):
+        return
+    pending: _Pending | None = db.info.get("routing")
+    # A new transaction has a new after-commit list: the previous pass (if any) already went with its commit.
+    if pending is None or pending.jobs is not db.info.get("after_commit"):
+        pending = _Pending(jobs=[])
+        db.info["routing"] = pending
+        sessionmaker = create_sessionmaker(db.bind, **{key: db.info[key] for key in ("outbound", "broker")
+                                                       if key in db.info})
+
+        async def job() -> None:
+            from agentchat.routing import service
+
+            try:
+                await service.route(sessionmaker, department_ids=pending.department_ids,
+                                    agent_ids=pending.agent_ids)
+            except Exception:
+                # The periodic routing job (agentchat.jobs) picks up whatever is still queued.
+                log.exception("routing pass failed")
+
+        after_commit(db, job)
+        pending.jobs = db.info["after_commit"]
+    pending.department_ids |= department_ids
+    pending.agent_ids |= agent_ids
