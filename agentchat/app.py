@@ -20,6 +20,7 @@ from agentchat.channels.whatsapp.routes import router as whatsapp_router
 from agentchat.chats.routes import router as chats_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
+from agentchat.console.routes import router as console_router
 from agentchat.contract import check_version, install_error_handlers
 from agentchat.customers.routes import router as customers_router
 from agentchat.db import create_engine, create_sessionmaker, drain_background
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(whatsapp_router)
     # Public visitor endpoints: their own token (VisitorToken), not an agent session.
     app.include_router(webchat_router)
+    # The agents' and managers' web console: "/" and /console/<asset>.
+    app.include_router(console_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

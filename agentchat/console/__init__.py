@@ -1,0 +1,1 @@
+"""The web console for agents and managers: static pages served by the service itself at "/"."""

@@ -1,0 +1,169 @@
+// The console's shell: log on, the top bar (status, alerts, log off), the views and the event socket.
+import {get, post, logon, logoff, session, all} from "./api.js";
+import {EventSocket} from "./socket.js";
+import {el, clear, toast, attempt, form, dialog, enableAlerts, STATUSES} from "./ui.js";
+import {AgentView} from "./agent.js";
+import {MANAGER_VIEWS} from "./manager.js";
+
+const root = document.getElementById("app");
+
+// What every view shares: the caller, reference data, and the live events.
+export const store = {
+  me: null,
+  departments: [],
+  agents: new Map(),
+  settings: {},
+  listeners: new Set(),
+  on(listener) { this.listeners.add(listener); return () => this.listeners.delete(listener); },
+  emit(event) { for (const listener of [...this.listeners]) listener(event); },
+  get isManager() { return this.me && this.me.RoleID === 2; },
+  department(id) { return this.departments.find((d) => d.DepartmentID === id); },
+  async loadDepartments() { this.departments = (await get("GetDepartments")).Items; },
+  async loadAgents() {
+    this.agents = new Map((await all("GetAgents")).map((a) => [a.AgentID, a]));
+  },
+  async loadSettings() {
+    this.settings = Object.assign({}, ...(await get("GetSettings")).Settings);
+  },
+};
+
+let socket = null;
+let current = null;
+
+function showLogon(message) {
+  if (socket) socket.stop();
+  socket = null;
+  if (current && current.destroy) current.destroy();
+  current = null;
+  document.title = "Log on · AgentChat";
+  const specs = [
+    {name: "EmailAddress", label: "E-mail address", type: "email", required: true, autocomplete: "username"},
+    {name: "Password", label: "Password", type: "password", required: true, autocomplete: "current-password"},
+  ];
+  const logonForm = form(specs, {submit: "Log on", onSubmit: async (v) => {
+    await logon(v.EmailAddress || "", v.Password || "");
+    await start();
+  }});
+  const forgot = el("button", {type: "button", class: "link", onclick: () => resetDialog(logonForm)},
+    "Forgot your password?");
+  clear(root, el("main", {id: "main", class: "logon"},
+    el("h1", {}, "AgentChat"),
+    el("p", {class: "muted"}, "Log on to answer your customers."),
+    message && el("p", {class: "notice", role: "alert"}, message),
+    logonForm, forgot));
+  root.removeAttribute("aria-busy");
+  logonForm.elements.EmailAddress.focus();
+}
+
+function resetDialog(logonForm) {
+  const box = dialog("Reset your password",
+    el("p", {}, "We will e-mail you a link to choose a new password."),
+    form([{name: "EmailAddress", label: "E-mail address", type: "email", required: true,
+      value: logonForm.elements.EmailAddress.value}], {
+      submit: "Send the link",
+      onSubmit: async (v) => {
+        await get("RequestPasswordReset", {EmailAddress: v.EmailAddress || ""});
+        box.close();
+        toast("If that address has an account, a reset link is on its way.");
+      },
+    }));
+}
+
+const AGENT_NAV = [["inbox", "Inbox"]];
+
+function route() {
+  const name = location.hash.replace(/^#\/?/, "") || "inbox";
+  const allowed = store.isManager ? [...AGENT_NAV, ...MANAGER_VIEWS.map((v) => [v.id, v.label])] : AGENT_NAV;
+  return allowed.some(([id]) => id === name) ? name : "inbox";
+}
+
+async function start() {
+  const me = session.agent;
+  if (!me) return showLogon();
+  store.me = me;
+  try {
+    await Promise.all([store.loadDepartments(), store.loadAgents(), store.loadSettings()]);
+  } catch (error) {
+    if (!session.token) return;
+    toast(error.message, "error");
+  }
+  store.me = store.agents.get(me.AgentID) || me;
+  renderShell();
+  socket = new EventSocket({
+    token: session.token,
+    onEvent: (event) => { applyShared(event); store.emit(event); },
+    onResync: () => { store.emit({Type: "Resync"}); },
+    onUnauthorized: () => { session.clear(); showLogon("Your session has ended; please log on again."); },
+    onState: (state) => {
+      const badge = document.getElementById("live");
+      if (badge) {
+        badge.textContent = state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Reconnecting…";
+        badge.dataset.state = state;
+      }
+    },
+  });
+  socket.start();
+}
+
+function applyShared(event) {
+  const data = event.Data || {};
+  if (event.Type === "AgentUpdated") store.agents.set(data.AgentID, data);
+  if (event.Type === "AgentStatusChanged" && store.agents.has(data.AgentID)) {
+    store.agents.get(data.AgentID).StatusID = data.StatusID;
+  }
+  if ((event.Type === "AgentUpdated" || event.Type === "AgentStatusChanged") && data.AgentID === store.me.AgentID) {
+    store.me = {...store.me, ...data};
+    const select = document.getElementById("my-status");
+    if (select) select.value = String(store.me.StatusID);
+  }
+}
+
+function renderShell() {
+  document.title = "AgentChat console";
+  const views = store.isManager ? [...AGENT_NAV, ...MANAGER_VIEWS.map((v) => [v.id, v.label])] : AGENT_NAV;
+  const status = el("select", {id: "my-status", "aria-label": "My status",
+    onchange: async () => {
+      const value = Number(status.value);
+      const updated = await attempt(() => post("UpdateAgent", {AgentID: store.me.AgentID, StatusID: value}));
+      if (updated) store.me = updated; else status.value = String(store.me.StatusID);
+    }}, Object.entries(STATUSES).reverse().map(([id, name]) => el("option", {value: id}, name)));
+  status.value = String(store.me.StatusID);
+  const alerts = el("button", {type: "button", id: "alerts", onclick: enableAlerts},
+    "Notification" in window && Notification.permission === "granted" ? "Alerts on" : "Turn on alerts");
+  const nav = el("nav", {"aria-label": "Views"}, el("ul", {}, views.map(([id, label]) =>
+    el("li", {}, el("a", {href: "#/" + id, dataset: {view: id}}, label)))));
+  const main = el("main", {id: "main", tabindex: "-1"});
+  clear(root,
+    el("header", {class: "topbar"},
+      el("span", {class: "brand"}, store.settings.CompanyName || "AgentChat"),
+      nav,
+      el("div", {class: "me"},
+        el("span", {id: "live", class: "live", role: "status"}, "Connecting…"),
+        el("span", {class: "who"}, store.me.Name),
+        status, alerts,
+        el("button", {type: "button", onclick: async () => { await attempt(logoff); showLogon(); }}, "Log off"))),
+    main);
+  root.removeAttribute("aria-busy");
+  show(main);
+}
+
+function show(main = document.getElementById("main")) {
+  if (!main) return;
+  if (current && current.destroy) current.destroy();
+  const name = route();
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.dataset.view === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  clear(main);
+  const view = MANAGER_VIEWS.find((v) => v.id === name);
+  current = view ? view.create(main, store) : new AgentView(main, store);
+  document.title = (view ? view.label : "Inbox") + " · AgentChat";
+}
+
+session.onExpired = () => { session.clear(); showLogon("Your session has ended; please log on again."); };
+window.addEventListener("hashchange", () => { if (session.token && store.me) show(); });
+// Keep the session alive while the console is open (the service ends idle sessions).
+setInterval(() => { if (session.token) get("KeepAlive").catch(() => {}); }, 5 * 60 * 1000);
+
+if (session.token) start(); else showLogon();

@@ -1,0 +1,178 @@
+"""The web console in a real browser: headless Chromium (Debian's package) driven by Playwright, against the live
+server. An agent and a web chat customer talk end to end; a manager's new department reaches the bot's menu.
+
+Screenshots of the main views are saved in test-artifacts/ (gitignored). Without /usr/bin/chromium these tests
+fail (install it with `apt-get install -y chromium`; .ci/run does) unless AGENTCHAT_SKIP_BROWSER=1.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import BACKENDS, PASSWORD, add_agent
+
+from agentchat.agents.models import ROLE_MANAGER
+
+CHROMIUM = os.environ.get("AGENTCHAT_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Waiting for the page to show something (not a speed requirement: a slow CI machine is fine well within it).
+PATIENCE_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if os.environ.get("AGENTCHAT_SKIP_BROWSER") == "1":
+        pytest.skip("AGENTCHAT_SKIP_BROWSER=1")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `apt-get install -y chromium` (bash .ci/run does), "
+                    "or set AGENTCHAT_SKIP_BROWSER=1 to skip the browser tests.")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=PATIENCE_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def console(request, server, browser):
+    """Browser pages on the live server (one backend only: the console is the same on both)."""
+    if server.settings.database_url.split("+", 1)[0] != BACKENDS[0]:
+        pytest.skip("the browser tests run on the first backend only")
+    contexts, errors = [], []
+
+    def open_page(path: str = "/", *, width: int = 1366, height: int = 850):
+        context = browser.new_context(base_url=server.base_url, viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(PATIENCE_MS)
+        page.on("pageerror", lambda error: errors.append(f"{path}: {error}"))
+        page.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
+                and errors.append(f"{path}: {m.text}"))
+        # The browser asks every site for /favicon.ico; the web chat page has none, which is no fault.
+        page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+                and errors.append(f"{path}: {r.status} {r.url}"))
+        page.goto(path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not errors, f"the browser reported errors: {errors}"
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_on(page, email: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log on").click()
+    expect(page.locator("#live")).to_have_text("Live")
+
+
+def start_web_chat(page, name: str, first_message: str) -> None:
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_label("Your message").fill(first_message)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_agent_and_web_chat_customer_hold_a_conversation(console, api, manager, server):
+    from playwright.sync_api import expect
+
+    sales = api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
+                                                          "WelcomeMenuName": "Buy something", "MenuOption": 1}))
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales["DepartmentID"],))
+
+    agent = console("/")
+    expect(agent.get_by_role("heading", name="AgentChat")).to_be_visible()
+    shot(agent, "logon")
+    log_on(agent, "sam@example.com")
+    expect(agent.locator("#queue")).to_contain_text("No one is waiting")
+
+    customer = console("/chat", width=420, height=800)
+    start_web_chat(customer, "Cora Customer", "Hello, I would like to buy a bike")
+    customer.get_by_role("button", name="1. Buy something").click()
+
+    waiting = agent.locator("#queue li", has_text="Cora Customer")
+    expect(waiting).to_contain_text("waiting")
+    expect(waiting).to_contain_text("Sales")
+    shot(agent, "agent-queue")
+    agent.get_by_role("button", name="Grab chat with Cora Customer").click()
+
+    messages = agent.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("Hello, I would like to buy a bike")
+    expect(agent.locator("#mine")).to_contain_text("Cora Customer")
+    agent.get_by_label("Message", exact=True).fill("Hi Cora, I am Sam. Which bike?")
+    agent.get_by_role("button", name="Send").click()
+
+    expect(customer.locator("#log")).to_contain_text("Hi Cora, I am Sam. Which bike?")
+    customer.get_by_label("Your message").fill("The <b>red</b> one")
+    customer.get_by_role("button", name="Send").click()
+    # Live, and as text: markup in a message is shown, never interpreted.
+    expect(messages).to_contain_text("The <b>red</b> one")
+    assert messages.locator("b").count() == 0
+
+    agent.get_by_label("New comment").fill("Wants the red bike")
+    agent.get_by_role("button", name="Add comment").click()
+    expect(agent.get_by_role("complementary", name="Customer")).to_contain_text("Wants the red bike")
+    shot(agent, "agent-conversation")
+    shot(customer, "webchat-customer")
+
+    agent.get_by_role("button", name="Close chat").click()
+    expect(agent.locator("#mine")).to_contain_text("No open chats")
+    chats = api.ok(api.get("GetChats", manager, {"CustomerID": messages_customer_id(api, manager)}))["Items"]
+    assert [chat["Status"] for chat in chats] == ["Closed"]
+
+    agent.set_viewport_size({"width": 390, "height": 844})
+    expect(agent.get_by_role("heading", name="Waiting")).to_be_visible()
+    shot(agent, "agent-inbox-phone")
+
+
+def messages_customer_id(api, token) -> int:
+    found = api.ok(api.get("SearchCustomer", token, {"Search": "Cora"}))["Items"]
+    assert len(found) == 1
+    return found[0]["CustomerID"]
+
+
+def test_manager_creates_a_department_that_the_bot_offers(console, api, server):
+    from playwright.sync_api import expect
+
+    add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
+    page = console("/")
+    log_on(page, "mia@example.com")
+    page.get_by_role("link", name="Departments").click()
+    page.get_by_role("button", name="New department").click()
+    dialog = page.get_by_role("dialog", name="New department")
+    dialog.get_by_label("Name", exact=True).fill("Support")
+    dialog.get_by_label("Menu title").fill("Get help")
+    dialog.get_by_label("Menu number").fill("2")
+    dialog.get_by_role("button", name="Create department").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("table", name="Departments")).to_contain_text("Support")
+    expect(page.locator("#menu-preview")).to_contain_text("2. Get help")
+    shot(page, "manager-departments")
+
+    customer = console("/chat", width=420, height=800)
+    start_web_chat(customer, "Nina Newcomer", "hi")
+    expect(customer.get_by_role("button", name="2. Get help")).to_be_visible()
+
+    for view, heading in [("dashboard", "Dashboard"), ("agents", "Agents"), ("tags", "Tags"),
+                          ("canned", "Canned responses"), ("hours", "Working hours"), ("reports", "Reports"),
+                          ("settings", "Settings")]:
+        page.get_by_role("link", name=heading, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page.locator("main")).not_to_contain_text("Loading")
+        page.wait_for_load_state("networkidle")
+        shot(page, f"manager-{view}")
+    page.get_by_role("link", name="Dashboard", exact=True).click()
+    expect(page.locator(".tiles")).to_contain_text("Waiting")
+    shot(page, "manager-dashboard")
