@@ -194,6 +194,53 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    declare_error_responses(app)
+
+
+ERROR_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "ErrorEnvelope",
+    "type": "object",
+    "required": ["Error"],
+    "additionalProperties": False,
+    "properties": {"Error": {
+        "type": "object",
+        "required": ["Code", "Message"],
+        "additionalProperties": False,
+        "properties": {"Code": {"type": "string"}, "Message": {"type": "string"},
+                       "Field": {"type": ["string", "null"]}},
+    }},
+}
+_ERROR_RESPONSE = {"description": "The contract's error envelope (any 4xx: the status and Code say which).",
+                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+
+
+def declare_error_responses(app: FastAPI) -> None:
+    """Make /openapi.json tell the truth about errors: every 4xx is the error envelope, not FastAPI's `detail`.
+
+    FastAPI declares a 422 `HTTPValidationError` on every operation with parameters; our handlers answer
+    `{"Error": {...}}` for it and for every other 4xx, so the served schema says `4XX` -> ErrorEnvelope.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorEnvelope"] = ERROR_ENVELOPE_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                responses.pop("422", None)
+                responses["4XX"] = _ERROR_RESPONSE
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
