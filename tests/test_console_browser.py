@@ -126,6 +126,10 @@ def test_agent_and_web_chat_customer_hold_a_conversation(console, api, manager, 
     expect(agent.get_by_role("complementary", name="Customer")).to_contain_text("Wants the red bike")
     shot(agent, "agent-conversation")
     shot(customer, "webchat-customer")
+    agent.set_viewport_size({"width": 390, "height": 844})
+    expect(agent.get_by_role("button", name="‹ Chats")).to_be_visible()
+    shot(agent, "agent-conversation-phone")
+    agent.set_viewport_size({"width": 1366, "height": 850})
 
     agent.get_by_role("button", name="Close chat").click()
     expect(agent.locator("#mine")).to_contain_text("No open chats")

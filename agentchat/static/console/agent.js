@@ -144,8 +144,9 @@ export class AgentView {
       if (this.open && this.open.ChatID === chat.ChatID) {
         Object.assign(this.open, chat);
         this.renderHeader();
-        if (event.Type === "ChatClosed") toast("This chat is closed.");
-        else if (chat.Status === "Assigned" && chat.AgentID !== me && event.Type !== "ChatClosed") {
+        if (data.ActorAgentID === me) { /* my own action: its result is shown already */ }
+        else if (event.Type === "ChatClosed") toast("This chat is closed.");
+        else if (chat.Status === "Assigned" && chat.AgentID !== me) {
           toast("Another agent has this chat now.");
         }
       }
