@@ -21,7 +21,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 PATIENCE_MS = 20_000
 
 
-@pytest.fixture(scope="module")
+# Per test: Playwright's sync API keeps an event loop running in this thread while it is open, which must not
+# overlap the setup of other (session-scoped) fixtures that call asyncio.run.
+@pytest.fixture
 def browser():
     if os.environ.get("AGENTCHAT_SKIP_BROWSER") == "1":
         pytest.skip("AGENTCHAT_SKIP_BROWSER=1")
@@ -39,10 +41,14 @@ def browser():
 
 
 @pytest.fixture
-def console(request, server, browser):
-    """Browser pages on the live server (one backend only: the console is the same on both)."""
+def one_backend(server):
     if server.settings.database_url.split("+", 1)[0] != BACKENDS[0]:
         pytest.skip("the browser tests run on the first backend only")
+
+
+@pytest.fixture
+def console(one_backend, server, browser):
+    """Browser pages on the live server (one backend only: the console is the same on both)."""
     contexts, errors = [], []
 
     def open_page(path: str = "/", *, width: int = 1366, height: int = 850):
@@ -180,3 +186,51 @@ def test_manager_creates_a_department_that_the_bot_offers(console, api, server):
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.locator(".tiles")).to_contain_text("Waiting")
     shot(page, "manager-dashboard")
+
+
+def test_agent_uses_canned_responses_tags_files_and_transfers(console, api, manager, server):
+    from chat_helpers import add_department, add_tag, queued_chat
+    from playwright.sync_api import expect
+
+    billing = add_department(server, "Billing", menu_option=1)
+    add_tag(server, "Refund")
+    api.ok(api.post("CreateCannedResponse", manager, {"Name": "Greeting", "ShortCode": "greet",
+                                                      "Text": "Hello {CustomerName}, how can I help?"}))
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(billing,))
+    colleague = add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(billing,))
+    api.logon("olga@example.com")  # Online, so a chat can be transferred to her
+    chat = queued_chat(server, billing, name="Thandi Nkosi", first_text="My invoice is wrong")
+
+    page = console("/")
+    log_on(page, "sam@example.com")
+    expect(page.locator("#queue")).to_contain_text("Thandi Nkosi")
+    page.get_by_role("button", name="Grab next").click()
+    expect(page.get_by_role("list", name="Messages")).to_contain_text("My invoice is wrong")
+
+    reply = page.get_by_label("Message", exact=True)
+    reply.fill("/gr")
+    page.get_by_role("button", name="/greet Greeting").click()
+    expect(reply).to_have_value("Hello Thandi Nkosi, how can I help?")
+    reply.press("Enter")
+    expect(page.get_by_role("list", name="Messages")).to_contain_text("Hello Thandi Nkosi, how can I help?")
+
+    page.get_by_label("Add a tag").select_option(label="Topics: Refund")
+    expect(page.get_by_role("list", name="Tags")).to_contain_text("Topics: Refund")
+
+    page.locator("#attach").set_input_files(files=[{"name": "invoice.txt", "mimeType": "text/plain",
+                                                    "buffer": b"corrected invoice"}])
+    page.get_by_role("button", name="Send").click()
+    attachment = page.get_by_role("button", name="Download invoice.txt (17 bytes)")
+    with page.expect_download() as download:
+        attachment.click()
+    assert Path(download.value.path()).read_bytes() == b"corrected invoice"
+    shot(page, "agent-canned-tag-file")
+
+    page.get_by_role("button", name="Transfer").click()
+    dialog = page.get_by_role("dialog", name="Transfer chat")
+    dialog.get_by_label("Agent (online, in this department)").select_option(label="Olga Other (Online)")
+    dialog.get_by_role("button", name="Transfer to agent").click()
+    expect(page.locator("#mine")).to_contain_text("No open chats")
+    detail = api.ok(api.get("GetChat", manager, {"ChatID": chat.chat_id}))
+    assert detail["AgentID"] == colleague
+    assert [m["File"]["FileName"] for m in detail["Messages"] if m["File"]] == ["invoice.txt"]

@@ -4,6 +4,12 @@ import {el, clear, toast, attempt, duration, since, time, field, dialog, notify,
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 export class AgentView {
   constructor(main, store) {
     this.store = store;
@@ -255,10 +261,11 @@ export class AgentView {
     const item = el("li", {class: `msg ${message.SenderType}` + (message.AgentID === me ? " mine" : ""),
       dataset: {id: message.MessageID}},
       el("span", {class: "who"}, who),
-      message.Text ? el("span", {class: "text"}, message.Text) : null,
+      message.Text ? el("span", {class: "text"}, message.Text)
+        : message.File ? null : el("span", {class: "text muted"}, "(no text)"),
       message.File ? el("button", {type: "button", class: "file", onclick: () =>
         attempt(() => download(message.File.URL, message.File.FileName))},
-        `Download ${message.File.FileName} (${Math.ceil(message.File.Size / 1024)} KB)`) : null,
+        `Download ${message.File.FileName} (${size(message.File.Size)})`) : null,
       el("span", {class: "when"}, time(message.CreatedAt),
         message.SenderType === "Agent" && message.DeliveryStatus ? el("span", {class: "status"},
           message.DeliveryStatus + (message.FailureReason ? `: ${message.FailureReason}` : "")) : null));
