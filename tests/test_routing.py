@@ -7,8 +7,9 @@ import pytest
 from chat_helpers import add_department
 from conftest import add_agent, assert_error
 from realtime_helpers import AgentSocket
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from agentchat.agents.models import Agent
 from agentchat.bot import service as bot
 from agentchat.chats.models import WHATSAPP, Chat, ChatEvent
 from agentchat.customers import service as customers
@@ -225,6 +226,30 @@ class TestConcurrency:
                      .group_by(ChatEvent.chat_id))
             return dict((await db.execute(query)).all())
         assert sorted(server.with_db(assignments).values()) == [1] * 6
+
+    def test_routers_racing_on_several_instances_never_overfill_an_agent(self, server, api, manager, sales):
+        # Agents of two routing departments: routers of both race for the same agents' places.
+        support = add_department(server, "Support", menu_option=2)
+        enable_routing(api, manager, support)
+        agents = [add_agent(server, name=name, department_ids=(sales, support)) for name in ("Ann", "Ben", "Cat")]
+        for agent in agents:
+            set_limit(api, manager, agent, 1)
+        queue(server, sales, *[f"278200000{n:02}" for n in range(8)])
+        queue(server, support, *[f"278200001{n:02}" for n in range(8)])
+        assert {chat.status for chat in chat_rows(server).values()} == {"Unassigned"}
+
+        async def everyone_online(db):
+            # Straight in the database, so that only the racing routers below do the routing.
+            await db.execute(update(Agent).where(Agent.id.in_(agents)).values(status_id=4))
+        server.with_db(everyone_online)
+
+        async def racing_routers():
+            sessions = server.app.state.sessionmaker
+            return await asyncio.gather(*[routing.route_department(sessions, department)
+                                          for _ in range(10) for department in (sales, support)])
+        assert sum(server.run(racing_routers())) == 3
+        assigned = [chat.agent_id for chat in chat_rows(server).values() if chat.status == "Assigned"]
+        assert sorted(assigned) == sorted(agents)
 
     def test_routing_races_grab_chat_without_taking_a_chat_twice(self, server, api, manager, sales):
         add_agent(server, name="Sally", department_ids=(sales,))
