@@ -169,11 +169,30 @@ def test_manager_creates_a_department_that_the_bot_offers(console, api, server):
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("table", name="Departments")).to_contain_text("Support")
     expect(page.locator("#menu-preview")).to_contain_text("2. Get help")
+    support = next(d for d in api.ok(api.get("GetDepartments", api.logon("mia@example.com")))["Items"]
+                   if d["Name"] == "Support")
+    assert (support["IncludeInWelcomeMenu"], support["WelcomeMenuName"], support["MenuOption"]) == (True, "Get help", 2)
     shot(page, "manager-departments")
 
     customer = console("/chat", width=420, height=800)
     start_web_chat(customer, "Nina Newcomer", "hi")
     expect(customer.get_by_role("button", name="2. Get help")).to_be_visible()
+
+    page.get_by_role("link", name="Agents", exact=True).click()
+    page.get_by_role("button", name="New agent").click()
+    dialog = page.get_by_role("dialog", name="New agent")
+    dialog.get_by_label("Name", exact=True).fill("Sam Agent")
+    dialog.get_by_label("E-mail address").fill("sam@example.com")
+    dialog.get_by_label("Support").check()
+    dialog.get_by_role("button", name="Create agent").click()
+    expect(page.get_by_role("table", name="Agents")).to_contain_text("sam@example.com")
+    sam = [a for a in api.ok(api.get("GetAgents", api.logon("mia@example.com")))["Items"] if a["Name"] == "Sam Agent"]
+    assert [(a["RoleID"], a["DepartmentIDs"]) for a in sam] == [(1, [support["DepartmentID"]])]
+
+    page.get_by_role("link", name="Working hours", exact=True).click()
+    page.get_by_label("Monday").fill("08:00-12:00, 13:00-17:00")
+    page.get_by_role("button", name="Save hours").click()
+    expect(page.get_by_label("Monday")).to_have_value("08:00-12:00, 13:00-17:00")
 
     for view, heading in [("dashboard", "Dashboard"), ("agents", "Agents"), ("tags", "Tags"),
                           ("canned", "Canned responses"), ("hours", "Working hours"), ("reports", "Reports"),

@@ -415,7 +415,7 @@ function reports(main) {
 const SETTING_LABELS = {
   CompanyName: "Company name", TimeZone: "Time zone (e.g. Africa/Johannesburg)",
   WelcomeMessageNewCustomer: "Greeting to new customers", WelcomeMessageReturningCustomer: "Greeting to returning customers",
-  OutOfHoursMessage: "Out-of-hours message", QueuedMessage: "Queued message ({Position} is the place in the queue)",
+  OutOfHoursMessage: "Out-of-hours message", QueueOutOfHours: "Queue chats that arrive out of hours", QueuedMessage: "Queued message ({Position} is the place in the queue)",
   InvalidOptionMessage: "Invalid menu option message", ChatClosedMessage: "Chat closed message",
   SendChatClosedMessage: "Send the chat closed message", UnassignedChatsWaitingMinutes: "Alert when a chat waits (minutes)",
 };
