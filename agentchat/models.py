@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place so that Alembic and the mappers see the whole schema."""
 
 from agentchat.agents.models import Agent, AgentDepartment
+from agentchat.agents.status_history import AgentStatusEvent
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
 from agentchat.canned.models import CannedResponse
 from agentchat.chats.models import Chat, ChatEvent, ChatTag, Message
@@ -12,7 +13,7 @@ from agentchat.reports.models import Recipient, ReportRun, ReportSchedule
 from agentchat.tags.models import Tag, TagEvent, TagGroup
 
 __all__ = [
-    "Agent", "AgentDepartment", "AgentSession", "LogonFailure", "PasswordResetCode",
+    "Agent", "AgentDepartment", "AgentStatusEvent", "AgentSession", "LogonFailure", "PasswordResetCode",
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
     "TagEvent", "CannedResponse", "WorkingHours", "Recipient", "ReportSchedule", "ReportRun",

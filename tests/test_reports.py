@@ -3,13 +3,18 @@
 import asyncio
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from chat_helpers import add_department, queued_chat
-from conftest import add_agent, error_code
+from chat_helpers import add_department, customer_writes, queued_chat
+from conftest import add_agent, error_code, free_port
+from sqlalchemy import select
 
-from agentchat import clock
+from agentchat import clock, jobs
+from agentchat.hours import service as hours
+from agentchat.hours.models import WorkingHours
 from agentchat.reports import scheduler
+from agentchat.reports.models import ReportRun
 
 
 def build_history(server, api, manager):
@@ -46,6 +51,8 @@ class TestMetrics:
         assert rows[a]["FirstResponseSeconds"] == "90"
         assert rows[a]["HandleSeconds"] == "130"
         assert rows[a]["ResolutionSeconds"] == "190"
+        assert rows[a]["ResponseSeconds"] == "90" and rows[a]["ResponseGaps"] == "1"
+        assert rows[a]["WaitSecondsWithinHours"] == "60"  # no working hours set: always open
         assert rows[a]["Missed"] == "No" and rows[a]["Abandoned"] == "No"
         assert rows[a]["Agent"] == "Sipho Agent" and rows[a]["Department"] == "Sales"
         assert rows[b]["WaitSeconds"] == "" and rows[b]["FirstResponseSeconds"] == ""
@@ -74,8 +81,9 @@ class TestMetrics:
         assert board["Metrics"]["AverageWaitSeconds"] == 60
         assert board["Metrics"]["FirstResponseSecondsP90"] == 90
         assert board["Metrics"]["AverageResolutionSeconds"] == 105
-        [per_agent] = board["PerAgent"]
-        assert per_agent["AgentID"] == agent_id and per_agent["HandleSeconds"] == 130
+        [per_agent] = [row for row in board["PerAgent"] if row["AgentID"] == agent_id]
+        assert per_agent["HandleSeconds"] == 130
+        assert board["Metrics"]["AverageResponseSeconds"] == 90
         assert board["PerDay"][0]["Chats"] == 3
 
     def test_dashboard_is_for_managers_and_checks_the_range(self, server, api, manager):
@@ -174,3 +182,194 @@ class TestScheduler:
         [mail] = mailbox.wait_for("boss@example.com")
         [attachment] = list(mail.iter_attachments())
         assert attachment.get_content().startswith(b"PK")
+
+
+def local_now(zone: str) -> datetime:
+    return clock.now().replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def travel_to_local(zone: str, wall: datetime) -> None:
+    """Move the clock forward to the moment the company's clock shows `wall`."""
+    target = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
+    assert target > clock.now()
+    clock.travel(target - clock.now())
+
+
+class TestResponseTime:
+    def test_mean_gap_from_the_first_unanswered_customer_message(self, server, api, manager):
+        sales = add_department(server, "Sales", menu_option=1)
+        add_agent(server, name="Sipho Agent", department_ids=(sales,))
+        token = api.logon("sipho.agent@example.com")
+        first_day = today()
+        # "Hello" and the menu choice come before the queue entry: they count from the queue entry.
+        chat = queued_chat(server, sales, phone="27820000001")
+        clock.travel(timedelta(seconds=10))
+        api.ok(api.post("GrabChat", token, {"ChatID": chat.chat_id}))
+        clock.travel(timedelta(seconds=30))
+        api.ok(api.post("SendMessage", token, {"ChatID": chat.chat_id, "Message": "Hi, Sipho here"}))  # gap 40
+        clock.travel(timedelta(seconds=60))
+        customer_writes(server, chat.customer_id, "My order is late")  # a gap opens
+        clock.travel(timedelta(seconds=30))
+        customer_writes(server, chat.customer_id, "Order 123")  # same run: the gap keeps its start
+        clock.travel(timedelta(seconds=30))
+        api.ok(api.post("SendMessage", token, {"ChatID": chat.chat_id, "Message": "Checking"}))  # gap 60
+        clock.travel(timedelta(seconds=10))
+        api.ok(api.post("SendMessage", token, {"ChatID": chat.chat_id, "Message": "It ships today"}))  # no gap
+        clock.travel(timedelta(seconds=30))
+        customer_writes(server, chat.customer_id, "Thanks")  # never answered: not counted
+        clock.travel(timedelta(seconds=100))
+        api.ok(api.post("CloseChat", token, {"ChatID": chat.chat_id}))
+
+        response = api.get("GetReport", manager, {"ReportID": "ChatSummary", "From": first_day, "To": today()})
+        [row] = list(csv.DictReader(io.StringIO(response.text)))
+        assert row["ResponseGaps"] == "2"
+        assert row["ResponseSeconds"] == "50"  # (40 + 60) / 2
+        assert row["FirstResponseSeconds"] == "40"
+        assert row["CustomerMessages"] == "5" and row["AgentMessages"] == "3"
+        board = api.ok(api.get("GetDashboard", manager, {"From": first_day, "To": today()}))
+        assert board["Metrics"]["AverageResponseSeconds"] == 50
+        assert board["Metrics"]["AverageResponseSecondsWithinHours"] == 50
+
+
+class TestOccupancy:
+    def test_assigned_time_over_online_time(self, server, api, manager):
+        sales = add_department(server, "Sales", menu_option=1)
+        agent_id = add_agent(server, name="Sipho Agent", department_ids=(sales,))
+        first_day = today()
+        token = api.logon("sipho.agent@example.com")  # Online
+        clock.travel(timedelta(seconds=100))
+        a = queued_chat(server, sales, phone="27820000001")
+        b = queued_chat(server, sales, phone="27820000002")
+        api.ok(api.post("GrabChat", token, {"ChatID": a.chat_id}))  # busy from here...
+        clock.travel(timedelta(seconds=200))
+        api.ok(api.post("GrabChat", token, {"ChatID": b.chat_id}))  # two chats at once count once
+        clock.travel(timedelta(seconds=100))
+        api.ok(api.post("CloseChat", token, {"ChatID": a.chat_id}))
+        clock.travel(timedelta(seconds=100))
+        api.ok(api.post("CloseChat", token, {"ChatID": b.chat_id}))  # ...to here: 400s
+        clock.travel(timedelta(seconds=100))
+        api.ok(api.post("UpdateAgent", token, {"AgentID": agent_id, "StatusID": 3}))  # OnBreak: not Online
+        clock.travel(timedelta(seconds=500))
+        api.ok(api.post("UpdateAgent", token, {"AgentID": agent_id, "StatusID": 4}))
+        clock.travel(timedelta(seconds=300))
+        # Online: 100 + 200 + 100 + 100 + 100 (before the break) + 300 (after it) = 900s; busy 400s.
+        board = api.ok(api.get("GetDashboard", manager, {"From": first_day, "To": today(), "AgentID": agent_id}))
+        [row] = board["PerAgent"]
+        assert row["AgentID"] == agent_id
+        assert row["OnlineSeconds"] == 900 and row["OccupiedSeconds"] == 400
+        assert row["Occupancy"] == round(400 / 900, 4)
+        assert board["Metrics"]["Occupancy"] == round(400 / 900, 4)
+        response = api.get("GetReport", manager, {"ReportID": "AgentPerformance", "From": first_day, "To": today()})
+        rows = {int(r["AgentID"]): r for r in csv.DictReader(io.StringIO(response.text))}
+        assert rows[agent_id]["OnlineSeconds"] == "900" and rows[agent_id]["OccupiedSeconds"] == "400"
+        assert rows[agent_id]["Chats"] == "2"
+
+
+class TestWithinWorkingHours:
+    ZONE = "Africa/Johannesburg"
+
+    def test_a_wait_across_the_night_counts_only_open_time(self, server, api, manager):
+        sales = add_department(server, "Sales", menu_option=1)
+        add_agent(server, name="Sipho Agent", department_ids=(sales,))
+        every_day = [{"Day": day, "Intervals": [{"Start": "08:00", "End": "18:00"}]} for day in range(1, 8)]
+        api.ok(api.post("UpdateWorkingHours", manager, {"TimeZone": self.ZONE, "Days": every_day}))
+        now = local_now(self.ZONE)
+        evening = datetime.combine(now.date() + timedelta(days=1), time(17, 50))
+        travel_to_local(self.ZONE, evening)
+        chat = queued_chat(server, sales, phone="27820000001")  # 17:50, open: queued
+        clock.travel(timedelta(hours=14, minutes=20))  # 08:10 next day
+        token = api.logon("sipho.agent@example.com")
+        api.ok(api.post("GrabChat", token, {"ChatID": chat.chat_id}))
+        clock.travel(timedelta(minutes=1))
+        api.ok(api.post("SendMessage", token, {"ChatID": chat.chat_id, "Message": "Good morning"}))
+        clock.travel(timedelta(minutes=9))
+        api.ok(api.post("CloseChat", token, {"ChatID": chat.chat_id}))  # 08:20
+
+        boss = api.logon("mia@example.com")
+        day = evening.date().isoformat()
+        response = api.get("GetReport", boss, {"ReportID": "ChatSummary", "From": day, "To": day})
+        [row] = list(csv.DictReader(io.StringIO(response.text)))
+        assert row["WaitSeconds"] == str(14 * 3600 + 20 * 60)
+        assert row["WaitSecondsWithinHours"] == str(20 * 60)  # 17:50-18:00 and 08:00-08:10
+        assert row["FirstResponseSecondsWithinHours"] == str(21 * 60)
+        assert row["ReactionSeconds"] == "60" and row["ReactionSecondsWithinHours"] == "60"
+        assert row["ResolutionSeconds"] == str(14 * 3600 + 30 * 60)
+        assert row["ResolutionSecondsWithinHours"] == str(30 * 60)
+        assert row["HandleSeconds"] == "600" and row["HandleSecondsWithinHours"] == "600"
+        board = api.ok(api.get("GetDashboard", boss, {"From": day, "To": day}))
+        assert board["Metrics"]["AverageWaitSecondsWithinHours"] == 20 * 60
+        assert board["Metrics"]["AverageWaitSeconds"] == 14 * 3600 + 20 * 60
+        assert [h["Chats"] for h in board["PerHour"]] == [1 if h == 17 else 0 for h in range(24)]
+
+
+class TestOpenSeconds:
+    """hours.Schedule.open_seconds on its own: DST days and holidays."""
+
+    @staticmethod
+    def schedule(zone: str, days: list[dict], holidays: list[dict] = ()) -> hours.Schedule:
+        row = WorkingHours(scope="company", days=days, holidays=list(holidays))
+        return hours.Schedule.of(row, ZoneInfo(zone))
+
+    def test_dst_days_are_23_and_25_hours_long(self):
+        london = self.schedule("Europe/London", [{"Day": 7, "Intervals": [{"Start": "00:00", "End": "24:00"}]}])
+        # Sundays 2026-03-29 (clocks go forward) and 2026-10-25 (clocks go back), whole days in UTC terms.
+        assert london.open_seconds(datetime(2026, 3, 28, 12), datetime(2026, 3, 30, 12)) == 23 * 3600
+        assert london.open_seconds(datetime(2026, 10, 24, 12), datetime(2026, 10, 26, 12)) == 25 * 3600
+
+    def test_holidays_and_split_shifts(self):
+        split = [{"Start": "08:00", "End": "12:00"}, {"Start": "13:00", "End": "17:00"}]
+        joburg = self.schedule("Africa/Johannesburg", [{"Day": d, "Intervals": split} for d in range(1, 6)],
+                               [{"Date": "2026-12-25", "Intervals": []}])
+        # Thursday 2026-12-24 16:30 SAST -> Monday 2026-12-28 08:30 SAST: 30 min Thursday, Friday a holiday,
+        # the weekend closed, 30 min Monday.
+        start, end = datetime(2026, 12, 24, 14, 30), datetime(2026, 12, 28, 6, 30)
+        assert joburg.open_seconds(start, end) == 3600
+        # 11:30 -> 13:30 SAST: the lunch break does not count.
+        assert joburg.open_seconds(datetime(2026, 12, 28, 9, 30), datetime(2026, 12, 28, 11, 30)) == 3600
+        assert hours.Schedule(zone=ZoneInfo("UTC")).open_seconds(start, end) == int((end - start).total_seconds())
+
+
+def unsent_runs(server):
+    async def work(db):
+        return [(run.sent_at, run.attempts, run.last_error)
+                for run in (await db.execute(select(ReportRun))).scalars()]
+    return server.with_db(work)
+
+
+class TestSchedulerRecovery:
+    def test_a_failed_mail_stays_unsent_and_is_retried(self, server, api, manager, mailbox):
+        build_history(server, api, manager)
+        api.ok(make_schedule(api, manager)[1])
+        app = server.app
+        good = app.state.settings
+        app.state.settings = good.model_copy(update={"smtp_port": free_port()})  # nobody listens there
+        try:
+            clock.travel(timedelta(days=1))
+            server.run(scheduler.run_due_reports(app.state.sessionmaker, app.state.settings))
+        finally:
+            app.state.settings = good
+        [(sent_at, attempts, last_error)] = unsent_runs(server)
+        assert sent_at is None and attempts >= 1 and last_error
+        assert mailbox.to("boss@example.com") == []
+        # Too soon to retry: the failed claim is still fresh.
+        server.run(scheduler.run_due_reports(app.state.sessionmaker, app.state.settings))
+        assert mailbox.to("boss@example.com") == []
+        clock.travel(scheduler.RETRY_AFTER + timedelta(seconds=1))
+        server.run(scheduler.run_due_reports(app.state.sessionmaker, app.state.settings))
+        mailbox.wait_for("boss@example.com")
+        server.run(scheduler.run_due_reports(app.state.sessionmaker, app.state.settings))
+        assert len(mailbox.to("boss@example.com")) == 1
+        [(sent_at, _attempts, _error)] = unsent_runs(server)
+        assert sent_at is not None
+
+    def test_start_up_sends_only_the_latest_missed_run_once(self, server, api, manager, mailbox):
+        api.ok(make_schedule(api, manager)[1])  # every day at 00:00, the previous day
+        clock.travel(timedelta(days=3, hours=1))  # the service was down through three due times
+        server.run(jobs.send_due_reports(server.app))  # what the job does first at start-up
+        server.run(jobs.send_due_reports(server.app))
+        [mail] = mailbox.wait_for("boss@example.com")
+        yesterday = (clock.now().date() - timedelta(days=1)).isoformat()
+        assert mail["Subject"] == f"Chat summary: {yesterday} to {yesterday}"
+        server.run(jobs.send_due_reports(server.app))
+        assert len(mailbox.to("boss@example.com")) == 1
+        assert len(unsent_runs(server)) == 1

@@ -2,12 +2,15 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat.agents import status_history
 from agentchat.agents.models import Agent
 from agentchat.agents.schemas import AgentOut
 from agentchat.events import Event, emit
 
 
 def agent_status_changed(db: AsyncSession, *, agent_id: int, status_id: int) -> None:
+    """Every status change comes through here: it is recorded (for occupancy) and announced."""
+    status_history.record(db, agent_id=agent_id, status_id=status_id)
     emit(db, Event("AgentStatusChanged", {"AgentID": agent_id, "StatusID": status_id}, everyone=True))
 
 

@@ -32,6 +32,7 @@ class Schedule:
     row: WorkingHours | None = None
     weekly: dict[int, list[Span]] = field(default_factory=dict)
     holidays: dict[date, list[Span]] = field(default_factory=dict)
+    _day_instants: dict[date, list[tuple[datetime, datetime]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, row: WorkingHours | None, zone: ZoneInfo) -> "Schedule":
@@ -66,6 +67,39 @@ class Schedule:
                 if opening > at and self.open_at(opening):
                     return opening
         return None
+
+    def open_seconds(self, start: datetime, end: datetime) -> int:
+        """Whole seconds (fractions dropped) of [start, end) (naive UTC) that fall within the working hours.
+
+        Each local day's spans become real instants (DST-correct: a day with a skipped hour has a shorter
+        span, one with a repeated hour a longer one); holidays replace their day's spans. With no hours
+        configured every second counts.
+        """
+        if end <= start:
+            return 0
+        if self.row is None:
+            return int((end - start).total_seconds())
+        total = 0.0
+        day, last = _local(start, self.zone).date() - timedelta(days=1), _local(end, self.zone).date()
+        while day <= last:
+            for opens, closes in self._instants(day):
+                overlap = (min(end, closes) - max(start, opens)).total_seconds()
+                if overlap > 0:
+                    total += overlap
+            day += timedelta(days=1)
+        return int(total)
+
+    def _instants(self, day: date) -> list[tuple[datetime, datetime]]:
+        cached = self._day_instants.get(day)
+        if cached is None:
+            midnight = datetime.combine(day, time())
+            cached = [(_first_instant(midnight + timedelta(minutes=start), self.zone),
+                       _first_instant(midnight + timedelta(minutes=end), self.zone))
+                      for start, end in self.spans_on(day)]
+            if len(self._day_instants) > 4096:
+                self._day_instants.clear()
+            self._day_instants[day] = cached
+        return cached
 
 
 def _spans(intervals: list[dict]) -> list[Span]:
@@ -127,6 +161,11 @@ async def is_open(db: AsyncSession, *, department_id: int | None, at: datetime) 
 async def next_opening(db: AsyncSession, *, department_id: int | None, at: datetime) -> datetime | None:
     """The first moment at or after `at` when open (`at` itself if open); None if none within 14 days."""
     return (await schedule_for(db, department_id=department_id)).next_opening(at)
+
+
+async def open_seconds(db: AsyncSession, *, department_id: int | None, start: datetime, end: datetime) -> int:
+    """Seconds of [start, end) (naive UTC) within the working hours that apply to the department (or company)."""
+    return (await schedule_for(db, department_id=department_id)).open_seconds(start, end)
 
 
 async def get_working_hours(db: AsyncSession, *, department_id: int | None) -> Schedule:

@@ -6,23 +6,49 @@ The definitions (docs/reports.md says the same in words):
 - first response: the first queue entry -> the first message sent by a human agent; bot and system messages
   never count.
 - reaction: the first assignment -> the first agent message after it.
+- response: the mean of the chat's response gaps. Walking the chat's Customer and Agent messages in order
+  (Bot and System messages are not looked at), a gap opens at a customer message when none is open and
+  closes at the next agent message; further customer messages while a gap is open do not restart it (a run
+  of customer messages counts from the first unanswered one). A customer message sent before the chat's
+  first queue entry (while the bot was talking) counts as sent at that entry. An agent message with no open
+  gap closes nothing; a gap still open at the end (never answered) is not counted.
 - handle: per agent, the sum of the segments in which the chat was assigned to that agent (from the chat's
   history: a segment starts when the chat becomes Assigned to the agent and ends at the next event that
   changes the agent or the status; an open segment runs until the moment of measuring).
 - resolution: the chat's creation -> its close (once per chat; open chats have none).
 - missed: closed with no agent message at all.
 - abandoned in queue: closed while Unassigned (nobody took it).
+- occupancy (per agent, over a period): the time the agent was Online (StatusID 4, from agent_status_event)
+  and had at least one chat assigned, divided by the time the agent was Online.
 
-Durations are in whole seconds; a duration that has not happened (never assigned, never answered) is None
-and is left out of averages and percentiles rather than counted as zero.
+Every duration is also measured within working hours: the same start and end, counting only the seconds
+inside the working hours of the chat's department (or the company's), holidays and DST included
+(hours.Schedule.open_seconds). Response time within hours is the mean of the gaps' within-hours seconds.
+
+Durations are in whole seconds (fractions dropped); a duration that has not happened (never assigned, never
+answered) is None and is left out of averages and percentiles rather than counted as zero.
 """
 
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from agentchat.chats.models import ASSIGNED, CLOSED, SENDER_AGENT, UNASSIGNED
+from agentchat.chats.models import ASSIGNED, CLOSED, SENDER_AGENT, SENDER_CUSTOMER, UNASSIGNED
+
+Interval = tuple[datetime, datetime]
+
+
+class Hours(Protocol):
+    """What the metrics need of working hours (hours.service.Schedule has it)."""
+
+    def open_seconds(self, start: datetime, end: datetime) -> int: ...
+
+
+class AlwaysOpen:
+    def open_seconds(self, start: datetime, end: datetime) -> int:
+        return max(0, int((end - start).total_seconds()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +67,10 @@ class MessageFact:
     agent_id: int | None
 
 
+# The per-chat durations, each reported raw and within working hours.
+DURATIONS = ("wait", "first_response", "reaction", "response", "resolution")
+
+
 @dataclass(slots=True)
 class ChatMetrics:
     chat_id: int
@@ -52,22 +82,50 @@ class ChatMetrics:
     closed_at: datetime | None
     queued_at: datetime | None
     first_assigned_at: datetime | None
-    wait_seconds: int | None
-    first_response_seconds: int | None
-    reaction_seconds: int | None
-    resolution_seconds: int | None
+    # DURATIONS -> seconds (None: did not happen), raw and within working hours.
+    raw: dict[str, int | None]
+    within_hours: dict[str, int | None]
     handle_seconds: dict[int, int]
+    handle_seconds_within_hours: dict[int, int]
+    response_gaps: int
     agent_messages: int
     customer_messages: int
     missed: bool
     abandoned: bool
     tag_ids: list[int] = field(default_factory=list)
 
+    # Shorthands for the raw durations.
+    @property
+    def wait_seconds(self) -> int | None:
+        return self.raw["wait"]
+
+    @property
+    def first_response_seconds(self) -> int | None:
+        return self.raw["first_response"]
+
+    @property
+    def reaction_seconds(self) -> int | None:
+        return self.raw["reaction"]
+
+    @property
+    def response_seconds(self) -> int | None:
+        return self.raw["response"]
+
+    @property
+    def resolution_seconds(self) -> int | None:
+        return self.raw["resolution"]
+
 
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None
-    return max(0, round((end - start).total_seconds()))
+    return max(0, int((end - start).total_seconds()))
+
+
+def _within(hours: Hours, start: datetime | None, end: datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return hours.open_seconds(start, end)
 
 
 def first_queued_at(events: Sequence[EventFact]) -> datetime | None:
@@ -99,9 +157,31 @@ def reaction_seconds(events: Sequence[EventFact], messages: Sequence[MessageFact
     return _seconds(assigned, first_agent_message_at(messages, assigned))
 
 
-def handle_seconds(events: Sequence[EventFact], *, until: datetime) -> dict[int, int]:
-    """Per agent, the time the chat was assigned to them, summed over all their segments."""
-    totals: dict[int, int] = {}
+def response_gaps(messages: Sequence[MessageFact], queued_at: datetime | None) -> list[Interval]:
+    """Each (customer message, next agent message) gap; see the module docstring for the exact rule."""
+    gaps: list[Interval] = []
+    opened: datetime | None = None
+    for message in messages:
+        if message.sender_type == SENDER_CUSTOMER:
+            if opened is None:
+                opened = max(message.at, queued_at) if queued_at is not None else message.at
+        elif message.sender_type == SENDER_AGENT and opened is not None:
+            gaps.append((opened, max(opened, message.at)))
+            opened = None
+    return gaps
+
+
+def mean_seconds(values: Sequence[int]) -> int | None:
+    return round(sum(values) / len(values)) if values else None
+
+
+def response_seconds(messages: Sequence[MessageFact], queued_at: datetime | None) -> int | None:
+    return mean_seconds([_seconds(a, b) for a, b in response_gaps(messages, queued_at)])
+
+
+def assignment_segments(events: Sequence[EventFact], *, until: datetime) -> list[tuple[int, datetime, datetime]]:
+    """(agent, from, to) for each stretch during which the chat was Assigned to one agent."""
+    segments: list[tuple[int, datetime, datetime]] = []
     holder: int | None = None
     since: datetime | None = None
     for event in events:
@@ -109,10 +189,19 @@ def handle_seconds(events: Sequence[EventFact], *, until: datetime) -> dict[int,
         if now_holder == holder:
             continue
         if holder is not None and since is not None:
-            totals[holder] = totals.get(holder, 0) + (_seconds(since, event.at) or 0)
+            segments.append((holder, since, max(since, event.at)))
         holder, since = now_holder, event.at
     if holder is not None and since is not None:
-        totals[holder] = totals.get(holder, 0) + (_seconds(since, max(until, since)) or 0)
+        segments.append((holder, since, max(until, since)))
+    return segments
+
+
+def handle_seconds(events: Sequence[EventFact], *, until: datetime, hours: Hours | None = None) -> dict[int, int]:
+    """Per agent, the time the chat was assigned to them, summed over all their segments."""
+    totals: dict[int, int] = {}
+    for agent_id, start, end in assignment_segments(events, until=until):
+        seconds = hours.open_seconds(start, end) if hours is not None else _seconds(start, end) or 0
+        totals[agent_id] = totals.get(agent_id, 0) + seconds
     return totals
 
 
@@ -130,27 +219,96 @@ def is_abandoned(events: Sequence[EventFact]) -> bool:
 
 def chat_metrics(*, chat_id: int, channel: str, status: str, department_id: int | None, agent_id: int | None,
                  created_at: datetime, closed_at: datetime | None, events: Sequence[EventFact],
-                 messages: Sequence[MessageFact], now: datetime, tag_ids: Iterable[int] = ()) -> ChatMetrics:
-    """One chat's metrics from its history (events and messages oldest first)."""
+                 messages: Sequence[MessageFact], now: datetime, tag_ids: Iterable[int] = (),
+                 hours: Hours | None = None) -> ChatMetrics:
+    """One chat's metrics from its history (events and messages oldest first), raw and within `hours`."""
+    hours = hours or AlwaysOpen()
+    queued = first_queued_at(events)
+    assigned = first_assigned_at(events)
+    answered = first_agent_message_at(messages, queued)
+    reacted = first_agent_message_at(messages, assigned)
+    gaps = response_gaps(messages, queued)
+    spans = {"wait": (queued, assigned), "first_response": (queued, answered), "reaction": (assigned, reacted),
+             "resolution": (created_at, closed_at)}
+    raw = {name: _seconds(*span) for name, span in spans.items()}
+    within = {name: _within(hours, *span) for name, span in spans.items()}
+    raw["response"] = mean_seconds([_seconds(a, b) for a, b in gaps])
+    within["response"] = mean_seconds([hours.open_seconds(a, b) for a, b in gaps])
+    until = closed_at or now
     return ChatMetrics(
         chat_id=chat_id, channel=channel, status=status, department_id=department_id, agent_id=agent_id,
-        created_at=created_at, closed_at=closed_at,
-        queued_at=first_queued_at(events), first_assigned_at=first_assigned_at(events),
-        wait_seconds=wait_seconds(events),
-        first_response_seconds=first_response_seconds(events, messages),
-        reaction_seconds=reaction_seconds(events, messages),
-        resolution_seconds=resolution_seconds(created_at, closed_at),
-        handle_seconds=handle_seconds(events, until=closed_at or now),
+        created_at=created_at, closed_at=closed_at, queued_at=queued, first_assigned_at=assigned,
+        raw=raw, within_hours=within,
+        handle_seconds=handle_seconds(events, until=until),
+        handle_seconds_within_hours=handle_seconds(events, until=until, hours=hours),
+        response_gaps=len(gaps),
         agent_messages=sum(1 for m in messages if m.sender_type == SENDER_AGENT),
-        customer_messages=sum(1 for m in messages if m.sender_type == "Customer"),
+        customer_messages=sum(1 for m in messages if m.sender_type == SENDER_CUSTOMER),
         missed=is_missed(status, messages), abandoned=is_abandoned(events), tag_ids=sorted(tag_ids),
     )
 
 
+# ---- occupancy -------------------------------------------------------------------------------------------
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """The union of intervals, as sorted disjoint intervals."""
+    merged: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def overlap_seconds(a: Sequence[Interval], b: Sequence[Interval]) -> float:
+    """Seconds covered by both of two sorted disjoint interval lists."""
+    total, i, j = 0.0, 0, 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if end > start:
+            total += (end - start).total_seconds()
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+def status_intervals(initial: int | None, changes: Sequence[tuple[datetime, int]], *, start: datetime,
+                     end: datetime, status: int) -> list[Interval]:
+    """When, within [start, end), the agent had `status`: from the status held at `start` and the changes."""
+    intervals: list[Interval] = []
+    current, since = initial, start
+    for at, new in changes:
+        at = min(max(at, start), end)
+        if current == status and at > since:
+            intervals.append((since, at))
+        current, since = new, at
+    if current == status and end > since:
+        intervals.append((since, end))
+    return merge(intervals)
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    online_seconds: int
+    occupied_seconds: int
+
+    @property
+    def ratio(self) -> float | None:
+        return round(self.occupied_seconds / self.online_seconds, 4) if self.online_seconds else None
+
+
+def occupancy(online: Sequence[Interval], assigned: Iterable[Interval]) -> Occupancy:
+    """Online time, and the part of it with at least one chat assigned (overlapping chats count once)."""
+    online = merge(online)
+    return Occupancy(online_seconds=int(sum((b - a).total_seconds() for a, b in online)),
+                     occupied_seconds=int(overlap_seconds(online, merge(assigned))))
+
+
 # ---- summaries of many chats ---------------------------------------------------------------------------
-
-DURATIONS = ("wait_seconds", "first_response_seconds", "reaction_seconds", "resolution_seconds")
-
 
 def percentile(sorted_values: Sequence[int], fraction: float) -> float | None:
     """Nearest-rank percentile: the smallest value with at least `fraction` of the values at or below it."""
@@ -164,6 +322,14 @@ def average(values: Sequence[int]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
+def metric_names(name: str, within_hours: bool) -> tuple[str, str, str]:
+    """("wait", False) -> AverageWaitSeconds, WaitSecondsP50, WaitSecondsP90 (the dashboard's keys)."""
+    base = "".join(part.capitalize() for part in name.split("_")) + "Seconds"
+    if within_hours:
+        base += "WithinHours"
+    return f"Average{base}", f"{base}P50", f"{base}P90"
+
+
 @dataclass
 class Summary:
     """Totals and duration distributions of a set of chats. Durations are kept as integers (8 bytes each)."""
@@ -175,7 +341,9 @@ class Summary:
     agent_messages: int = 0
     customer_messages: int = 0
     handle_seconds: int = 0
-    durations: dict[str, list[int]] = field(default_factory=lambda: {name: [] for name in DURATIONS})
+    handle_seconds_within_hours: int = 0
+    durations: dict[tuple[str, bool], list[int]] = field(
+        default_factory=lambda: {(name, within): [] for name in DURATIONS for within in (False, True)})
 
     def add(self, chat: ChatMetrics, *, agent_id: int | None = None) -> None:
         self.chats += 1
@@ -186,19 +354,22 @@ class Summary:
         self.customer_messages += chat.customer_messages
         if agent_id is None:
             self.handle_seconds += sum(chat.handle_seconds.values())
+            self.handle_seconds_within_hours += sum(chat.handle_seconds_within_hours.values())
         else:
             self.handle_seconds += chat.handle_seconds.get(agent_id, 0)
-        for name in DURATIONS:
-            value = getattr(chat, name)
+            self.handle_seconds_within_hours += chat.handle_seconds_within_hours.get(agent_id, 0)
+        for (name, within), values in self.durations.items():
+            value = (chat.within_hours if within else chat.raw)[name]
             if value is not None:
-                self.durations[name].append(value)
+                values.append(value)
 
     def metrics(self) -> dict[str, float | None]:
+        """AverageWaitSeconds, WaitSecondsP50, WaitSecondsP90, ... and the same ...WithinHours."""
         out: dict[str, float | None] = {}
-        for name, values in self.durations.items():
+        for (name, within), values in self.durations.items():
             ordered = sorted(values)
-            key = name.removesuffix("_seconds")
-            out[f"{key}_average"] = average(ordered)
-            out[f"{key}_p50"] = percentile(ordered, 0.5)
-            out[f"{key}_p90"] = percentile(ordered, 0.9)
+            mean, p50, p90 = metric_names(name, within)
+            out[mean] = average(ordered)
+            out[p50] = percentile(ordered, 0.5)
+            out[p90] = percentile(ordered, 0.9)
         return out
