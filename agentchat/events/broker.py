@@ -12,6 +12,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from agentchat.events.model import Event
 
 log = logging.getLogger(__name__)
@@ -72,11 +75,21 @@ def _after(recent: list[Envelope], last_event_id: int, newest: int) -> list[Enve
 
 
 # Atomic: the next EventID and the append under it, so the stream's order is the EventID order.
+# ARGV[3] is the highest EventID this instance has seen: a Redis restarted without persistence starts
+# the counter from nothing, and EventIDs must keep increasing (clients hold the last one they saw), so the
+# counter is first pushed forward to it. Clients behind the (now empty) stream then get ResyncRequired.
 _PUBLISH_SCRIPT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local floor = tonumber(ARGV[3])
+if current < floor then redis.call('SET', KEYS[1], floor) end
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id .. '-0', 'e', ARGV[1])
 return id
 """
+
+
+_COMMAND_ATTEMPTS = 3
+_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class RedisBroker:
@@ -89,6 +102,8 @@ class RedisBroker:
         self._retained = retained
         self._script = self._redis.register_script(_PUBLISH_SCRIPT)
         self._reader: asyncio.Task | None = None
+        # The highest EventID this instance has published, followed or read from the counter.
+        self._high = 0
 
     async def start(self, listener: Listener) -> None:
         last = await self.last_event_id()
@@ -103,19 +118,45 @@ class RedisBroker:
     async def publish(self, events: list[Event]) -> None:
         for event in events:
             payload = json.dumps(event.envelope(), separators=(",", ":"))
-            await self._script(keys=[self._counter_key, self._stream_key], args=[payload, self._retained])
+            event_id = await self._command(lambda payload=payload: self._script(
+                keys=[self._counter_key, self._stream_key], args=[payload, self._retained, self._high]))
+            self._seen(int(event_id))
 
     async def last_event_id(self) -> int:
-        value = await self._redis.get(self._counter_key)
-        return int(value or 0)
+        try:
+            value = await self._command(lambda: self._redis.get(self._counter_key))
+        except _CONNECTION_ERRORS:
+            log.warning("Redis is unreachable; using the last EventID this instance saw")
+            return self._high
+        # Never lower than what this instance has seen (a restarted Redis has lost its counter).
+        return self._seen(int(value or 0))
+
+    async def _command(self, command: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a Redis command, again on a fresh connection if a pooled one died with a restarted Redis."""
+        for attempt in range(_COMMAND_ATTEMPTS):
+            try:
+                return await command()
+            except _CONNECTION_ERRORS:
+                if attempt == _COMMAND_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+
+    def _seen(self, event_id: int) -> int:
+        self._high = max(self._high, event_id)
+        return self._high
 
     async def since(self, last_event_id: int) -> list[Envelope] | None:
         newest = await self.last_event_id()
         if last_event_id >= newest:
             return []
-        entries = await self._redis.xrange(self._stream_key, min=f"{last_event_id + 1}-0", max="+")
+        try:
+            entries = await self._command(lambda: self._redis.xrange(
+                self._stream_key, min=f"{last_event_id + 1}-0", max="+"))
+            oldest = await self._command(lambda: self._redis.xrange(self._stream_key, min="-", max="+", count=1))
+        except _CONNECTION_ERRORS:
+            log.warning("Redis is unreachable; the client is told to resync")
+            return None
         recent = [_decode(entry_id, fields) for entry_id, fields in entries]
-        oldest = await self._redis.xrange(self._stream_key, min="-", max="+", count=1)
         if not oldest or _event_id(oldest[0][0]) > last_event_id + 1:
             return None
         return recent
@@ -135,7 +176,9 @@ class RedisBroker:
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
                     cursor = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                    await listener(_decode(entry_id, fields))
+                    envelope = _decode(entry_id, fields)
+                    self._seen(envelope["EventID"])
+                    await listener(envelope)
 
 
 def _event_id(entry_id: bytes | str) -> int:
