@@ -13,6 +13,9 @@ log = logging.getLogger(__name__)
 
 PRESENCE_SWEEP_SECONDS = 30
 REPORTS_SECONDS = 60
+ROUTING_SECONDS = 30
+NOTIFY_WAITING_SECONDS = 30
+QUEUE_POSITIONS_SECONDS = 15
 
 
 async def sweep_presence(app: FastAPI) -> None:
@@ -29,10 +32,38 @@ async def send_due_reports(app: FastAPI) -> None:
     await scheduler.run_due_reports(app.state.sessionmaker, app.state.settings)
 
 
+async def route_queued_chats(app: FastAPI) -> None:
+    """Routing departments' queues, in case a pass after a commit was lost (e.g. an instance stopped)."""
+    from agentchat.routing import service as routing
+
+    await routing.route_all(app.state.sessionmaker)
+
+
+async def notify_waiting_chats(app: FastAPI) -> None:
+    """UnassignedChatsWaiting: each chat waiting too long claimed once, its departments' agents told."""
+    from agentchat.notifications import service as notifications
+
+    async with app.state.sessionmaker() as db:
+        await notifications.notify_waiting_chats(db, app.state.settings)
+        await commit_and_publish(db)
+
+
+async def tell_queue_positions(app: FastAPI) -> None:
+    """Queued customers whose place went down hear it (at most once a minute per chat)."""
+    from agentchat.notifications import queue_positions
+
+    async with app.state.sessionmaker() as db:
+        await queue_positions.tell_queue_positions(db)
+        await commit_and_publish(db)
+
+
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
     return [asyncio.create_task(_every(PRESENCE_SWEEP_SECONDS, sweep_presence, app), name="presence"),
             # First pass at start-up: the latest run missed while the service was down goes out once.
-            asyncio.create_task(_every(REPORTS_SECONDS, send_due_reports, app, first=0), name="reports")]
+            asyncio.create_task(_every(REPORTS_SECONDS, send_due_reports, app, first=0), name="reports"),
+            asyncio.create_task(_every(ROUTING_SECONDS, route_queued_chats, app), name="routing"),
+            asyncio.create_task(_every(NOTIFY_WAITING_SECONDS, notify_waiting_chats, app), name="waiting"),
+            asyncio.create_task(_every(QUEUE_POSITIONS_SECONDS, tell_queue_positions, app), name="positions")]
 
 
 async def _every(seconds: float, job: Callable[[FastAPI], Awaitable[None]], app: FastAPI,

@@ -106,6 +106,8 @@ async def _handle_choice(db: AsyncSession, chat: Chat, inbound: Inbound) -> None
                                 text=await company.get_setting(db, "OutOfHoursMessage"))
         return
     position = await chats.queue_position(db, chat)
+    # Later changes of place are told by agentchat.notifications.queue_positions, from this one on.
+    chat.position_told, chat.position_told_at = position, clock.now()
     queued = (await company.get_setting(db, "QueuedMessage")).replace("{Position}", str(position))
     await chats.add_message(db, chat, sender_type=SENDER_BOT, text=queued)
 

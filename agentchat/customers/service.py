@@ -8,10 +8,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
+from agentchat.chats import events as chat_events
 from agentchat.chats import service as chats
 from agentchat.chats.models import CLOSED, Chat, ChatTag, Message
 from agentchat.contract import Conflict, NotFound, Paging
 from agentchat.customers.models import Comment, Customer
+from agentchat.customers.schemas import CustomerOut
 from agentchat.db import after_commit
 from agentchat.files.storage import FileStorage
 from agentchat.security import Caller
@@ -130,6 +132,7 @@ async def add_comment(db: AsyncSession, *, caller: Caller, customer_id: int, tex
     await _active_chat_for(db, caller, customer)
     db.add(Comment(customer_id=customer.id, agent_id=caller.agent_id, text=text, created_at=clock.now()))
     await db.flush()
+    await _customer_updated(db, customer)
     return customer
 
 
@@ -155,7 +158,15 @@ async def update_customer(db: AsyncSession, *, caller: Caller, customer_id: int,
     if chat is not None and tag_id is not None:
         await _tag_chat(db, chat, tag_id, agent_id=caller.agent_id)
     await db.flush()
+    await _customer_updated(db, customer)
     return customer
+
+
+async def _customer_updated(db: AsyncSession, customer: Customer) -> None:
+    """CustomerUpdated, with the customer as GetCustomer shows it, to those who see the active chat."""
+    view = await view_customer(db, customer)
+    data = CustomerOut.of(view.customer, view.comments, view.tag_ids).model_dump(by_alias=True, mode="json")
+    chat_events.customer_updated(db, data, await chats.active_chat(db, customer.id))
 
 
 async def _tag_chat(db: AsyncSession, chat: Chat, tag_id: int, *, agent_id: int) -> None:
@@ -166,7 +177,10 @@ async def _tag_chat(db: AsyncSession, chat: Chat, tag_id: int, *, agent_id: int)
         async with db.begin_nested():
             db.add(ChatTag(chat_id=chat.id, tag_id=tag_id, agent_id=agent_id, added_at=clock.now()))
     except IntegrityError:
-        pass  # a concurrent request added the same tag: the chat has it either way
+        return  # a concurrent request added the same tag: the chat has it either way
+    tag_ids = list((await db.execute(select(ChatTag.tag_id).where(ChatTag.chat_id == chat.id)
+                                     .order_by(ChatTag.tag_id))).scalars())
+    chat_events.chat_tagged(db, chat, tag_ids=tag_ids, actor_agent_id=agent_id)
 
 
 # ---- POPIA erasure -------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class Connection:
 
     def may_see(self, envelope: Envelope) -> bool:
         audience = envelope["Audience"]
+        if audience.get("Private"):
+            return self.agent_id in audience["AgentIDs"]
         return (self.is_manager or audience["Everyone"] or self.agent_id in audience["AgentIDs"]
                 or not self.department_ids.isdisjoint(audience["DepartmentIDs"]))
 

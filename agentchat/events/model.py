@@ -23,6 +23,8 @@ class Event:
     agent_ids: tuple[int, ...] = ()
     # Events every logged-on agent may see (e.g. a colleague's status).
     everyone: bool = False
+    # Only the agents named, managers included only if named (e.g. a notification they asked for).
+    private: bool = False
     at: str = field(default_factory=lambda: format_time(clock.now()))
 
     def envelope(self) -> dict[str, Any]:
@@ -32,7 +34,7 @@ class Event:
             "At": self.at,
             "Data": self.data,
             "Audience": {"DepartmentIDs": list(self.department_ids), "AgentIDs": list(self.agent_ids),
-                         "Everyone": self.everyone},
+                         "Everyone": self.everyone, "Private": self.private},
         }
 
 

@@ -1,13 +1,16 @@
 """GET /ws: the agent WebSocket. Authenticated by SessionToken; LastEventID asks for what was missed."""
 
 import asyncio
+import time
 from datetime import timedelta
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from agentchat.agents.models import AgentDepartment
+from agentchat.chats.models import CLOSED, Chat
 from agentchat.events.hub import Connection
+from agentchat.events.model import Event
 from agentchat.security import authenticate
 
 router = APIRouter()
@@ -47,19 +50,54 @@ async def agent_socket(websocket: WebSocket) -> None:
                 missed = found
         connection.last_sent = int(last_event_id) if last_event_id and last_event_id.isdigit() else newest
         await hub.catch_up(connection, missed)
-        await _read_until_closed(websocket)
+        await _read_until_closed(websocket, connection)
     finally:
         hub.connections.discard(connection)
 
 
-async def _read_until_closed(websocket: WebSocket) -> None:
-    """Clients may send {"Type":"Ping"}; we answer Pong. Anything else is ignored."""
+async def _read_until_closed(websocket: WebSocket, connection: Connection) -> None:
+    """Clients may send {"Type":"Ping"} (we answer Pong) and {"Type":"Typing","ChatID":n}; the rest is ignored."""
+    typing_sent: dict[int, float] = {}
     try:
         while True:
             message = await websocket.receive_json()
-            if isinstance(message, dict) and message.get("Type") == "Ping":
+            if not isinstance(message, dict):
+                continue
+            if message.get("Type") == "Ping":
                 await websocket.send_json({"EventID": 0, "Type": "Pong"})
+            elif message.get("Type") == "Typing":
+                await _relay_typing(websocket, connection, message.get("ChatID"), typing_sent)
     except (WebSocketDisconnect, asyncio.CancelledError):
         return
     except Exception:
         return
+
+
+# A typing agent is announced at most this often per chat; clients show "typing" for a few seconds.
+TYPING_EVERY_SECONDS = 2.0
+
+
+async def _relay_typing(websocket: WebSocket, connection: Connection, chat_id: object,
+                        sent: dict[int, float]) -> None:
+    """AgentTyping to those who see the chat: nothing is stored; a chat the agent may not see is ignored."""
+    if isinstance(chat_id, bool) or not isinstance(chat_id, int) or not 0 < chat_id < 2**31:
+        return
+    now = time.monotonic()
+    if now - sent.get(chat_id, -TYPING_EVERY_SECONDS) < TYPING_EVERY_SECONDS:
+        return
+    state = websocket.app.state
+    async with state.sessionmaker() as db:
+        chat = (await db.execute(select(Chat.department_id, Chat.agent_id).where(
+            Chat.id == chat_id, Chat.status != CLOSED))).first()
+    if chat is None:
+        return
+    department_id, agent_id = chat
+    if not (connection.is_manager or agent_id == connection.agent_id or department_id in connection.department_ids):
+        return
+    sent[chat_id] = now
+    if len(sent) > 100:
+        sent.clear()
+    event = Event("AgentTyping", {"ChatID": chat_id, "AgentID": connection.agent_id},
+                  department_ids=(department_id,) if department_id else (),
+                  agent_ids=(agent_id,) if agent_id else ())
+    await state.broker.publish([event])

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock
+from agentchat.chats import events as chat_events
 from agentchat.chats import service as chats
 from agentchat.chats.models import Chat, ChatTag
 from agentchat.contract import Conflict, Invalid, NotFound
@@ -165,10 +166,18 @@ async def apply_tags(db: AsyncSession, chat: Chat, tag_ids: Iterable[int], *, ag
              .where(Tag.id.in_(wanted - have), Tag.enabled.is_(True), TagGroup.enabled.is_(True))
              .order_by(Tag.id))
     now = clock.now()
-    for tag, group in (await db.execute(query)).all():
+    added = (await db.execute(query)).all()
+    for tag, group in added:
         db.add(ChatTag(chat_id=chat.id, tag_id=tag.id, agent_id=agent_id, added_at=now))
         db.add(_event(chat.id, tag, group, TAG_ADDED, agent_id=agent_id, at=now))
     await db.flush()
+    if added:
+        await _chat_tagged(db, chat, agent_id=agent_id)
+
+
+async def _chat_tagged(db: AsyncSession, chat: Chat, *, agent_id: int | None) -> None:
+    """ChatTagged, with the chat's tags after the change."""
+    chat_events.chat_tagged(db, chat, tag_ids=await chat_tag_ids(db, chat.id), actor_agent_id=agent_id)
 
 
 async def add_tag(db: AsyncSession, *, chat: Chat, tag_id: int, agent_id: int | None) -> Chat:
@@ -188,6 +197,7 @@ async def add_tag(db: AsyncSession, *, chat: Chat, tag_id: int, agent_id: int | 
         return chat
     db.add(_event(chat.id, tag, group, TAG_ADDED, agent_id=agent_id, at=now))
     await db.flush()
+    await _chat_tagged(db, chat, agent_id=agent_id)
     return chat
 
 
@@ -199,6 +209,7 @@ async def remove_tag(db: AsyncSession, *, chat: Chat, tag_id: int, agent_id: int
         group = await db.get(TagGroup, tag.tag_group_id)
         db.add(_event(chat.id, tag, group, TAG_REMOVED, agent_id=agent_id, at=clock.now()))
         await db.flush()
+        await _chat_tagged(db, chat, agent_id=agent_id)
     return chat
 
 

@@ -1,0 +1,1 @@
+"""Notifications: agents told of chats waiting too long (UnassignedChatsWaiting), customers of their queue place."""

@@ -1,0 +1,43 @@
+"""Customers hear their new place in the queue when it changes, at most once a minute per chat.
+
+The bot tells the first place when it queues the chat (and records it in chat.position_told). A periodic
+job (agentchat.jobs) compares every queued chat's place with the one last told; each message is claimed
+with a conditional UPDATE of position_told, so with several instances only one sends it.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat import clock
+from agentchat.chats import service as chats
+from agentchat.chats.models import SENDER_BOT, UNASSIGNED, Chat
+
+# The rate limit: a customer hears of a new place at most this often.
+TELL_EVERY = timedelta(seconds=60)
+POSITION_MESSAGE = "You are now number {Position} in the queue; an agent will be with you shortly."
+
+
+async def tell_queue_positions(db: AsyncSession) -> int:
+    """Send each queued customer whose place went down (and was not told in the last minute) their place."""
+    now = clock.now()
+    place = func.row_number().over(partition_by=Chat.department_id, order_by=(Chat.queued_at, Chat.id))
+    ranked = (select(Chat.id.label("chat_id"), Chat.position_told.label("told"), place.label("place"))
+              .where(Chat.status == UNASSIGNED, Chat.department_id.is_not(None)).subquery())
+    changed = (await db.execute(
+        select(ranked.c.chat_id, ranked.c.told, ranked.c.place)
+        .where(ranked.c.told.is_not(None), ranked.c.place < ranked.c.told))).all()
+    told = 0
+    for chat_id, before, position in changed:
+        claimed = await db.execute(
+            update(Chat).where(Chat.id == chat_id, Chat.status == UNASSIGNED, Chat.position_told == before,
+                               or_(Chat.position_told_at.is_(None), Chat.position_told_at <= now - TELL_EVERY))
+            .values(position_told=position, position_told_at=now).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        chat = await db.get(Chat, chat_id)
+        await chats.add_message(db, chat, sender_type=SENDER_BOT,
+                                text=POSITION_MESSAGE.replace("{Position}", str(position)))
+        told += 1
+    return told
