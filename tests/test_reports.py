@@ -259,6 +259,11 @@ class TestOccupancy:
         assert row["OnlineSeconds"] == 900 and row["OccupiedSeconds"] == 400
         assert row["Occupancy"] == round(400 / 900, 4)
         assert board["Metrics"]["Occupancy"] == round(400 / 900, 4)
+        board = api.ok(api.get("GetDashboard", manager, {"From": first_day, "To": today(), "DepartmentID": sales}))
+        assert [(r["AgentID"], r["OccupiedSeconds"]) for r in board["PerAgent"]] == [(agent_id, 400)]
+        other = add_department(server, "Support")
+        board = api.ok(api.get("GetDashboard", manager, {"From": first_day, "To": today(), "DepartmentID": other}))
+        assert board["PerAgent"] == [] and board["Metrics"]["Occupancy"] is None
         response = api.get("GetReport", manager, {"ReportID": "AgentPerformance", "From": first_day, "To": today()})
         rows = {int(r["AgentID"]): r for r in csv.DictReader(io.StringIO(response.text))}
         assert rows[agent_id]["OnlineSeconds"] == "900" and rows[agent_id]["OccupiedSeconds"] == "400"

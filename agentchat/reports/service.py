@@ -141,7 +141,7 @@ async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, a
     end = min(end, now or clock.now())
     if end <= start:
         return {}
-    agent_filter = [] if agent_ids is None else [AgentStatusEvent.agent_id.in_(agent_ids)]
+    agent_filter = [] if agent_ids is None else [AgentStatusEvent.agent_id.in_(sorted(agent_ids))]
     last_before = (select(func.max(AgentStatusEvent.id).label("id"))
                    .where(AgentStatusEvent.at < start, *agent_filter).group_by(AgentStatusEvent.agent_id))
     initial = dict((await db.execute(select(AgentStatusEvent.agent_id, AgentStatusEvent.status_id)
@@ -159,7 +159,7 @@ async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, a
     if not online:
         return {}
     assigned: dict[int, list[metrics.Interval]] = defaultdict(list)
-    handled = select(ChatEvent.chat_id).where(ChatEvent.agent_id.in_(online))
+    handled = select(ChatEvent.chat_id).where(ChatEvent.agent_id.in_(list(online)))
     last_id = 0
     while True:
         query = (select(Chat.id, Chat.closed_at)
