@@ -1,0 +1,306 @@
+"""python -m bench: build the data set, start the real server and the ceiling, drive both with wrk, print a table.
+
+    bench/run.sh                                   # PostgreSQL and SQLite, 100k chats / 1M messages
+    python -m bench --backends postgresql --chats 20000 --duration 5 --sockets 1000
+
+Needs: wrk (apt-get install wrk), PostgreSQL at BENCH_POSTGRES_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/
+postgres). Every figure is printed with its ratio to the ceiling measured in the same run, and with the server's
+CPU microseconds per request (from /proc/<pid>/stat).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.dataset import Seeded, Shape, build_rows, load_postgres, load_sqlite
+
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DATABASE = "agentchat_bench"
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    cpu_us: float | None
+
+
+class Process:
+    def __init__(self, argv: list[str], env: dict, port: int, log: Path, health: str):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = open(log, "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.request("POST" if health == "/ceiling" else "GET", self.base + health, timeout=2,
+                                 content=b'{"ChatID": 1, "Message": "warm"}').status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{argv} did not start; see {log}")
+            time.sleep(0.1)
+
+    def cpu_ticks(self) -> int:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def lua_table(rows: list) -> str:
+    return "{" + ",".join("{" + ",".join(json.dumps(v) for v in row) + "}" for row in rows) + "}"
+
+
+def lua_script(kind: str, seeded: Seeded) -> str:
+    head = "math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))\n"
+    if kind in ("ceiling", "SendMessage"):
+        by_agent = {agent_id: token for agent_id, token, _d in seeded.agent_tokens}
+        pairs = [(by_agent[a], c) for a, chats in seeded.assigned.items() for c in chats]
+        path = "/ceiling" if kind == "ceiling" else "/api/SendMessage"
+        return head + f"""local pairs_ = {lua_table(pairs)}
+request = function()
+  local p = pairs_[math.random(#pairs_)]
+  local body = '{{"ChatID":' .. p[2] .. ',"Message":"Thanks, your order ships today."}}'
+  return wrk.format("POST", "{path}", {{["Authorization"]="Bearer " .. p[1], ["Content-Type"]="application/json"}},
+                    body)
+end
+"""
+    if kind == "GetChats":
+        tokens = [[t] for _a, t, _d in seeded.agent_tokens]
+        return head + f"""local tokens = {lua_table(tokens)}
+request = function()
+  local t = tokens[math.random(#tokens)][1]
+  return wrk.format("GET", "/api/GetChats?Status=Closed&PageSize=50", {{["Authorization"]="Bearer " .. t}})
+end
+"""
+    if kind == "GrabChat":
+        tokens = [[t] for _a, t, d in seeded.agent_tokens if d <= 2]  # 20 agents, 2 queues: contention
+        return head + f"""local tokens = {lua_table(tokens)}
+request = function()
+  local t = tokens[math.random(#tokens)][1]
+  return wrk.format("POST", "/api/GrabChat", {{["Authorization"]="Bearer " .. t, ["Content-Type"]="application/json"}},
+                    "{{}}")
+end
+"""
+    if kind == "SearchCustomer":
+        words = sorted({part for name in seeded.names[:2000] for part in name.split() if len(part) > 3})
+        rows = [[seeded.manager_tokens[i % len(seeded.manager_tokens)], w[:5]] for i, w in enumerate(words)]
+        return head + f"""local rows = {lua_table(rows)}
+request = function()
+  local r = rows[math.random(#rows)]
+  return wrk.format("GET", "/api/SearchCustomer?PageSize=50&Search=" .. r[2], {{["Authorization"]="Bearer " .. r[1]}})
+end
+"""
+    if kind == "GetLiveMetrics":
+        tokens = [[t] for t in seeded.manager_tokens[:50]]
+        return head + f"""local tokens = {lua_table(tokens)}
+request = function()
+  local t = tokens[math.random(#tokens)][1]
+  return wrk.format("GET", "/api/GetLiveMetrics", {{["Authorization"]="Bearer " .. t}})
+end
+"""
+    raise ValueError(kind)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(name: str, target: Process, script: Path, args) -> Result:
+    before = target.cpu_ticks()
+    out = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+                          "--timeout", "10s",
+                          "-s", str(script), target.base], capture_output=True, text=True, check=True).stdout
+    ticks = target.cpu_ticks() - before
+    if "Requests/sec" not in out or "50%" not in out:
+        raise RuntimeError(f"wrk ({name}) said:\n{out}")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        print(f"  {name}: socket errors: {socket_errors.group(1)}", file=sys.stderr)
+    return Result(name=name, rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                  p50_ms=_ms(re.search(r"50%\s+(\S+)", out).group(1)),
+                  p99_ms=_ms(re.search(r"99%\s+(\S+)", out).group(1)), requests=requests, errors=errors,
+                  cpu_us=ticks / CLK_TCK * 1e6 / requests if requests else None)
+
+
+def fan_out(server: Process, seeded: Seeded, sockets: int, work: Path, events: int = 30) -> tuple[float, float, int]:
+    """p50/p99 (ms) from the start of a SendMessage to the MessageSent frame on each of `sockets` sockets."""
+    tokens = seeded.manager_tokens[:sockets]
+    groups = 4
+    clients = []
+    for g in range(groups):
+        tokens_file, out_file = work / f"fanout-tokens-{g}.json", work / f"fanout-out-{g}.json"
+        tokens_file.write_text(json.dumps(tokens[g::groups]))
+        process = subprocess.Popen([sys.executable, "-m", "bench.fanout", server.base.replace("http", "ws") + "/ws",
+                                    str(tokens_file), str(out_file)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   cwd=ROOT, text=True)
+        clients.append((process, out_file))
+    for process, _ in clients:
+        assert process.stdout.readline().strip() == "ready"
+    agent_id, token, _d = next(a for a in seeded.agent_tokens if seeded.assigned.get(a[0]))
+    chat_id = seeded.assigned[agent_id][0]
+    sent: dict[int, float] = {}
+    with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {token}"}) as http:
+        for n in range(events):
+            started = time.time()
+            response = http.post("/api/SendMessage", json={"ChatID": chat_id, "Message": f"fan-out {n}"})
+            sent[response.json()["MessageID"]] = started
+            time.sleep(0.2)
+    time.sleep(1)
+    latencies = []
+    for process, out_file in clients:
+        process.stdin.close()
+        process.wait(timeout=60)
+        for message_id, at in json.loads(out_file.read_text()):
+            if message_id in sent:
+                latencies.append((at - sent[message_id]) * 1000)
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
+    return (statistics.median(latencies) if latencies else float("nan")), p99, len(latencies)
+
+
+async def _recreate_postgres() -> str:
+    import asyncpg
+
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await admin.close()
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
+
+
+def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[list[Result], tuple | None]:
+    from agentchat.config import Settings
+    from agentchat.migrate import migrate
+
+    if backend == "postgresql":
+        dsn = asyncio.run(_recreate_postgres())
+        url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    else:
+        path = work / "bench.db"
+        path.unlink(missing_ok=True)
+        dsn, url = f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}"
+    settings = Settings(_env_file=None, database_url=url, data_dir=work / "data")
+    asyncio.run(migrate(settings))
+    started = time.monotonic()
+    if backend == "postgresql":
+        asyncio.run(load_postgres(dsn, rows))
+    else:
+        load_sqlite(str(work / "bench.db"), rows)
+    print(f"[{backend}] data set loaded in {time.monotonic() - started:.1f}s", file=sys.stderr)
+
+    env = dict(os.environ, AGENTCHAT_DATABASE_URL=url, AGENTCHAT_DATA_DIR=str(work / "data"),
+               AGENTCHAT_LOG_LEVEL="WARNING", BENCH_CEILING_DSN=dsn, AGENTCHAT_BROKER_URL="memory://")
+    results: list[Result] = []
+    scenarios = [s for s in ["ceiling", "SendMessage", "GetChats", "GrabChat", "SearchCustomer", "GetLiveMetrics"]
+                 if s == "ceiling" or s in args.scenarios]
+    ceiling_port = free_port()
+    ceiling = Process([sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--port", str(ceiling_port),
+                       "--log-level", "warning", "--no-access-log"], env, ceiling_port, work / f"ceiling-{backend}.log",
+                      "/ceiling")
+    try:
+        script = work / "ceiling.lua"
+        script.write_text(lua_script("ceiling", seeded))
+        results.append(wrk("ceiling (raw INSERT)", ceiling, script, args))
+    finally:
+        ceiling.stop()
+    port = free_port()
+    server = Process([sys.executable, "-m", "agentchat", "serve", "--port", str(port)], env, port,
+                     work / f"server-{backend}.log", "/healthz")
+    fan = None
+    try:
+        for kind in scenarios[1:]:
+            script = work / f"{kind}.lua"
+            script.write_text(lua_script(kind, seeded))
+            results.append(wrk(kind, server, script, args))
+        if args.sockets:
+            fan = fan_out(server, seeded, args.sockets, work)
+    finally:
+        server.stop()
+    return results, fan
+
+
+def print_table(backend: str, results: list[Result], fan, args) -> None:
+    ceiling = results[0]
+    print(f"\n## {backend}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, one uvicorn worker")
+    print(f"| {'call':<22} | {'req/s':>8} | {'× ceiling':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'CPU µs/req':>10} "
+          f"| {'non-2xx':>7} |")
+    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 9}|")
+    for r in results:
+        cpu = f"{r.cpu_us:.0f}" if r.cpu_us is not None else "-"
+        print(f"| {r.name:<22} | {r.rps:>8.0f} | {r.rps / ceiling.rps:>9.2f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} "
+              f"| {cpu:>10} | {r.errors:>7} |")
+    if fan:
+        print(f"| fan-out to {args.sockets} sockets: p50 {fan[0]:.1f} ms, p99 {fan[1]:.1f} ms "
+              f"({fan[2]} deliveries) |")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument("--scenarios", default="SendMessage,GetChats,GrabChat,SearchCustomer,GetLiveMetrics")
+    args = parser.parse_args()
+    args.scenarios = args.scenarios.split(",")
+    shape = Shape(chats=args.chats)
+    shape.manager_sessions = max(1, -(-args.sockets // shape.managers))
+    started = time.monotonic()
+    from argon2 import PasswordHasher
+
+    rows, seeded = build_rows(shape, PasswordHasher().hash("bench-password"))
+    print(f"data set built in memory in {time.monotonic() - started:.1f}s: "
+          + ", ".join(f"{len(v)} {k}" for k, v in rows.items()), file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="agentchat-bench-") as tmp:
+        for backend in args.backends.split(","):
+            results, fan = run_backend(backend, rows, seeded, args, Path(tmp))
+            print_table(backend, results, fan, args)
+
+
+if __name__ == "__main__":
+    main()
