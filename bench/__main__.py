@@ -27,7 +27,7 @@ import httpx
 from bench.dataset import Seeded, Shape, build_rows, load_postgres, load_sqlite
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DATABASE = "agentchat_bench"
+DATABASE = os.environ.get("BENCH_DATABASE", "agentchat_bench")  # one per concurrent run
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
