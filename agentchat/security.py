@@ -10,12 +10,10 @@ from anyio import to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Header, Query, Request
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock
-from agentchat.agents.models import ROLE_MANAGER, Agent
-from agentchat.auth.models import AgentSession
+from agentchat import clock, rawdb
+from agentchat.agents.models import ROLE_MANAGER
 from agentchat.config import Settings
 from agentchat.contract import Forbidden, Unauthorized
 from agentchat.db import DbSession
@@ -113,24 +111,26 @@ async def current_caller(
     return caller
 
 
+_SESSION_LOOKUP = (
+    "SELECT s.id, s.agent_id, s.expires_at, a.role_id FROM agent_session s JOIN agent a ON a.id = s.agent_id "
+    "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.enabled"
+)
+_SESSION_EXTEND = "UPDATE agent_session SET expires_at = $1 WHERE id = $2"
+
+
 async def authenticate(db: AsyncSession, token: str, *, idle: timedelta) -> Caller | None:
-    """The live session behind a token, pushed forward by `idle` (at most once a minute, since it writes)."""
+    """The live session behind a token, pushed forward by `idle` (at most once a minute, since it writes).
+
+    Runs on every request, so on the driver connection: one indexed read, and a write once a minute."""
     now = clock.now()
-    lookup = (
-        select(AgentSession.id, AgentSession.agent_id, AgentSession.expires_at, Agent.role_id)
-        .join(Agent, Agent.id == AgentSession.agent_id)
-        .where(AgentSession.token_hash == token_hash(token[:64]), AgentSession.revoked_at.is_(None),
-               AgentSession.expires_at > now, Agent.enabled.is_(True))
-    )
-    row = (await db.execute(lookup)).first()
+    connection = await rawdb.raw(db)
+    row = await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now)
     if row is None:
         return None
-    session_id, agent_id, expires_at, role_id = row
+    session_id, agent_id, expires_at, role_id = row[0], row[1], rawdb.to_time(row[2]), row[3]
     if now + idle - expires_at >= EXTEND_GRANULARITY:
         expires_at = now + idle
-        await db.execute(
-            update(AgentSession).where(AgentSession.id == session_id).values(expires_at=expires_at)
-        )
+        await connection.execute(_SESSION_EXTEND, expires_at, session_id)
         await db.commit()
     return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at)
 
