@@ -58,6 +58,8 @@ async def tell_queue_positions(app: FastAPI) -> None:
 
 
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
+    if not app.state.settings.run_jobs:
+        return []
     return [asyncio.create_task(_every(PRESENCE_SWEEP_SECONDS, sweep_presence, app), name="presence"),
             # First pass at start-up: the latest run missed while the service was down goes out once.
             asyncio.create_task(_every(REPORTS_SECONDS, send_due_reports, app, first=0), name="reports"),

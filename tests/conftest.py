@@ -175,6 +175,7 @@ def make_settings(tmp: Path, database_url: str, smtp_port: int, **overrides) -> 
         argon2_time_cost=1,
         argon2_memory_kib=8,
         argon2_parallelism=1,
+        run_jobs=False,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)
