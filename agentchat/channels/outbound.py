@@ -8,12 +8,14 @@ so that a customer sees messages in the order they were written.
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agentchat import rawdb
 from agentchat.chats import events as chat_events
 from agentchat.chats.models import FAILED, PENDING, SENDER_CUSTOMER, Chat, Message
 from agentchat.customers.models import Customer
@@ -55,21 +57,42 @@ class Outbound:
         self.senders = senders
         self._chat_locks: dict[int, asyncio.Lock] = {}
 
-    async def deliver(self, message_id: int) -> None:
-        async with self.sessionmaker() as db:
-            item = await load_outgoing(db, message_id)
-        if item is None:
+    async def deliver(self, message_id: int, chat_id: int | None = None) -> None:
+        """Load the Pending message, send and record it. With its chat known, the chat's turn is taken first,
+        so messages of one chat go out in the order their deliveries were started."""
+        if chat_id is None:
+            async with self.sessionmaker() as db:
+                item = await load_outgoing(db, message_id)
+            if item is not None:
+                await self.deliver_item(item)
             return
-        lock = self._chat_locks.setdefault(item.chat_id, asyncio.Lock())
+        async with self._turn(chat_id):
+            async with self.sessionmaker() as db:
+                item = await load_outgoing(db, message_id)
+            if item is not None:
+                await self._send_and_record(item)
+
+    async def deliver_item(self, item: Outgoing) -> None:
+        """Send a committed Pending message (what the channel needs is passed in: no reload), then record the
+        outcome with one raw UPDATE and publish MessageStatusChanged."""
+        async with self._turn(item.chat_id):
+            await self._send_and_record(item)
+
+    @asynccontextmanager
+    async def _turn(self, chat_id: int):
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
         try:
             async with lock:
-                result = await self._send(item)
-                async with self.sessionmaker() as db:
-                    await record_delivery(db, message_id, result)
-                    await commit_and_publish(db)
+                yield
         finally:
-            if not lock.locked() and self._chat_locks.get(item.chat_id) is lock:
-                del self._chat_locks[item.chat_id]
+            if not lock.locked() and self._chat_locks.get(chat_id) is lock:
+                del self._chat_locks[chat_id]
+
+    async def _send_and_record(self, item: Outgoing) -> None:
+        result = await self._send(item)
+        async with self.sessionmaker() as db:
+            await record_delivery(db, item.message_id, result)
+            await commit_and_publish(db)
 
     async def _send(self, item: Outgoing) -> DeliveryResult:
         sender = self.senders.get(item.channel)
@@ -108,14 +131,21 @@ async def load_outgoing(db: AsyncSession, message_id: int) -> Outgoing | None:
                     file_type=message.file_type, file_key=message.file_key, payload=message.payload)
 
 
+# Only a Pending message moves: a status the channel reported meanwhile (Delivered, Read) is kept. The chat's
+# department and agent (as they are now) say who hears of it.
+_RECORD_DELIVERY = (
+    "UPDATE message SET delivery_status = $2, external_id = $3, failure_reason = $4 "
+    "WHERE id = $1 AND delivery_status = 'Pending' RETURNING chat_id, "
+    "(SELECT department_id FROM chat WHERE chat.id = message.chat_id), "
+    "(SELECT agent_id FROM chat WHERE chat.id = message.chat_id)"
+)
+
+
 async def record_delivery(db: AsyncSession, message_id: int, result: DeliveryResult) -> None:
-    # Only a Pending message moves: a status the channel reported meanwhile (Delivered, Read) is kept.
-    changed = (await db.execute(
-        update(Message).where(Message.id == message_id, Message.delivery_status == PENDING)
-        .values(delivery_status=result.status, external_id=result.external_id,
-                failure_reason=result.failure_reason)
-        .returning(Message.chat_id)
-    )).first()
+    raw = await rawdb.raw(db)
+    changed = await raw.fetchrow(_RECORD_DELIVERY, message_id, result.status, result.external_id,
+                                 result.failure_reason)
     if changed:
-        await chat_events.message_status_changed(db, message_id=message_id, chat_id=changed.chat_id,
-                                                 status=result.status, failure_reason=result.failure_reason)
+        chat_events.message_status_emit(db, message_id=message_id, chat_id=changed[0], department_id=changed[1],
+                                        agent_id=changed[2], status=result.status,
+                                        failure_reason=result.failure_reason)

@@ -58,6 +58,12 @@ async def message_status_changed(db: AsyncSession, *, message_id: int, chat_id: 
                                  failure_reason: str | None) -> None:
     chat = (await db.execute(select(Chat.department_id, Chat.agent_id).where(Chat.id == chat_id))).first()
     department_id, agent_id = chat if chat else (None, None)
+    message_status_emit(db, message_id=message_id, chat_id=chat_id, department_id=department_id, agent_id=agent_id,
+                        status=status, failure_reason=failure_reason)
+
+
+def message_status_emit(db: AsyncSession, *, message_id: int, chat_id: int, department_id: int | None,
+                        agent_id: int | None, status: str, failure_reason: str | None) -> None:
     data = {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": status, "FailureReason": failure_reason}
     emit(db, Event("MessageStatusChanged", data, **_audience(department_id, (agent_id,))))
 

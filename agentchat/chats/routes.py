@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +118,11 @@ async def send_message(request: Request, caller: CurrentAgent, db: DbSession) ->
     text = body.message or None
     if text is None and file is None:
         raise Invalid("Send a Message, a file, or both.", code="message_required", field="Message")
+    if file is None:
+        # The common case, on the driver connection: the same checks, history, event and delivery.
+        data = await chats.send_text_message(db, caller=caller, chat_id=body.chat_id, text=text)
+        await commit_and_publish(db)
+        return JSONResponse(data)
     message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
                                        storage=request.app.state.file_storage)
     await commit_and_publish(db)

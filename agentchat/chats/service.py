@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock, routing
+from agentchat import clock, rawdb, routing
 from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
+from agentchat.channels.outbound import Outgoing
 from agentchat.chats import events as chat_events
 from agentchat.chats.attachments import NewFile
 from agentchat.chats.models import (
@@ -29,6 +30,7 @@ from agentchat.company import service as company
 from agentchat.contract import Conflict, Forbidden, NotFound, Paging
 from agentchat.db import after_commit
 from agentchat.departments.models import Department
+from agentchat.events import Event, emit
 from agentchat.files.storage import FileStorage
 from agentchat.security import Caller
 
@@ -83,15 +85,15 @@ async def add_message(db: AsyncSession, chat: Chat, *, sender_type: str, text: s
     await db.flush()
     chat_events.message_added(db, chat, message)
     if outbound:
-        deliver_after_commit(db, message.id)
+        deliver_after_commit(db, message.id, chat.id)
     return message
 
 
-def deliver_after_commit(db: AsyncSession, message_id: int) -> None:
+def deliver_after_commit(db: AsyncSession, message_id: int, chat_id: int | None = None) -> None:
     """Hand the message to its channel once committed. The dispatcher is set on the session by the app."""
     outbound = db.info.get("outbound")
     if outbound is not None:
-        after_commit(db, lambda: outbound.deliver(message_id))
+        after_commit(db, lambda: outbound.deliver(message_id, chat_id))
 
 
 async def queue_chat(db: AsyncSession, chat: Chat, department: Department, *,
@@ -414,3 +416,106 @@ async def list_chats(db: AsyncSession, *, caller: Caller, where: ChatFilter, pag
     tags = await chat_tag_ids(db, [chat.id for chat in chats])
     return [(chat, tags[chat.id]) for chat in chats], total
 
+
+
+# ---- the hot paths on the driver connection (agentchat/rawdb.py) ---------------------------------------------
+# SendMessage, GrabChat and GetChats run as few raw statements as possible (one on PostgreSQL), with the same
+# checks, history, events and delivery as the ORM code above, and return the contract's JSON directly.
+
+# What pydantic's str_strip_whitespace strips (Unicode White_Space), so raw JSON matches the Schema output.
+_WHITE_SPACE = " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+               "\u2028\u2029\u202f\u205f\u3000"
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip(_WHITE_SPACE) if value is not None else None
+
+
+def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int | None, text: str | None,
+                 file_name: str | None, file_type: str | None, file_size: int | None, file_key: str | None,
+                 created_at, delivery_status: str | None, failure_reason: str | None) -> dict:
+    """MessageOut's JSON (by alias) from raw column values."""
+    file = None
+    if file_key is not None:
+        file = {"FileName": _strip(file_name or "file"), "FileType": _strip(file_type or "application/octet-stream"),
+                "Size": file_size or 0, "URL": f"/api/GetFile?MessageID={message_id}"}
+    return {"MessageID": message_id, "ChatID": chat_id, "SenderType": _strip(sender_type), "AgentID": agent_id,
+            "Text": _strip(text), "File": file, "CreatedAt": rawdb.wire_time(created_at),
+            "DeliveryStatus": _strip(delivery_status), "FailureReason": _strip(failure_reason)}
+
+
+def _visible_sql(caller: Caller, agent_param: str) -> str:
+    """visible_to() in SQL, for the chat table."""
+    if caller.is_manager:
+        return "TRUE"
+    return (f"(chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
+            f" OR chat.agent_id = {agent_param})")
+
+
+_SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
+                      "chat.customer_id, customer.phone_number")
+_SEND_CHAT = (f"SELECT {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
+              "WHERE chat.id = $1 AND {visible}")
+_SEND_INSERT = ("INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
+                "VALUES ($1, 'Agent', $2, $3, $4, 'Pending') RETURNING id")
+_SEND_TOUCH = "UPDATE chat SET last_message_at = $2 WHERE id = $1"
+# PostgreSQL: lock the visible chat, insert only if the agent may write now, touch the chat; one trip.
+_SEND_PG = (
+    f"WITH c AS (SELECT chat.id, {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
+    "WHERE chat.id = $1 AND {visible} FOR UPDATE OF chat), "
+    "m AS (INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
+    "SELECT c.id, 'Agent', $2::integer, $3::text, $4::timestamp, 'Pending' FROM c WHERE c.status = 'Assigned' "
+    "AND ({may_act}) AND (c.channel <> 'WhatsApp' OR c.last_customer_message_at >= $5::timestamp) RETURNING id), "
+    "u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
+    "SELECT c.status, c.agent_id, c.channel, c.last_customer_message_at, c.department_id, c.customer_id, "
+    "c.phone_number, m.id FROM c LEFT JOIN m ON TRUE"
+)
+
+
+def _check_send(caller: Caller, chat_id: int, row, now: datetime) -> None:
+    """send_message's refusals, from the chat's row, in the same order."""
+    if row is None:
+        raise _not_found(chat_id)
+    status, agent_id, channel, last_customer = row[0], row[1], row[2], rawdb.to_time(row[3])
+    check_can_act(caller, _ChatState(status, agent_id))
+    if channel == WHATSAPP and (last_customer is None or now - last_customer > WHATSAPP_WINDOW):
+        raise Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
+                       "wait for the customer to write again.", code="whatsapp_24h_window", field="ChatID")
+
+
+@dataclass(slots=True)
+class _ChatState:
+    status: str
+    agent_id: int | None
+
+
+async def send_text_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: str) -> dict:
+    """send_message for a text without a file: MessageOut's JSON. Emits MessageSent; delivers after commit."""
+    now = clock.now()
+    raw = await rawdb.raw(db)
+    if raw.sqlite:
+        args = (chat_id,) if caller.is_manager else (chat_id, caller.agent_id)
+        row = await raw.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), *args)
+        _check_send(caller, chat_id, row, now)
+        message_id = (await raw.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now))[0]
+        await raw.execute(_SEND_TOUCH, chat_id, now)
+    else:
+        sql = _SEND_PG.format(visible=_visible_sql(caller, "$2"), may_act="TRUE" if caller.is_manager
+                              else "c.agent_id = $2")
+        row = await raw.fetchrow(sql, chat_id, caller.agent_id, text, now, now - WHATSAPP_WINDOW)
+        if row is None or row[7] is None:
+            _check_send(caller, chat_id, row, now)
+            raise AssertionError("a chat the agent may write to was not written")  # pragma: no cover
+        message_id = row[7]
+    department_id, customer_id, phone_number = row[4], row[5], row[6]
+    data = message_json(message_id, chat_id, SENDER_AGENT, caller.agent_id, text, None, None, None, None, now,
+                        PENDING, None)
+    emit(db, Event("MessageSent", data, department_ids=(department_id,) if department_id else (),
+                   agent_ids=(row[1],) if row[1] else ()))
+    outbound = db.info.get("outbound")
+    if outbound is not None:
+        item = Outgoing(message_id=message_id, chat_id=chat_id, channel=row[2], customer_id=customer_id,
+                        phone_number=phone_number, text=text, file_name=None, file_type=None, file_key=None,
+                        payload=None)
+        after_commit(db, lambda: outbound.deliver_item(item))
+    return data
