@@ -48,9 +48,9 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
 @router.post("/api/GrabChat")
 async def grab_chat(caller: CurrentAgent, db: DbSession,
                     body: Annotated[GrabChatIn | None, Body()] = None) -> ChatWithMessages:
-    chat = await chats.grab_chat(db, caller=caller, chat_id=body.chat_id if body else None)
+    data = await chats.grab_chat_json(db, caller=caller, chat_id=body.chat_id if body else None)
     await commit_and_publish(db)
-    return await chat_with_messages(db, chat)
+    return JSONResponse(data)
 
 
 @router.post("/api/AssignChat")
@@ -183,9 +183,7 @@ async def get_chats(
                              created_to=_when(created_to, "To", upper=True))
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise Invalid("From must not be after To.", code="invalid_field", field="From")
-    items, total = await chats.list_chats(db, caller=caller, where=where, paging=page)
-    return Page[ChatOut](items=[ChatOut.of(chat, tags) for chat, tags in items], page=page.page,
-                         page_size=page.page_size, total=total)
+    return JSONResponse(await chats.list_chats_json(db, caller=caller, where=where, paging=page))
 
 
 @router.get("/api/GetChat")

@@ -519,3 +519,118 @@ async def send_text_message(db: AsyncSession, *, caller: Caller, chat_id: int, t
                         payload=None)
         after_commit(db, lambda: outbound.deliver_item(item))
     return data
+
+
+_CHAT_COLUMNS = ("id, customer_id, channel, status, department_id, agent_id, created_at, queued_at, assigned_at, "
+                 "closed_at, last_message_at")
+_MESSAGE_COLUMNS = ("id, chat_id, sender_type, agent_id, text, file_name, file_type, file_size, file_key, created_at, "
+                    "delivery_status, failure_reason")
+_GRAB_MINE = "department_id IN (SELECT department_id FROM agent_department WHERE agent_id = $1)"
+# The queued chat the caller takes: the named one, or the longest-waiting one of the caller's departments
+# (on PostgreSQL skipping those another grabber holds right now). The UPDATE re-checks that it is still queued.
+_GRAB_NAMED = "$3"
+_GRAB_NEXT = ("(SELECT id FROM chat WHERE status = 'Unassigned' AND {mine} ORDER BY queued_at, id LIMIT 1{skip})")
+_GRAB_UPDATE = (f"UPDATE chat SET agent_id = $1, status = 'Assigned', assigned_at = $2 WHERE id = {{target}} "
+                f"AND status = 'Unassigned' AND {{mine}} RETURNING {_CHAT_COLUMNS}")
+_GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
+               "to_status) VALUES ($1, 'Grabbed', $2, $3, $4, $3, 'Unassigned', 'Assigned')")
+_GRAB_PG = ("WITH u AS ({update}), "
+            "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
+            "to_status) SELECT id, 'Grabbed', $2::timestamp, $1, department_id, $1, 'Unassigned', 'Assigned' FROM u) "
+            f"SELECT {_CHAT_COLUMNS}, ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id) FROM u")
+_CHAT_TAGS = "SELECT tag_id FROM chat_tag WHERE chat_id = $1 ORDER BY tag_id"
+_CHAT_MESSAGES = f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE chat_id = $1 ORDER BY id"
+
+
+def chat_json(row, tag_ids: list[int]) -> dict:
+    """ChatOut's JSON from a row of _CHAT_COLUMNS."""
+    return {"ChatID": row[0], "CustomerID": row[1], "Channel": _strip(row[2]), "Status": _strip(row[3]),
+            "DepartmentID": row[4], "AgentID": row[5], "TagIDs": tag_ids, "CreatedAt": rawdb.wire_time(row[6]),
+            "QueuedAt": rawdb.wire_time(row[7]), "AssignedAt": rawdb.wire_time(row[8]),
+            "ClosedAt": rawdb.wire_time(row[9]), "LastMessageAt": rawdb.wire_time(row[10])}
+
+
+def _chat_of(row) -> Chat:
+    """A detached Chat for the event helpers (not added to the session)."""
+    return Chat(id=row[0], customer_id=row[1], channel=row[2], status=row[3], department_id=row[4], agent_id=row[5],
+                created_at=rawdb.to_time(row[6]), queued_at=rawdb.to_time(row[7]), assigned_at=rawdb.to_time(row[8]),
+                closed_at=rawdb.to_time(row[9]), last_message_at=rawdb.to_time(row[10]))
+
+
+async def grab_chat_json(db: AsyncSession, *, caller: Caller, chat_id: int | None) -> dict:
+    """grab_chat with ChatWithMessages' JSON as the answer: one statement on PostgreSQL takes the chat and
+    writes its history; the chat's messages are read in the same transaction."""
+    now = clock.now()
+    raw = await rawdb.raw(db)
+    mine = "TRUE" if caller.is_manager else _GRAB_MINE
+    if chat_id is not None:
+        target = _GRAB_NAMED
+    else:
+        target = _GRAB_NEXT.format(mine=mine, skip="" if raw.sqlite else " FOR UPDATE SKIP LOCKED")
+    update_sql = _GRAB_UPDATE.format(target=target, mine=mine)
+    args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
+    if raw.sqlite:
+        row = await raw.fetchrow(update_sql, *args)
+        if row is not None:
+            await raw.execute(_GRAB_EVENT, row[0], now, caller.agent_id, row[4])
+            tag_ids = [tag for (tag,) in await raw.fetch(_CHAT_TAGS, row[0])]
+    else:
+        row = await raw.fetchrow(_GRAB_PG.format(update=update_sql), *args)
+        if row is not None:
+            tag_ids = list(row[11])
+    if row is None:
+        if chat_id is not None:
+            await get_visible_chat(db, caller=caller, chat_id=chat_id)
+            raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
+                           code="chat_not_unassigned", field="ChatID")
+        raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
+    chat_events.chat_changed(db, _chat_of(row), "Grabbed", actor_agent_id=caller.agent_id, from_status=UNASSIGNED)
+    messages = [message_json(*m) for m in await raw.fetch(_CHAT_MESSAGES, row[0])]
+    return {**chat_json(row, tag_ids), "Messages": messages}
+
+
+async def list_chats_json(db: AsyncSession, *, caller: Caller, where: ChatFilter, paging: Paging) -> dict:
+    """list_chats as Page[ChatOut]'s JSON. PostgreSQL: one statement for the page, its tags and the total."""
+    raw = await rawdb.raw(db)
+    args: list = []
+
+    def param(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    conditions = []
+    if not caller.is_manager:
+        conditions.append(_visible_sql(caller, param(caller.agent_id)))
+    if where.statuses:
+        conditions.append(f"chat.status IN ({', '.join(param(s) for s in where.statuses)})")
+    for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
+                              ("customer_id", "=", where.customer_id), ("created_at", ">=", where.created_from),
+                              ("created_at", "<=", where.created_to)):
+        if value is not None:
+            conditions.append(f"chat.{column} {op} {param(value)}")
+    condition = " AND ".join(conditions) or "TRUE"
+    count_sql = f"SELECT count(*) FROM chat WHERE {condition}"
+    page = f"ORDER BY chat.created_at DESC, chat.id DESC LIMIT {paging.page_size:d} OFFSET {paging.offset:d}"
+    if raw.sqlite:
+        rows = await raw.fetch(f"SELECT {_CHAT_COLUMNS}, ({count_sql}) FROM chat WHERE {condition} {page}", *args)
+        tags: dict[int, list[int]] = {row[0]: [] for row in rows}
+        if rows:
+            ids = ", ".join(str(int(chat_id)) for chat_id in tags)
+            for chat_id, tag_id in await raw.fetch(f"SELECT chat_id, tag_id FROM chat_tag WHERE chat_id IN ({ids}) "
+                                                   "ORDER BY chat_id, tag_id"):
+                tags[chat_id].append(tag_id)
+        items = [chat_json(row, tags[row[0]]) for row in rows]
+        total_column = 11
+    else:
+        rows = await raw.fetch(
+            f"SELECT {_CHAT_COLUMNS}, ARRAY(SELECT tag_id FROM chat_tag WHERE chat_tag.chat_id = chat.id "
+            f"ORDER BY tag_id), ({count_sql}) FROM chat WHERE {condition} {page}", *args)
+        items = [chat_json(row, list(row[11])) for row in rows]
+        total_column = 12
+    if rows:
+        total = rows[0][total_column]
+    elif paging.page == 1:
+        total = 0
+    else:
+        total = (await raw.fetchrow(count_sql, *args))[0]
+    return {"Items": items, "Page": paging.page, "PageSize": paging.page_size, "Total": total}
