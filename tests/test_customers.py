@@ -132,6 +132,18 @@ class TestSearchCustomer:
         assert first["Total"] == second["Total"] == 2
         assert len(first["Items"]) == 2 and second["Items"] == []
 
+    def test_a_broad_search_counts_up_to_the_cap_or_the_page_asked_for(self, server, api, alice, people,
+                                                                        monkeypatch):
+        from agentchat.customers import service
+        monkeypatch.setattr(service, "SEARCH_COUNT_CAP", 2)
+        first = self.search(api, alice, "7", PageSize=1)
+        assert first["Total"] == 2 and len(first["Items"]) == 1
+        third = self.search(api, alice, "7", PageSize=1, Page=3)
+        assert third["Total"] == 3 and len(third["Items"]) == 1
+        everyone = {c["CustomerID"] for page in (1, 2, 3)
+                    for c in self.search(api, alice, "7", PageSize=1, Page=page)["Items"]}
+        assert everyone == {person.customer_id for person in people.values()}
+
     def test_search_is_required_and_bounded(self, api, alice):
         assert_error(api.get("SearchCustomer", alice), 422, "missing_field", "Search")
         assert_error(api.get("SearchCustomer", alice, {"Search": ""}), 422)

@@ -94,8 +94,17 @@ def _like(search: str) -> str:
     return f"%{escaped}%"
 
 
+# SearchCustomer counts at most this many matches (or up to the requested page, if deeper): an exact count of a
+# search as broad as "a" would read every customer. Below the cap Total is exact; at the cap it means "at least".
+SEARCH_COUNT_CAP = 1000
+
+
 async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> tuple[list[CustomerView], int]:
-    """Partial, case-insensitive match on name, phone number or e-mail address; newest customers first."""
+    """Partial, case-insensitive match on name, phone number or e-mail address; newest customers first.
+
+    On PostgreSQL the trigram indexes of migration 0007 serve the ILIKE '%...%' (3 characters or more); the page
+    reads ix_customer_created_at_id newest first and stops at the page's end. The total is capped (SEARCH_COUNT_CAP).
+    """
     pattern = _like(search)
     matches = [Customer.name.ilike(pattern, escape="\\"), Customer.phone_number.ilike(pattern, escape="\\"),
                Customer.email_address.ilike(pattern, escape="\\")]
@@ -104,7 +113,9 @@ async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> 
     if digits and digits != search:
         matches.append(Customer.phone_number.like(f"%{digits}%"))
     condition = [or_(*matches), Customer.erased_at.is_(None)]
-    total = (await db.execute(select(func.count()).select_from(Customer).where(*condition))).scalar_one()
+    cap = max(SEARCH_COUNT_CAP, paging.offset + paging.page_size)
+    matching = select(Customer.id).where(*condition).limit(cap).subquery()
+    total = (await db.execute(select(func.count()).select_from(matching))).scalar_one()
     query = (select(Customer).where(*condition).order_by(Customer.created_at.desc(), Customer.id.desc())
              .offset(paging.offset).limit(paging.page_size))
     customers = list((await db.execute(query)).scalars())

@@ -39,12 +39,69 @@ def client_json(envelope: Envelope) -> str:
 
 
 class AgentHub:
-    """Fans events out to local sockets, one event at a time and in EventID order, off the request path."""
+    """Fans events out to local sockets, one event at a time and in EventID order, off the request path.
+
+    Connections are indexed by agent, by department and by role, so that an event touches only its audience
+    (no per-socket check of every connection); the frame is serialized once and sent to each socket in turn,
+    sequentially (PERFORMANCE.md: gathering the sends was slower), with one ASGI message shared by all sends.
+    """
 
     def __init__(self) -> None:
         self.connections: set[Connection] = set()
+        self._managers: set[Connection] = set()
+        self._by_agent: dict[int, set[Connection]] = {}
+        self._by_department: dict[int, set[Connection]] = {}
         self._queue: asyncio.Queue[Envelope] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
+
+    # ---- the index ----
+
+    def add(self, connection: Connection) -> None:
+        self.connections.add(connection)
+        self._index(connection)
+
+    def discard(self, connection: Connection) -> None:
+        if connection in self.connections:
+            self.connections.discard(connection)
+            self._unindex(connection)
+
+    def _index(self, connection: Connection) -> None:
+        self._by_agent.setdefault(connection.agent_id, set()).add(connection)
+        if connection.is_manager:
+            self._managers.add(connection)
+        for department_id in connection.department_ids:
+            self._by_department.setdefault(department_id, set()).add(connection)
+
+    def _unindex(self, connection: Connection) -> None:
+        self._managers.discard(connection)
+        for index, keys in ((self._by_agent, (connection.agent_id,)),
+                            (self._by_department, connection.department_ids)):
+            for key in keys:
+                members = index.get(key)
+                if members is not None:
+                    members.discard(connection)
+                    if not members:
+                        del index[key]
+
+    def audience(self, envelope: Envelope) -> list[Connection]:
+        """The connections that may see the event (the same rule as Connection.may_see)."""
+        audience = envelope["Audience"]
+        by_agent = self._by_agent
+        if audience.get("Private"):
+            found: set[Connection] = set()
+            for agent_id in audience["AgentIDs"]:
+                found |= by_agent.get(agent_id, set())
+            return list(found)
+        if audience["Everyone"]:
+            return list(self.connections)
+        found = set(self._managers)
+        for agent_id in audience["AgentIDs"]:
+            found |= by_agent.get(agent_id, set())
+        for department_id in audience["DepartmentIDs"]:
+            found |= self._by_department.get(department_id, set())
+        return list(found)
+
+    # ---- the worker ----
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run())
@@ -65,29 +122,42 @@ class AgentHub:
             envelope = await self._queue.get()
             try:
                 self._apply(envelope)
-                text = None
-                for connection in list(self.connections):
-                    if not connection.may_see(envelope):
-                        continue
-                    if not connection.ready:
-                        connection.held.append(envelope)
-                        continue
-                    text = text or client_json(envelope)
-                    await self.send(connection, envelope["EventID"], text)
+                await self._fan_out(envelope)
             except Exception:
                 log.exception("event fan-out failed")
 
+    async def _fan_out(self, envelope: Envelope) -> None:
+        audience = self.audience(envelope)
+        if not audience:
+            return
+        event_id = envelope["EventID"]
+        message = {"type": "websocket.send", "text": client_json(envelope)}
+        for connection in audience:
+            if not connection.ready:
+                connection.held.append(envelope)
+            elif not event_id or event_id > connection.last_sent:
+                try:
+                    await connection.websocket.send(message)
+                except Exception:
+                    self.discard(connection)
+                else:
+                    connection.last_sent = max(connection.last_sent, event_id)
+
     def _apply(self, envelope: Envelope) -> None:
         """Keep connections' view of their agent current (role, departments) and end revoked sessions."""
-        data = envelope.get("Data") or {}
-        if envelope["Type"] == "AgentUpdated":
-            for connection in self.connections:
-                if connection.agent_id == data.get("AgentID"):
-                    connection.is_manager = data.get("RoleID") == 2
-                    connection.department_ids = set(data.get("DepartmentIDs") or [])
-        if envelope["Type"] == "SessionEnded":
+        kind = envelope["Type"]
+        if kind == "AgentUpdated":
+            data = envelope.get("Data") or {}
+            for connection in list(self._by_agent.get(data.get("AgentID"), ())):
+                self._unindex(connection)
+                connection.is_manager = data.get("RoleID") == 2
+                connection.department_ids = set(data.get("DepartmentIDs") or [])
+                self._index(connection)
+        elif kind == "SessionEnded":
+            data = envelope.get("Data") or {}
+            ended = set(data.get("SessionIDs") or [])
             for connection in list(self.connections):
-                if connection.session_id in (data.get("SessionIDs") or []):
+                if connection.session_id in ended:
                     asyncio.create_task(_close(connection.websocket, 4401))
 
     async def send(self, connection: Connection, event_id: int, text: str) -> None:
@@ -97,7 +167,7 @@ class AgentHub:
             await connection.websocket.send_text(text)
             connection.last_sent = max(connection.last_sent, event_id)
         except Exception:
-            self.connections.discard(connection)
+            self.discard(connection)
 
     async def catch_up(self, connection: Connection, missed: list[Envelope]) -> None:
         """Send what the client missed, then what arrived meanwhile, then go live."""

@@ -36,7 +36,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     hub, broker = state.agent_hub, state.broker
     connection = Connection(websocket=websocket, agent_id=caller.agent_id, session_id=caller.session_id,
                             is_manager=caller.is_manager, department_ids=department_ids)
-    hub.connections.add(connection)
+    hub.add(connection)
     try:
         newest = await broker.last_event_id()
         await websocket.send_json({"EventID": 0, "Type": "Connected", "Data": {"LastEventID": newest}})
@@ -52,7 +52,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         await hub.catch_up(connection, missed)
         await _read_until_closed(websocket, connection)
     finally:
-        hub.connections.discard(connection)
+        hub.discard(connection)
 
 
 async def _read_until_closed(websocket: WebSocket, connection: Connection) -> None:
