@@ -1,6 +1,7 @@
 """Two AgentChat processes on one PostgreSQL and one Redis: an action on one reaches sockets on the other."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from conftest import POSTGRES_ADMIN_URL, free_port
 from realtime_helpers import AgentSocket
+from websockets.sync.client import connect
 
 REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE = f"agentchat_multi_{os.getpid()}"
@@ -120,3 +122,61 @@ class TestAcrossInstances:
         assert all(e["EventID"] > last for e in missed)
         assert {"AgentID": ben["AgentID"], "StatusID": 3} in [e["Data"] for e in missed
                                                             if e["Type"] == "AgentStatusChanged"]
+
+
+def api_post(instance: Instance, name: str, token: str, body: dict) -> dict:
+    response = httpx.post(f"{instance.base_url}/api/{name}", params={"SessionToken": token}, json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def visitor_frame(ws, predicate) -> dict:
+    """The visitor socket's next frame that satisfies `predicate` (others are skipped)."""
+    deadline = time.monotonic() + 10
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, "no matching frame arrived"
+        frame = json.loads(ws.recv(timeout=remaining))
+        if predicate(frame):
+            return frame
+
+
+class TestWebChatAcrossInstances:
+    def test_a_visitor_on_one_instance_gets_replies_receipts_and_typing_from_the_other(self, two_instances):
+        a, b = two_instances
+        ann = logon(a, "ann@example.com")
+        department = api_post(a, "CreateDepartment", ann, {
+            "Name": f"Web sales {time.monotonic_ns()}", "IncludeInWelcomeMenu": True, "MenuOption": 7})
+        created = httpx.post(f"{b.base_url}/webchat/visitors", json={"Name": "Vera"}, timeout=30)
+        assert created.status_code == 200, created.text
+        token, customer_id = created.json()["VisitorToken"], created.json()["CustomerID"]
+        visitor = httpx.Client(base_url=b.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+        socket_url = b.base_url.replace("http://", "ws://") + f"/webchat/ws?VisitorToken={token}"
+        with visitor, AgentSocket(a, ann) as ann_socket, connect(socket_url, compression=None) as ws:
+            for body in ({"Text": "Hello"}, {"Choice": f"department:{department['DepartmentID']}"}):
+                assert visitor.post("/webchat/messages", json=body).status_code == 200
+            queued = ann_socket.wait_for("ChatQueued", CustomerID=customer_id)
+            chat_id = queued["Data"]["ChatID"]
+            api_post(a, "GrabChat", ann, {"ChatID": chat_id})
+            sent = api_post(a, "SendMessage", ann, {"ChatID": chat_id, "Message": "Hi Vera, Ann here."})
+            # Sent through A, pushed by B to the visitor's socket.
+            reply = visitor_frame(ws, lambda f: f["Type"] == "Message" and f["Message"]["SenderType"] == "Agent")
+            assert (reply["Message"]["MessageID"], reply["Message"]["Text"]) == (sent["MessageID"],
+                                                                                 "Hi Vera, Ann here.")
+            message_id = sent["MessageID"]
+            assert ann_socket.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Sent"
+            # The page's acknowledgements, made on B, are heard by Ann's socket on A.
+            ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
+            delivered = ann_socket.wait_for("MessageStatusChanged", MessageID=message_id)
+            assert delivered["Data"] == {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": "Delivered",
+                                         "FailureReason": None}
+            ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
+            assert ann_socket.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Read"
+            # Typing both ways.
+            ann_socket.ws.send(json.dumps({"Type": "Typing", "ChatID": chat_id}))
+            assert visitor_frame(ws, lambda f: f["Type"] == "AgentTyping") == {"Type": "AgentTyping"}
+            ws.send(json.dumps({"Type": "Typing"}))
+            typing = ann_socket.wait_for("CustomerTyping")
+            assert typing["Data"] == {"ChatID": chat_id, "CustomerID": customer_id}
+        chat = httpx.get(f"{a.base_url}/api/GetChat", params={"SessionToken": ann, "ChatID": chat_id}).json()
+        assert next(m for m in chat["Messages"] if m["MessageID"] == message_id)["DeliveryStatus"] == "Read"

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import add_agent, assert_error
+from realtime_helpers import AgentSocket
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -36,7 +37,11 @@ class Visitor:
                                  headers={"Authorization": f"Bearer {token}"})
 
     def post(self, body: Any) -> httpx.Response:
-        return self.http.post("/webchat/messages", json=body)
+        response = self.http.post("/webchat/messages", json=body)
+        # The bot's answers are handed to the channel after the commit: wait until they have been, so that a
+        # socket opened next does not also receive them.
+        settled(self.server, self.customer_id)
+        return response
 
     def say(self, text: str) -> dict:
         response = self.post({"Text": text})
@@ -114,6 +119,13 @@ async def _scalar(db, query):
     return (await db.execute(query)).scalar_one()
 
 
+def settled(server, customer_id: int) -> None:
+    """Wait until no outbound message of the customer is still Pending (waiting for the channel)."""
+    query = (select(func.count()).select_from(Message).join(Chat, Chat.id == Message.chat_id)
+             .where(Chat.customer_id == customer_id, Message.delivery_status == "Pending"))
+    wait_until(lambda: server.with_db(lambda db: _scalar(db, query)) == 0, "outbound messages handed over")
+
+
 def delivery_status(server, message_id: int) -> str:
     return server.with_db(lambda db: _scalar(db, select(Message.delivery_status).where(Message.id == message_id)))
 
@@ -125,7 +137,9 @@ def agent_writes(server, customer_id: int, agent_id: int, text: str) -> int:
         message = await chats.add_message(db, chat, sender_type="Agent", agent_id=agent_id, text=text)
         await commit_and_publish(db)
         return message.id
-    return server.with_db(work)
+    message_id = server.with_db(work)
+    settled(server, customer_id)
+    return message_id
 
 
 @pytest.fixture(autouse=True)
@@ -343,17 +357,20 @@ class TestBadMessages:
 # ---- agents' messages ----------------------------------------------------------------------------------------
 
 class TestAgentMessages:
-    def test_pushed_to_the_visitor_and_marked_delivered(self, server, visitor, departments):
+    def test_pushed_to_the_visitor_sent_then_delivered_when_the_page_acknowledges(self, server, visitor,
+                                                                                  departments):
         agent_id = add_agent(server, name="Ann Agent", department_ids=(departments["Sales"],))
         visitor.say("Hello")
         visitor.choose(f"department:{departments['Sales']}")
         with visitor.socket() as ws:
             message_id = agent_writes(server, visitor.customer_id, agent_id, "Hi Vera, how can I help?")
             reply = pushed(ws, "Agent")
-        assert reply["MessageID"] == message_id
-        assert reply["Text"] == "Hi Vera, how can I help?" and reply["AgentName"] == "Ann Agent"
-        assert "AgentID" not in reply
-        wait_until(lambda: delivery_status(server, message_id) == "Delivered", "agent message delivered")
+            assert reply["MessageID"] == message_id
+            assert reply["Text"] == "Hi Vera, how can I help?" and reply["AgentName"] == "Ann Agent"
+            assert "AgentID" not in reply
+            wait_until(lambda: delivery_status(server, message_id) == "Sent", "agent message sent")
+            ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
+            wait_until(lambda: delivery_status(server, message_id) == "Delivered", "agent message delivered")
 
     def test_while_away_it_is_sent_then_delivered_when_fetched(self, server, visitor, departments):
         agent_id = add_agent(server, name="Ann Agent", department_ids=(departments["Sales"],))
@@ -383,6 +400,137 @@ class TestAgentMessages:
             # ...and the socket is live again.
             later = agent_writes(server, visitor.customer_id, agent_id, "Here now")
             assert pushed(ws, "Agent")["MessageID"] == later
+
+
+# ---- read receipts and typing -----------------------------------------------------------------------------
+
+@pytest.fixture
+def conversation(server, api, visitor, departments):
+    """Ann (Sales) has grabbed Vera's queued chat: (Ann's session token, Ann's AgentID, the ChatID)."""
+    agent_id = add_agent(server, name="Ann Agent", email="ann@example.com", department_ids=(departments["Sales"],))
+    token = api.logon("ann@example.com")
+    visitor.say("Hello")
+    visitor.choose(f"department:{departments['Sales']}")
+    chat_id = chat_of(server, visitor.customer_id).id
+    api.ok(api.post("GrabChat", token, {"ChatID": chat_id}))
+    return token, agent_id, chat_id
+
+
+def settle(ws: ClientConnection) -> None:
+    """Frames of one socket are handled in order: once a Ping is answered, every earlier frame is done."""
+    ws.send(json.dumps({"Type": "Ping"}))
+    next_frame(ws, lambda f: f["Type"] == "Pong")
+
+
+def statuses_until(agent: AgentSocket, event_type: str) -> list[tuple[int, str]]:
+    """(MessageID, DeliveryStatus) of each MessageStatusChanged the agent hears before the next `event_type`."""
+    seen = []
+    while True:
+        event = agent.next()
+        if event["Type"] == event_type:
+            return seen
+        if event["Type"] == "MessageStatusChanged":
+            seen.append((event["Data"]["MessageID"], event["Data"]["DeliveryStatus"]))
+
+
+class TestReadReceipts:
+    def test_received_then_read_and_the_agent_hears_each_change(self, server, api, visitor, conversation):
+        token, _, chat_id = conversation
+        with AgentSocket(server, token) as agent, visitor.socket() as ws:
+            sent = api.ok(api.post("SendMessage", token, {"ChatID": chat_id, "Message": "Hi Vera!"}))
+            message_id = pushed(ws, "Agent")["MessageID"]
+            assert message_id == sent["MessageID"]
+            assert agent.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Sent"
+            ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
+            event = agent.wait_for("MessageStatusChanged", MessageID=message_id)
+            assert event["Data"] == {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": "Delivered",
+                                     "FailureReason": None}
+            ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
+            assert agent.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Read"
+        messages = api.ok(api.get("GetChat", token, params={"ChatID": chat_id}))["Messages"]
+        assert next(m for m in messages if m["MessageID"] == message_id)["DeliveryStatus"] == "Read"
+
+    def test_read_covers_every_earlier_message_and_statuses_never_go_back(self, server, api, visitor, conversation):
+        token, agent_id, chat_id = conversation
+        first = agent_writes(server, visitor.customer_id, agent_id, "One")
+        second = agent_writes(server, visitor.customer_id, agent_id, "Two")
+        wait_until(lambda: delivery_status(server, second) == "Sent", "both sent")
+        with AgentSocket(server, token) as agent, visitor.socket() as ws:
+            ws.send(json.dumps({"Type": "Read", "UpTo": second}))
+            settle(ws)
+            assert (delivery_status(server, first), delivery_status(server, second)) == ("Read", "Read")
+            # Late acknowledgements, and the page fetching them again, do not move a Read message back.
+            ws.send(json.dumps({"Type": "Received", "MessageID": first}))
+            settle(ws)
+            visitor.messages()
+            ws.send(json.dumps({"Type": "Typing"}))
+            changes = statuses_until(agent, "CustomerTyping")
+        # Each outbound message up to `second` (the bot's too) became Read exactly once, and nothing else happened.
+        assert {(first, "Read"), (second, "Read")} <= set(changes)
+        assert {status for _, status in changes} == {"Read"} and len(changes) == len({m for m, _ in changes})
+        assert (delivery_status(server, first), delivery_status(server, second)) == ("Read", "Read")
+        # The customer's own messages have no delivery status to move.
+        own = api.ok(api.get("GetChat", token, params={"ChatID": chat_id}))["Messages"]
+        assert {m["DeliveryStatus"] for m in own if m["SenderType"] == "Customer"} != {"Read"}
+
+    def test_fetching_marks_delivered_and_tells_agents(self, server, api, visitor, conversation):
+        token, agent_id, _ = conversation
+        last = visitor.messages()[-1]["MessageID"]
+        message_id = agent_writes(server, visitor.customer_id, agent_id, "Are you there?")
+        wait_until(lambda: delivery_status(server, message_id) == "Sent", "sent")
+        with AgentSocket(server, token) as agent:
+            assert [m["MessageID"] for m in visitor.messages(after=last)] == [message_id]
+            event = agent.wait_for("MessageStatusChanged", MessageID=message_id)
+        assert event["Data"]["DeliveryStatus"] == "Delivered"
+
+    def test_receipts_for_another_visitors_messages_change_nothing(self, server, api, visitor, conversation):
+        _, agent_id, _ = conversation
+        message_id = agent_writes(server, visitor.customer_id, agent_id, "For Vera only")
+        wait_until(lambda: delivery_status(server, message_id) == "Sent", "sent")
+        stranger = new_visitor(server, Name="Sam")
+        with stranger.socket() as ws:
+            ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
+            ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
+            settle(ws)
+        assert delivery_status(server, message_id) == "Sent"
+
+    @pytest.mark.parametrize("frame, field", [
+        ({"Type": "Received"}, "MessageID"),
+        ({"Type": "Received", "MessageID": "7"}, "MessageID"),
+        ({"Type": "Received", "MessageID": True}, "MessageID"),
+        ({"Type": "Received", "MessageID": 0}, "MessageID"),
+        ({"Type": "Read", "UpTo": 2**40}, "UpTo"),
+        ({"Type": "Read", "UpTo": 5, "Extra": 1}, "Extra"),
+    ])
+    def test_bad_receipts_get_an_error(self, server, visitor, frame, field):
+        with visitor.socket() as ws:
+            ws.send(json.dumps(frame))
+            error = next_frame(ws)
+        assert error["Type"] == "Error" and error["Error"]["Field"] == field, error
+
+
+class TestTyping:
+    def test_an_agent_typing_is_shown_to_the_visitor(self, server, api, visitor, conversation):
+        token, agent_id, chat_id = conversation
+        with AgentSocket(server, token) as agent, visitor.socket() as ws:
+            agent.ws.send(json.dumps({"Type": "Typing", "ChatID": chat_id}))
+            assert next_frame(ws) == {"Type": "AgentTyping"}
+            assert agent.wait_for("AgentTyping")["Data"] == {"ChatID": chat_id, "AgentID": agent_id}
+
+    def test_the_visitor_typing_is_told_to_agents_and_not_stored(self, server, api, visitor, conversation):
+        token, _, chat_id = conversation
+        before = message_count(server)
+        with AgentSocket(server, token) as agent, visitor.socket() as ws:
+            ws.send(json.dumps({"Type": "Typing"}))
+            event = agent.wait_for("CustomerTyping")
+        assert event["Data"] == {"ChatID": chat_id, "CustomerID": visitor.customer_id}
+        assert message_count(server) == before
+
+    def test_typing_without_a_chat_is_ignored(self, server, visitor):
+        with visitor.socket() as ws:
+            ws.send(json.dumps({"Type": "Typing"}))
+            ws.send(json.dumps({"Type": "Ping"}))
+            assert next_frame(ws) == {"Type": "Pong"}
 
 
 # ---- the socket as a way in ----------------------------------------------------------------------------------
@@ -480,6 +628,7 @@ class TestWithAgentApi:
         with visitor.socket() as ws:
             sent = api.ok(api.post("SendMessage", agent, {"ChatID": chat_id, "Message": "Hi Vera!"}))
             reply = pushed(ws, "Agent")
+            ws.send(json.dumps({"Type": "Received", "MessageID": reply["MessageID"]}))
         assert (reply["MessageID"], reply["Text"], reply["AgentName"]) == (sent["MessageID"], "Hi Vera!", "Ann Agent")
 
         def delivered():

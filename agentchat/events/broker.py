@@ -6,6 +6,7 @@ holds the recent past (bounded) that reconnecting clients catch up from.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import deque
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 Envelope = dict[str, Any]
 Listener = Callable[[Envelope], Awaitable[None]]
+# Web chat visitors' channel: (customer_id, frame). Not agent events: no EventID, nothing retained.
+VisitorListener = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 # How many past events a reconnecting client can catch up from.
 RETAINED_EVENTS = 10_000
@@ -38,18 +41,33 @@ class Broker(Protocol):
 
     async def last_event_id(self) -> int: ...
 
+    async def follow_visitors(self, listener: VisitorListener) -> None:
+        """Every instance's web chat hub hears every frame published for visitors (it keeps its own sockets')."""
+
+    async def publish_visitor(self, customer_id: int, frame: dict[str, Any]) -> None:
+        """A frame for a visitor's open sockets, on whichever instance holds them; lost if none does."""
+
 
 class MemoryBroker:
     def __init__(self, retained: int = RETAINED_EVENTS):
         self._next_id = 1
         self._recent: deque[Envelope] = deque(maxlen=retained)
         self._listener: Listener | None = None
+        self._visitor_listener: VisitorListener | None = None
 
     async def start(self, listener: Listener) -> None:
         self._listener = listener
 
     async def stop(self) -> None:
         self._listener = None
+        self._visitor_listener = None
+
+    async def follow_visitors(self, listener: VisitorListener) -> None:
+        self._visitor_listener = listener
+
+    async def publish_visitor(self, customer_id: int, frame: dict[str, Any]) -> None:
+        if self._visitor_listener is not None:
+            await self._visitor_listener(customer_id, frame)
 
     async def publish(self, events: list[Event]) -> None:
         for event in events:
@@ -99,6 +117,9 @@ class RedisBroker:
         self._redis = redis.from_url(url)
         self._counter_key = f"{prefix}:event_id"
         self._stream_key = f"{prefix}:events"
+        # Visitor frames go over pub/sub: fire and forget, like a socket push (the page catches up by GET).
+        self._visitor_channel = f"{prefix}:visitors"
+        self._visitor_reader: asyncio.Task | None = None
         self._retained = retained
         self._script = self._redis.register_script(_PUBLISH_SCRIPT)
         self._reader: asyncio.Task | None = None
@@ -110,10 +131,46 @@ class RedisBroker:
         self._reader = asyncio.create_task(self._follow(listener, last))
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        for task in (self._reader, self._visitor_reader):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._redis.aclose()
+
+    async def follow_visitors(self, listener: VisitorListener) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        # Subscribed before this returns, so no frame published after start-up is missed.
+        await self._command(lambda: pubsub.subscribe(self._visitor_channel))
+        self._visitor_reader = asyncio.create_task(self._follow_visitors(pubsub, listener))
+
+    async def publish_visitor(self, customer_id: int, frame: dict[str, Any]) -> None:
+        payload = json.dumps({"CustomerID": customer_id, "Frame": frame}, ensure_ascii=False, separators=(",", ":"))
+        await self._command(lambda: self._redis.publish(self._visitor_channel, payload))
+
+    async def _follow_visitors(self, pubsub, listener: VisitorListener) -> None:
+        try:
+            while True:
+                try:
+                    message = await pubsub.get_message(timeout=1.0)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Redis restarted: frames meanwhile are lost, pages catch up with GET on reconnect.
+                    log.warning("lost the Redis visitor channel; retrying", exc_info=True)
+                    await asyncio.sleep(0.5)
+                    with contextlib.suppress(Exception):
+                        await pubsub.subscribe(self._visitor_channel)
+                    continue
+                if message is None or message.get("type") != "message":
+                    continue
+                try:
+                    data = json.loads(message["data"])
+                    await listener(int(data["CustomerID"]), data["Frame"])
+                except Exception:
+                    log.exception("a visitor frame could not be handled")
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
 
     async def publish(self, events: list[Event]) -> None:
         for event in events:

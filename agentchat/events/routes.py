@@ -8,7 +8,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
 from agentchat.agents.models import AgentDepartment
-from agentchat.chats.models import CLOSED, Chat
+from agentchat.channels.webchat import sender as webchat_sender
+from agentchat.chats.models import CLOSED, WEBCHAT, Chat
 from agentchat.events.hub import Connection
 from agentchat.events.model import Event
 from agentchat.security import authenticate
@@ -87,11 +88,11 @@ async def _relay_typing(websocket: WebSocket, connection: Connection, chat_id: o
         return
     state = websocket.app.state
     async with state.sessionmaker() as db:
-        chat = (await db.execute(select(Chat.department_id, Chat.agent_id).where(
+        chat = (await db.execute(select(Chat.department_id, Chat.agent_id, Chat.channel, Chat.customer_id).where(
             Chat.id == chat_id, Chat.status != CLOSED))).first()
     if chat is None:
         return
-    department_id, agent_id = chat
+    department_id, agent_id, channel, customer_id = chat
     if not (connection.is_manager or agent_id == connection.agent_id or department_id in connection.department_ids):
         return
     sent[chat_id] = now
@@ -101,3 +102,5 @@ async def _relay_typing(websocket: WebSocket, connection: Connection, chat_id: o
                   department_ids=(department_id,) if department_id else (),
                   agent_ids=(agent_id,) if agent_id else ())
     await state.broker.publish([event])
+    if channel == WEBCHAT:  # the web chat page shows "Agent is typing…"
+        await webchat_sender.agent_typing(state.broker, customer_id)

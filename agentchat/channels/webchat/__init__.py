@@ -11,14 +11,21 @@ VISITORS_PER_IP = 20
 VISITORS_WINDOW_SECONDS = 600
 MESSAGES_PER_VISITOR = 60
 MESSAGES_WINDOW_SECONDS = 60
+# Received/Read acknowledgements per visitor (each is one small UPDATE); over it they are dropped.
+RECEIPTS_PER_VISITOR = 300
+RECEIPTS_WINDOW_SECONDS = 60
 
 
 async def start_webchat(app: FastAPI) -> WebChatSender:
-    """The hub of visitor sockets and the limits live on app.state; returns the channel's sender."""
-    app.state.webchat_hub = LocalVisitorHub()
+    """The hub of visitor sockets and the limits live on app.state; returns the channel's sender.
+
+    The hub follows the broker's visitor channel, so pushes made on any instance reach its sockets."""
+    hub = app.state.webchat_hub = LocalVisitorHub()
     app.state.webchat_visitor_limit = SlidingWindowLimit(VISITORS_PER_IP, VISITORS_WINDOW_SECONDS)
     app.state.webchat_message_limit = SlidingWindowLimit(MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS)
-    return WebChatSender(app.state.webchat_hub, app.state.sessionmaker)
+    app.state.webchat_receipt_limit = SlidingWindowLimit(RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)
+    await app.state.broker.follow_visitors(hub.deliver)
+    return WebChatSender(app.state.broker, app.state.sessionmaker)
 
 
 async def stop_webchat(app: FastAPI) -> None:

@@ -1,13 +1,17 @@
 """Which visitor WebSockets are open, and pushing JSON to them.
 
-The hub is in-process: a push reaches the sockets held by this process only. Running several instances
-needs a hub that fans out through the broker (Redis); it implements the same `VisitorHub` interface.
+A hub knows the sockets of its own process. Pushes go through the broker's visitor channel
+(`push_to_visitor`): every instance's hub hears every frame (`deliver`) and hands it to its own sockets of
+that customer, so a visitor on instance B gets an agent's reply sent through instance A.
 """
 
 import asyncio
 import json
 import logging
+from collections import deque
 from typing import Any, Protocol
+
+from agentchat.events.broker import Broker
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,21 @@ class VisitorHub(Protocol):
     async def push(self, customer_id: int, data: dict[str, Any]) -> int:
         """Send to every open socket of the visitor; returns how many took it."""
 
+    async def deliver(self, customer_id: int, data: dict[str, Any]) -> None:
+        """The broker's visitor listener: push to this process's sockets of the visitor, without blocking."""
+
     async def close_all(self) -> None: ...
+
+
+async def push_to_visitor(broker: Broker, customer_id: int, data: dict[str, Any]) -> bool:
+    """Publish a frame for the visitor's sockets on every instance; False if the broker could not take it
+    (the page catches up with GET /webchat/messages?After= when it reconnects)."""
+    try:
+        await broker.publish_visitor(customer_id, data)
+        return True
+    except Exception:
+        log.warning("could not publish a frame for visitor %s", customer_id, exc_info=True)
+        return False
 
 
 class LocalVisitorHub:
@@ -66,6 +84,10 @@ class LocalVisitorHub:
     def __init__(self, max_per_visitor: int = MAX_SOCKETS_PER_VISITOR):
         self.max_per_visitor = max_per_visitor
         self._sockets: dict[int, list[VisitorSocket]] = {}
+        # Frames heard from the broker wait here per visitor, sent in order by one task per visitor, so a
+        # stalled browser holds up only its own visitor's frames, never the broker's listener.
+        self._waiting: dict[int, deque[dict[str, Any]]] = {}
+        self._senders: set[asyncio.Task] = set()
 
     def add(self, socket: VisitorSocket) -> VisitorSocket | None:
         sockets = self._sockets.setdefault(socket.customer_id, [])
@@ -99,7 +121,30 @@ class LocalVisitorHub:
                 await socket.close(1011, "send failed")
         return delivered
 
+    async def deliver(self, customer_id: int, data: dict[str, Any]) -> None:
+        if customer_id not in self._sockets:
+            return  # not connected here: most frames, with several instances
+        waiting = self._waiting.get(customer_id)
+        if waiting is not None:  # a sender task is already draining this visitor's frames
+            waiting.append(data)
+            return
+        self._waiting[customer_id] = deque([data])
+        task = asyncio.create_task(self._drain(customer_id))
+        self._senders.add(task)
+        task.add_done_callback(self._senders.discard)
+
+    async def _drain(self, customer_id: int) -> None:
+        waiting = self._waiting[customer_id]
+        try:
+            while waiting:
+                await self.push(customer_id, waiting.popleft())
+        finally:
+            del self._waiting[customer_id]
+
     async def close_all(self) -> None:
+        for task in list(self._senders):
+            task.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
         sockets = [s for group in self._sockets.values() for s in group]
         self._sockets.clear()
         for socket in sockets:

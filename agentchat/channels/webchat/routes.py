@@ -5,6 +5,8 @@ Public endpoints: no agent session. A visitor proves who they are with the Visit
 
 import json
 import logging
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +19,7 @@ from starlette.datastructures import State
 from starlette.websockets import WebSocketDisconnect
 
 from agentchat.channels.webchat import service as webchat
-from agentchat.channels.webchat.hub import VisitorSocket
+from agentchat.channels.webchat.hub import VisitorSocket, push_to_visitor
 from agentchat.channels.webchat.schemas import (
     CreateVisitorIn,
     VisitorMessageIn,
@@ -42,6 +44,8 @@ PAGE_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsaf
 # Visitors send text and menu choices over the socket; files go through POST /webchat/messages.
 MAX_FRAME_CHARS = 16 * 1024
 CLOSE_UNAUTHORIZED = 4401
+# A typing visitor is announced to agents at most this often per socket (as agents' own typing).
+TYPING_EVERY_SECONDS = 2.0
 
 
 # ---- who is calling ---------------------------------------------------------------------------------------
@@ -151,9 +155,8 @@ async def accept_message(db: AsyncSession, state: State, customer_id: int, body:
             await state.file_storage.delete(file["file_key"])
         raise
     out = VisitorMessageOut.build(message)
-    hub = state.webchat_hub
-    # The visitor's other tabs show what this one sent; the page ignores a message it already has.
-    after_commit(db, lambda: hub.push(customer_id, message_event(out)))
+    # The visitor's other tabs (on any instance) show what this one sent; the page ignores a message it has.
+    after_commit(db, lambda: push_to_visitor(state.broker, customer_id, message_event(out)))
     return out
 
 
@@ -174,12 +177,13 @@ async def visitor_socket(websocket: WebSocket) -> None:
     pushed_out = state.webchat_hub.add(socket)
     if pushed_out is not None:
         await pushed_out.close(1008, "too many open chat windows")
+    seen = _SocketState()
     try:
         while True:
             frame = await websocket.receive()
             if frame["type"] == "websocket.disconnect":
                 break
-            reply = await _handle_frame(state, customer.id, frame.get("text"))
+            reply = await _handle_frame(state, customer.id, frame.get("text"), seen)
             if reply is not None:
                 await socket.send_json(reply)
     except WebSocketDisconnect:
@@ -188,14 +192,28 @@ async def visitor_socket(websocket: WebSocket) -> None:
         state.webchat_hub.discard(socket)
 
 
-async def _handle_frame(state: State, customer_id: int, text: str | None) -> dict[str, Any] | None:
+@dataclass
+class _SocketState:
+    """What one socket has already reported, so repeats cost nothing."""
+
+    typing_at: float = -TYPING_EVERY_SECONDS
+    read_up_to: int = 0
+
+
+async def _handle_frame(state: State, customer_id: int, text: str | None, seen: _SocketState) -> dict[str, Any] | None:
     try:
-        body = _parse_frame(text)
-        if body is None:
+        kind, data = _parse_frame(text)
+        if kind == "Ping":
             return {"Type": "Pong"}
-        async with state.sessionmaker() as db:
-            await accept_message(db, state, customer_id, body)
-            await commit_and_publish(db)
+        if kind == "Typing":
+            await _customer_typing(state, customer_id, seen)
+        elif kind in ("Received", "Read"):
+            await _acknowledge(state, customer_id, kind, data, seen)
+        else:
+            body = _message_body(kind, data)
+            async with state.sessionmaker() as db:
+                await accept_message(db, state, customer_id, body)
+                await commit_and_publish(db)
         return None
     except ApiError as error:
         return {"Type": "Error", **error.body()}
@@ -204,8 +222,11 @@ async def _handle_frame(state: State, customer_id: int, text: str | None) -> dic
         return {"Type": "Error", "Error": {"Code": "internal_error", "Message": "Something went wrong on our side."}}
 
 
-def _parse_frame(text: str | None) -> VisitorMessageIn | None:
-    """A frame as a message body; None for a keep-alive Ping."""
+FRAME_TYPES = ("Message", "Choice", "Ping", "Typing", "Received", "Read")
+
+
+def _parse_frame(text: str | None) -> tuple[str, dict[str, Any]]:
+    """A frame's Type and the rest of its fields."""
     if text is None:
         raise BadRequest("Send JSON text frames.", code="malformed_request")
     if len(text) > MAX_FRAME_CHARS:
@@ -217,10 +238,12 @@ def _parse_frame(text: str | None) -> VisitorMessageIn | None:
     if not isinstance(data, dict):
         raise BadRequest("The frame is not a JSON object.", code="malformed_request")
     kind = data.pop("Type", None)
-    if kind == "Ping":
-        return None
-    if kind not in ("Message", "Choice"):
-        raise Invalid("Type must be Message, Choice or Ping.", code="unknown_type", field="Type")
+    if kind not in FRAME_TYPES:
+        raise Invalid(f"Type must be one of {', '.join(FRAME_TYPES)}.", code="unknown_type", field="Type")
+    return kind, data
+
+
+def _message_body(kind: str, data: dict[str, Any]) -> VisitorMessageIn:
     if kind == "Message" and ("Choice" in data or "FileContent" in data):
         raise Invalid("A Message frame carries Text only.", code="unknown_field", field="Text")
     if kind == "Choice" and set(data) != {"Choice"}:
@@ -229,6 +252,50 @@ def _parse_frame(text: str | None) -> VisitorMessageIn | None:
         return VisitorMessageIn.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from exc
+
+
+def _message_id(data: dict[str, Any], field: str) -> int:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise Invalid(f"{field} must be a MessageID.", code="invalid_field", field=field)
+    extra = set(data) - {field}
+    if extra:
+        raise Invalid(f"{sorted(extra)[0]} is not a known field.", code="unknown_field", field=sorted(extra)[0])
+    return value
+
+
+async def _acknowledge(state: State, customer_id: int, kind: str, data: dict[str, Any], seen: _SocketState) -> None:
+    """Received → Delivered, Read → Read, for this visitor's outbound messages; statuses never go back.
+    Best effort: a repeat, or one over the visitor's receipt limit, is dropped without a word."""
+    if kind == "Received":
+        message_id = _message_id(data, "MessageID")
+        if message_id <= seen.read_up_to:
+            return  # already Read
+    else:
+        up_to = _message_id(data, "UpTo")
+        if up_to <= seen.read_up_to:
+            return
+        seen.read_up_to = up_to
+    if state.webchat_receipt_limit.hit(str(customer_id)) is not None:
+        return
+    async with state.sessionmaker() as db:
+        if kind == "Received":
+            await webchat.mark_received(db, customer_id=customer_id, message_id=message_id)
+        else:
+            await webchat.mark_read(db, customer_id=customer_id, up_to=up_to)
+        await commit_and_publish(db)
+
+
+async def _customer_typing(state: State, customer_id: int, seen: _SocketState) -> None:
+    """CustomerTyping to the agents who see the visitor's open chat: nothing stored, at most every 2 s."""
+    now = time.monotonic()
+    if now - seen.typing_at < TYPING_EVERY_SECONDS:
+        return
+    seen.typing_at = now
+    async with state.sessionmaker() as db:
+        event = await webchat.customer_typing(db, customer_id=customer_id)
+    if event is not None:
+        await state.broker.publish([event])
 
 
 def _invalid(exc: ValidationError) -> ApiError:

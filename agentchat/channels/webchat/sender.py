@@ -1,32 +1,39 @@
-"""WebChatSender: outbound messages (bot, agent, system) pushed to the visitor's open sockets."""
+"""WebChatSender: outbound messages (bot, agent, system) pushed to the visitor's open sockets, on any instance."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat.channels.outbound import DeliveryResult, Outgoing
 from agentchat.channels.webchat import service as webchat
-from agentchat.channels.webchat.hub import VisitorHub
+from agentchat.channels.webchat.hub import push_to_visitor
 from agentchat.channels.webchat.schemas import VisitorMessageOut
-from agentchat.chats.models import DELIVERED, SENT
+from agentchat.chats.models import SENT
+from agentchat.events.broker import Broker
+
+# Server → visitor frames besides "Message": an agent is typing in the visitor's chat.
+AGENT_TYPING = {"Type": "AgentTyping"}
 
 
 def message_event(out: VisitorMessageOut) -> dict:
     return {"Type": "Message", "Message": out.wire()}
 
 
-class WebChatSender:
-    """Delivered when at least one of the visitor's sockets took the message; otherwise Sent: it is stored,
-    and the page fetches it (GET /webchat/messages?After=…) when the visitor comes back."""
+async def agent_typing(broker: Broker, customer_id: int) -> None:
+    """Tell the visitor's page that an agent is typing (relayed from the agent's /ws Typing frame)."""
+    await push_to_visitor(broker, customer_id, AGENT_TYPING)
 
-    def __init__(self, hub: VisitorHub, sessionmaker: async_sessionmaker[AsyncSession]):
-        self.hub = hub
+
+class WebChatSender:
+    """Always Sent: the message is stored and published to whichever instance holds the visitor's sockets.
+    It becomes Delivered when the page acknowledges it (a Received frame, or fetching it with GET) and Read
+    when the page reports it seen (a Read frame); see service.acknowledge."""
+
+    def __init__(self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession]):
+        self.broker = broker
         self.sessionmaker = sessionmaker
 
     async def send(self, item: Outgoing) -> DeliveryResult:
-        if not self.hub.is_connected(item.customer_id):
-            return DeliveryResult(SENT)
         async with self.sessionmaker() as db:
             found = await webchat.visitor_message(db, item.message_id)
-        if found is None:  # erased meanwhile: nothing left to show
-            return DeliveryResult(SENT)
-        taken = await self.hub.push(item.customer_id, message_event(VisitorMessageOut.build(*found)))
-        return DeliveryResult(DELIVERED if taken else SENT)
+        if found is not None:  # None: erased meanwhile, nothing left to show
+            await push_to_visitor(self.broker, item.customer_id, message_event(VisitorMessageOut.build(*found)))
+        return DeliveryResult(SENT)

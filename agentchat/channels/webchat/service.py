@@ -9,18 +9,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat.agents.models import Agent
 from agentchat.bot import service as bot
+from agentchat.chats import events as chat_events
 from agentchat.chats import service as chats
-from agentchat.chats.models import BOT, DELIVERED, PENDING, SENDER_CUSTOMER, SENT, WEBCHAT, Chat, Message
+from agentchat.chats.models import (
+    BOT,
+    CLOSED,
+    DELIVERED,
+    PENDING,
+    READ,
+    SENDER_CUSTOMER,
+    SENT,
+    WEBCHAT,
+    Chat,
+    Message,
+)
 from agentchat.contract import Conflict, Invalid, NotFound, TooLarge, Unauthorized
 from agentchat.customers import service as customers
 from agentchat.customers.models import Customer
 from agentchat.departments import service as departments
+from agentchat.events import Event
 from agentchat.files.storage import FileStorage
 from agentchat.security import new_token, token_hash
 
 _TOKEN_FORM = re.compile(r"^[0-9a-f]{32}$")
 # One GET answers at most this many messages; the page asks again with After = the last one it got.
 MAX_MESSAGES_PER_READ = 200
+# A status only moves forward (as with WhatsApp's statuses): Read is never followed by Delivered, and a
+# Failed message stays Failed.
+MAY_BECOME = {DELIVERED: (PENDING, SENT), READ: (PENDING, SENT, DELIVERED)}
 
 
 async def create_visitor(db: AsyncSession, *, name: str | None, email_address: str | None) -> tuple[Customer, str]:
@@ -117,15 +133,60 @@ async def visitor_messages(db: AsyncSession, *, customer_id: int, after: int | N
 
 
 async def mark_seen(db: AsyncSession, message_ids: list[int]) -> None:
-    """The visitor's page has these messages: outbound ones not yet known to have arrived now have."""
-    if not message_ids:
-        return
-    await db.execute(
+    """The visitor's page has these messages (it fetched them): outbound ones not yet known to have arrived
+    now have."""
+    if message_ids:
+        await _advance(db, DELIVERED, Message.id.in_(message_ids))
+
+
+async def mark_received(db: AsyncSession, *, customer_id: int, message_id: int) -> int:
+    """The page acknowledged a pushed message: Delivered, if it is an outbound message of this visitor's
+    conversation that was not further along. Returns how many messages changed (0 or 1)."""
+    return await _advance(db, DELIVERED, Message.id == message_id,
+                          Message.chat_id.in_(select(Chat.id).where(Chat.customer_id == customer_id)))
+
+
+async def mark_read(db: AsyncSession, *, customer_id: int, up_to: int) -> int:
+    """The page was visible with every message up to `up_to` shown: those outbound messages are Read
+    (the latest MAX_MESSAGES_PER_READ of them, which is all a page shows). Returns how many changed."""
+    latest = (select(Message.id).join(Chat, Chat.id == Message.chat_id)
+              .where(Chat.customer_id == customer_id, Message.id <= up_to, Message.sender_type != SENDER_CUSTOMER,
+                     Message.delivery_status.in_(MAY_BECOME[READ]))
+              .order_by(Message.id.desc()).limit(MAX_MESSAGES_PER_READ))
+    return await _advance(db, READ, Message.id.in_(latest))
+
+
+async def _advance(db: AsyncSession, status: str, *conditions) -> int:
+    """One conditional UPDATE moves the messages forward (never back); each change is a MessageStatusChanged."""
+    changed = (await db.execute(
         update(Message)
-        .where(Message.id.in_(message_ids), Message.sender_type != SENDER_CUSTOMER,
-               Message.delivery_status.in_((PENDING, SENT)))
-        .values(delivery_status=DELIVERED)
-    )
+        .where(*conditions, Message.sender_type != SENDER_CUSTOMER, Message.delivery_status.in_(MAY_BECOME[status]))
+        .values(delivery_status=status)
+        .returning(Message.id, Message.chat_id)
+        .execution_options(synchronize_session=False)
+    )).all()
+    if changed:
+        chat_ids = {chat_id for _, chat_id in changed}
+        audiences = {chat_id: (department_id, agent_id) for chat_id, department_id, agent_id in await db.execute(
+            select(Chat.id, Chat.department_id, Chat.agent_id).where(Chat.id.in_(chat_ids)))}
+        for message_id, chat_id in sorted(changed):
+            department_id, agent_id = audiences.get(chat_id, (None, None))
+            chat_events.message_status_emit(db, message_id=message_id, chat_id=chat_id, department_id=department_id,
+                                            agent_id=agent_id, status=status, failure_reason=None)
+    return len(changed)
+
+
+async def customer_typing(db: AsyncSession, *, customer_id: int) -> Event | None:
+    """CustomerTyping for those who see the visitor's open chat (nothing is stored); None without one."""
+    chat = (await db.execute(
+        select(Chat.id, Chat.department_id, Chat.agent_id)
+        .where(Chat.customer_id == customer_id, Chat.status != CLOSED).order_by(Chat.id.desc()).limit(1)
+    )).first()
+    if chat is None:
+        return None
+    chat_id, department_id, agent_id = chat
+    return Event("CustomerTyping", {"ChatID": chat_id, "CustomerID": customer_id},
+                 department_ids=(department_id,) if department_id else (), agent_ids=(agent_id,) if agent_id else ())
 
 
 async def visitor_message(db: AsyncSession, message_id: int) -> tuple[Message, str | None] | None:
