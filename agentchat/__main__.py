@@ -22,7 +22,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
               file=sys.stderr)
     print(f"AgentChat on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                ws_per_message_deflate=False, proxy_headers=True)
+                ws_per_message_deflate=False, proxy_headers=True,
+                # uvicorn formats each access line before the logger drops it: off unless it would be shown.
+                access_log=logging.getLevelName(settings.log_level.upper()) in (logging.DEBUG, logging.INFO))
 
 
 async def _count_managers(settings: Settings) -> int:

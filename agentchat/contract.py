@@ -76,7 +76,7 @@ class Paging(Schema):
         return (self.page - 1) * self.page_size
 
 
-def paging(
+async def paging(
     page: Annotated[int, Query(alias="Page", ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="PageSize", ge=1, le=200)] = 50,
 ) -> Paging:
@@ -144,7 +144,8 @@ class TooManyAttempts(ApiError):
     status, code = 429, "too_many_attempts"
 
 
-def check_version(version: Annotated[str | None, Query(alias="Version")] = None) -> None:
+# async: a plain def dependency would run in the thread pool (a thread hop on every request).
+async def check_version(version: Annotated[str | None, Query(alias="Version")] = None) -> None:
     # Unbounded on purpose: any value that is not 1 or 1.x is 400 unsupported_version, not a 422.
     if version is not None and (len(version) > 20 or not _VERSION.match(version.strip())):
         raise BadRequest("Only version 1 of the API is served.", code="unsupported_version", field="Version")

@@ -36,7 +36,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(settings.database_url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+    # 64 concurrent requests plus deliveries need more than 10 connections: an overflow connection is closed on
+    # return and opened again (TLS attempt, authentication) under load, which cost more than any statement.
+    return create_async_engine(settings.database_url, pool_size=24, max_overflow=16, pool_pre_ping=False)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -85,8 +85,9 @@ class Caller:
 
 
 # Unbounded parameters on purpose: a malformed token is a 401 like any wrong one, not a 422, and
-# validation errors here would keep the session check from running at all.
-def presented_token(
+# validation errors here would keep the session check from running at all. async: a plain def dependency runs
+# in the thread pool, a thread hop on every request.
+async def presented_token(
     session_token: Annotated[str | None, Query(alias="SessionToken")] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> str | None:
