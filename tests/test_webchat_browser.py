@@ -1,0 +1,87 @@
+"""The web chat page in a real browser (headless Chromium, as in test_console_browser.py): it acknowledges what
+it shows (Received, and Read while the tab is visible), shows "Agent is typing…" and tells agents the visitor
+types. The agent side is the API and the agent WebSocket."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import BACKENDS, add_agent
+from realtime_helpers import AgentSocket
+
+CHROMIUM = os.environ.get("AGENTCHAT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PATIENCE_MS = 20_000
+
+
+@pytest.fixture
+def page(server):
+    if server.settings.database_url.split("+", 1)[0] != BACKENDS[0]:
+        pytest.skip("the browser tests run on the first backend only")
+    if os.environ.get("AGENTCHAT_SKIP_BROWSER") == "1":
+        pytest.skip("AGENTCHAT_SKIP_BROWSER=1")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `apt-get install -y chromium`, "
+                    "or set AGENTCHAT_SKIP_BROWSER=1 to skip the browser tests.")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=PATIENCE_MS)
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=server.base_url, viewport={"width": 420, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(PATIENCE_MS)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/chat")
+        yield page
+        context.close()
+        browser.close()
+    assert not errors, f"the page reported errors: {errors}"
+
+
+def test_the_page_acknowledges_reads_and_shows_typing(page, server, api, manager):
+    from playwright.sync_api import expect
+
+    department_id = api.ok(api.post("CreateDepartment", manager, {
+        "Name": "Sales", "IncludeInWelcomeMenu": True, "MenuOption": 1}))["DepartmentID"]
+    add_agent(server, name="Ann Agent", email="ann@example.com", department_ids=(department_id,))
+    token = api.logon("ann@example.com")
+
+    page.get_by_label("Your name").fill("Vera Visitor")
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_label("Your message").fill("Hello")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="1. Sales").click()
+    expect(page.get_by_role("list", name="Conversation")).to_contain_text("You are number 1 in the queue")
+    chat_id = api.ok(api.get("GetChats", token, params={"Status": "Unassigned"}))["Items"][0]["ChatID"]
+    api.ok(api.post("GrabChat", token, {"ChatID": chat_id}))
+
+    with AgentSocket(server, token) as agent:
+        agent.ws.send(json.dumps({"Type": "Typing", "ChatID": chat_id}))
+        expect(page.locator("#typing")).to_have_text("Agent is typing…")
+        expect(page.locator("#typing")).to_have_attribute("aria-live", "polite")
+        sent = api.ok(api.post("SendMessage", token, {"ChatID": chat_id, "Message": "Hi Vera, Ann here."}))
+        expect(page.get_by_role("list", name="Conversation")).to_contain_text("Hi Vera, Ann here.")
+        expect(page.locator("#typing")).to_have_text("")
+        # The page is visible: it reports the message received and then read; the agent hears both.
+        statuses = []
+        while "Read" not in statuses:
+            statuses.append(agent.wait_for("MessageStatusChanged", MessageID=sent["MessageID"])
+                            ["Data"]["DeliveryStatus"])
+        # Forward only (the page's Received may even overtake the channel's Sent).
+        assert statuses == [s for s in ("Sent", "Delivered", "Read") if s in statuses]
+        # The page announces typing at most every 2 seconds (its first one, "Hello", had no chat yet): keep
+        # typing until the agent hears it.
+        for _ in range(30):
+            page.get_by_label("Your message").press("a")
+            try:
+                typing = agent.wait_for("CustomerTyping", timeout=0.5)
+                break
+            except (AssertionError, TimeoutError):
+                continue
+        else:
+            raise AssertionError("the agent never heard the visitor typing")
+    assert typing["Data"]["ChatID"] == chat_id
