@@ -86,6 +86,28 @@ class TestMetrics:
         assert board["Metrics"]["AverageResponseSeconds"] == 90
         assert board["PerDay"][0]["Chats"] == 3
 
+    def test_live_metrics_follow_each_change_at_once_and_each_agent_sees_own_departments(self, server, api,
+                                                                                          manager):
+        sales = add_department(server, "Sales", menu_option=1)
+        support = add_department(server, "Support", menu_option=2)
+        add_agent(server, name="Ann", department_ids=(sales,))
+        ann = api.logon("ann@example.com")
+        queued_chat(server, support, phone="27820000009")
+        assert api.ok(api.get("GetLiveMetrics", ann))["ChatsWaiting"] == 0
+        assert api.ok(api.get("GetLiveMetrics", manager))["ChatsWaiting"] == 1
+        # The helper writes behind the app's back (no event published): the figures may be a second old.
+        waiting = queued_chat(server, sales, phone="27820000010")
+        clock.travel(timedelta(seconds=1))
+        assert api.ok(api.get("GetLiveMetrics", ann))["ChatsWaiting"] == 1
+        assert api.ok(api.get("GetLiveMetrics", manager))["ChatsWaiting"] == 2
+        api.ok(api.post("GrabChat", ann, {"ChatID": waiting.chat_id}))  # through the API: seen at once
+        live = api.ok(api.get("GetLiveMetrics", ann))
+        assert live["ChatsWaiting"] == 0 and live["ChatsInProgress"] == 1
+        api.ok(api.post("CloseChat", manager, {"ChatID": waiting.chat_id}))
+        live = api.ok(api.get("GetLiveMetrics", manager))
+        assert live["ChatsInProgress"] == 0 and live["ChatsClosedToday"] == 1
+        assert api.ok(api.get("GetLiveMetrics", ann))["ChatsClosedToday"] == 1
+
     def test_dashboard_is_for_managers_and_checks_the_range(self, server, api, manager):
         add_agent(server, name="Ann")
         token = api.logon("ann@example.com")

@@ -94,16 +94,18 @@ def _like(search: str) -> str:
     return f"%{escaped}%"
 
 
-# SearchCustomer counts at most this many matches (or up to the requested page, if deeper): an exact count of a
-# search as broad as "a" would read every customer. Below the cap Total is exact; at the cap it means "at least".
-SEARCH_COUNT_CAP = 1000
+# SearchCustomer's Total: exact when the page is not full (no count needed); else the matches are counted up to
+# SEARCH_COUNT_CAP, or one past the requested page if that is deeper. So a Total at the cap means "at least this
+# many", and it always says whether another page exists. An exact count of a search as broad as "a" would read
+# every customer.
+SEARCH_COUNT_CAP = 200
 
 
 async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> tuple[list[CustomerView], int]:
     """Partial, case-insensitive match on name, phone number or e-mail address; newest customers first.
 
     On PostgreSQL the trigram indexes of migration 0007 serve the ILIKE '%...%' (3 characters or more); the page
-    reads ix_customer_created_at_id newest first and stops at the page's end. The total is capped (SEARCH_COUNT_CAP).
+    reads ix_customer_created_at_id newest first and stops at the page's end. The total is capped (above).
     """
     pattern = _like(search)
     matches = [Customer.name.ilike(pattern, escape="\\"), Customer.phone_number.ilike(pattern, escape="\\"),
@@ -113,12 +115,15 @@ async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> 
     if digits and digits != search:
         matches.append(Customer.phone_number.like(f"%{digits}%"))
     condition = [or_(*matches), Customer.erased_at.is_(None)]
-    cap = max(SEARCH_COUNT_CAP, paging.offset + paging.page_size)
-    matching = select(Customer.id).where(*condition).limit(cap).subquery()
-    total = (await db.execute(select(func.count()).select_from(matching))).scalar_one()
     query = (select(Customer).where(*condition).order_by(Customer.created_at.desc(), Customer.id.desc())
              .offset(paging.offset).limit(paging.page_size))
     customers = list((await db.execute(query)).scalars())
+    if 0 < len(customers) < paging.page_size or (paging.offset == 0 and not customers):
+        total = paging.offset + len(customers)
+    else:
+        cap = max(SEARCH_COUNT_CAP, paging.offset + paging.page_size + 1)
+        matching = select(Customer.id).where(*condition).limit(cap).subquery()
+        total = (await db.execute(select(func.count()).select_from(matching))).scalar_one()
     return await view_customers(db, customers), total
 
 

@@ -35,8 +35,13 @@ def _check_range(first: date, last: date) -> None:
 
 
 @router.get("/api/GetLiveMetrics")
-async def get_live_metrics(caller: CurrentAgent, db: DbSession) -> dict:
-    return await reports.live_metrics(db, caller=caller)
+async def get_live_metrics(caller: CurrentAgent, db: DbSession, request: Request) -> dict:
+    state = request.app.state
+    cache = getattr(state, "live_metrics_cache", None)
+    if cache is None:
+        cache = state.live_metrics_cache = reports.LiveMetricsCache()
+    return await cache.get(caller, last_event_id=await state.broker.last_event_id(),
+                           compute=lambda: reports.live_metrics(db, caller=caller))
 
 
 @router.get("/api/GetDashboard")

@@ -1,7 +1,9 @@
 """Live metrics, the dashboard and the reports' rows: all from reports.metrics, read in batches from the database."""
 
+import asyncio
+import time as time_module
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -244,6 +246,48 @@ async def live_metrics(db: AsyncSession, *, caller: Caller) -> dict:
         "AverageFirstResponseSecondsToday": metrics.average(responses),
         "Departments": departments,
     }
+
+
+class LiveMetricsCache:
+    """GetLiveMetrics, shared for up to TTL seconds by the callers who see the same chats (all Managers; each Agent).
+
+    A dashboard polled by many managers would otherwise repeat the same aggregates many times a second. An entry
+    is valid only for the same EventID (any published change -- a chat queued, taken, closed, a message, an agent's
+    status -- makes a new one) and the same second of clock.now(), so the figures are at most TTL seconds old and
+    never older than the last change this instance heard of. Concurrent callers wait for one computation.
+    """
+
+    TTL = 1.0
+    MAX_ENTRIES = 1000
+
+    def __init__(self) -> None:
+        self._entries: dict[object, tuple[tuple, float, asyncio.Future]] = {}
+
+    async def get(self, caller: Caller, *, last_event_id: int, compute: Callable[[], Awaitable[dict]]) -> dict:
+        scope = "managers" if caller.is_manager else caller.agent_id
+        version = (last_event_id, int(clock.now().timestamp()))
+        now = time_module.monotonic()
+        entry = self._entries.get(scope)
+        if entry is not None and entry[0] == version and entry[1] > now:
+            future = entry[2]
+            try:
+                return await asyncio.shield(future) if not future.done() else future.result()
+            except Exception:
+                pass  # the computation it waited for failed: compute our own
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        future = asyncio.get_running_loop().create_future()
+        self._entries[scope] = (version, now + self.TTL, future)
+        try:
+            value = await compute()
+        except BaseException:
+            future.set_exception(RuntimeError("live metrics failed"))
+            future.exception()  # retrieved: waiters compute their own
+            if self._entries.get(scope, (None, None, None))[2] is future:
+                del self._entries[scope]
+            raise
+        future.set_result(value)
+        return value
 
 
 def _first_moments_today(start: datetime, end: datetime, department_filter: list):
