@@ -59,19 +59,29 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500
+        observed = False
+
+        def observe() -> None:
+            nonlocal observed
+            if not observed:
+                observed = True
+                # The router records the matched route in the scope; unmatched paths share one label.
+                path = getattr(scope.get("route"), "path", "unmatched")
+                self.registry.observe(scope["method"], path, status, time.perf_counter() - started)
 
         async def send_and_note(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Counted before the last byte leaves, so a client's next request already sees it.
+                observe()
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            # The router records the matched route in the scope; unmatched paths share one label.
-            path = getattr(scope.get("route"), "path", "unmatched")
-            self.registry.observe(scope["method"], path, status, time.perf_counter() - started)
+            observe()
 
 
 async def metrics_endpoint(request: Request) -> PlainTextResponse:
