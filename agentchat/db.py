@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from agentchat.config import Settings
+from agentchat.fairpool import FairAsyncQueuePool
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _ensure_sqlite_dir(settings.database_url)
         # One connection per process: SQLite has a single writer anyway, and queueing on the pool
         # is fairer and faster than SQLITE_BUSY retries between connections of one process.
-        engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60,
+                                     poolclass=FairAsyncQueuePool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # 64 concurrent requests plus deliveries need more than 10 connections: an overflow connection is closed on
     # return and opened again (TLS attempt, authentication) under load, which cost more than any statement.
-    return create_async_engine(settings.database_url, pool_size=24, max_overflow=16, pool_pre_ping=False)
+    # Waiters are served in arrival order (fairpool.py): asyncio's queue let newcomers starve them for seconds.
+    return create_async_engine(settings.database_url, pool_size=24, max_overflow=16, pool_pre_ping=False,
+                               poolclass=FairAsyncQueuePool)
 
 
 def _ensure_sqlite_dir(url: str) -> None:
