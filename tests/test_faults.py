@@ -7,17 +7,16 @@ Each test runs `python -m agentchat serve` as a real subprocess on its own scrat
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import pytest
 from conftest import BACKENDS, POSTGRES_ADMIN_URL, free_port
+from instances import Instance, drop_database, recreate_database
 from realtime_helpers import AgentSocket
 
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="the fault tests run on PostgreSQL")
@@ -26,16 +25,6 @@ PASSWORD = "fault-tolerance"
 
 
 # ---- scratch database, instances, a private Redis ------------------------------------------------------------
-
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()
-
 
 async def _fetch(database: str, query: str, *args) -> list:
     import asyncpg
@@ -51,52 +40,14 @@ async def _fetch(database: str, query: str, *args) -> list:
 def scratch_env(tmp_path, request):
     """Environment for an instance on a fresh PostgreSQL database, with one Manager made through the CLI."""
     database = f"agentchat_fault_{os.getpid()}_{request.node.name[:20].lower()}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    env = dict(os.environ, AGENTCHAT_DATABASE_URL=f"{base}/{database}", AGENTCHAT_BROKER_URL="memory://",
+    env = dict(os.environ, AGENTCHAT_DATABASE_URL=recreate_database(database), AGENTCHAT_BROKER_URL="memory://",
                AGENTCHAT_DATA_DIR=str(tmp_path), AGENTCHAT_ARGON2_TIME_COST="1", AGENTCHAT_ARGON2_MEMORY_KIB="8",
                AGENTCHAT_ARGON2_PARALLELISM="1", AGENTCHAT_LOG_LEVEL="WARNING",
                AGENTCHAT_DATABASE_NAME_FOR_TEST=database)
     subprocess.run([sys.executable, "-m", "agentchat", "create-manager", "--name", "Mia", "--email",
                     "mia@example.com", "--password", PASSWORD], env=env, check=True, capture_output=True)
     yield env
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-
-
-class Instance:
-    """`python -m agentchat serve` on a free port (or a given one, to restart in place)."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path, port: int | None = None):
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_dir / f"instance-{self.port}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen([sys.executable, "-m", "agentchat", "serve", "--port", str(self.port)],
-                                        env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"instance on port {self.port} did not start")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.log.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
+    drop_database(database)
 
 
 class PrivateRedis:

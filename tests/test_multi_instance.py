@@ -1,6 +1,5 @@
 """Two AgentChat processes on one PostgreSQL and one Redis: an action on one reaches sockets on the other."""
 
-import asyncio
 import json
 import os
 import subprocess
@@ -9,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from conftest import POSTGRES_ADMIN_URL, free_port
+from instances import Instance, drop_database, recreate_database
 from realtime_helpers import AgentSocket
 from websockets.sync.client import connect
 
@@ -17,60 +16,10 @@ REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0
 DATABASE = f"agentchat_multi_{os.getpid()}"
 
 
-async def _recreate_database() -> str:
-    import asyncpg
-
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{DATABASE}"
-
-
-async def _drop_database() -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-class Instance:
-    def __init__(self, env: dict[str, str], tmp):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = open(tmp / f"instance-{self.port}.log", "wb")  # noqa: SIM115 (lives as long as the process)
-        self.process = subprocess.Popen([sys.executable, "-m", "agentchat", "serve", "--port", str(self.port)],
-                                        env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"instance on port {self.port} did not start")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def two_instances(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("multi")
-    env = dict(os.environ, AGENTCHAT_DATABASE_URL=asyncio.run(_recreate_database()), AGENTCHAT_BROKER_URL=REDIS_URL,
+    env = dict(os.environ, AGENTCHAT_DATABASE_URL=recreate_database(DATABASE), AGENTCHAT_BROKER_URL=REDIS_URL,
                AGENTCHAT_DATA_DIR=str(tmp), AGENTCHAT_ARGON2_TIME_COST="1", AGENTCHAT_ARGON2_MEMORY_KIB="8",
                AGENTCHAT_ARGON2_PARALLELISM="1", AGENTCHAT_LOG_LEVEL="WARNING")
     for name, email in (("Ann", "ann@example.com"), ("Ben", "ben@example.com")):
@@ -80,7 +29,7 @@ def two_instances(tmp_path_factory):
     yield instances
     for instance in instances:
         instance.stop()
-    asyncio.run(_drop_database())
+    drop_database(DATABASE)
 
 
 def logon(instance: Instance, email: str) -> str:
