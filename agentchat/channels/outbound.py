@@ -10,6 +10,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Protocol
 
 from sqlalchemy import select
@@ -19,7 +20,6 @@ from agentchat import rawdb
 from agentchat.chats import events as chat_events
 from agentchat.chats.models import FAILED, PENDING, SENDER_CUSTOMER, Chat, Message
 from agentchat.customers.models import Customer
-from agentchat.db import commit_and_publish
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,22 @@ class Outbound:
 
     async def _send_and_record(self, item: Outgoing) -> None:
         result = await self._send(item)
-        async with self.sessionmaker() as db:
-            await record_delivery(db, item.message_id, result)
-            await commit_and_publish(db)
+        # Runs after every outbound message: one raw UPDATE on a bare pool connection (autocommit: no ORM session,
+        # no transaction), then MessageStatusChanged published as commit_and_publish would.
+        async with self.sessionmaker.kw["bind"].connect() as connection:
+            raw = await rawdb.raw_of(connection)
+            changed = await raw.fetchrow(_RECORD_DELIVERY, item.message_id, result.status, result.external_id,
+                                         result.failure_reason)
+        broker = self.sessionmaker.kw["info"].get("broker")
+        if changed and broker is not None:
+            events = SimpleNamespace(info={})  # what emit() appends to
+            chat_events.message_status_emit(events, message_id=item.message_id, chat_id=changed[0],
+                                            department_id=changed[1], agent_id=changed[2], status=result.status,
+                                            failure_reason=result.failure_reason)
+            try:
+                await broker.publish(events.info["events"])
+            except Exception:
+                log.exception("publishing MessageStatusChanged for message %s failed", item.message_id)
 
     async def _send(self, item: Outgoing) -> DeliveryResult:
         sender = self.senders.get(item.channel)
