@@ -16,6 +16,7 @@ REPORTS_SECONDS = 60
 ROUTING_SECONDS = 30
 NOTIFY_WAITING_SECONDS = 30
 QUEUE_POSITIONS_SECONDS = 15
+QUEUE_POSITIONS_MAX_BATCHES = 25  # the rest on the next run
 
 
 async def sweep_presence(app: FastAPI) -> None:
@@ -52,9 +53,13 @@ async def tell_queue_positions(app: FastAPI) -> None:
     """Queued customers whose place went down hear it (at most once a minute per chat)."""
     from agentchat.notifications import queue_positions
 
-    async with app.state.sessionmaker() as db:
-        await queue_positions.tell_queue_positions(db)
-        await commit_and_publish(db)
+    for _ in range(QUEUE_POSITIONS_MAX_BATCHES):
+        async with app.state.sessionmaker() as db:
+            told = await queue_positions.tell_queue_positions(db)
+            await commit_and_publish(db)
+        if told < queue_positions.BATCH:
+            return
+        await asyncio.sleep(0)  # requests go between batches
 
 
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:

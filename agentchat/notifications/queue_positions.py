@@ -19,15 +19,25 @@ TELL_EVERY = timedelta(seconds=60)
 POSITION_MESSAGE = "You are now number {Position} in the queue; an agent will be with you shortly."
 
 
-async def tell_queue_positions(db: AsyncSession) -> int:
-    """Send each queued customer whose place went down (and was not told in the last minute) their place."""
+# At most this many messages per call (one transaction): with tens of thousands of queued chats, a grab at the
+# head of a long queue moves every chat behind it; the job commits batch after batch (agentchat.jobs) instead of
+# holding the event loop and one connection for the whole queue. The front of each queue hears first.
+BATCH = 200
+
+
+async def tell_queue_positions(db: AsyncSession, *, limit: int = BATCH) -> int:
+    """Send each queued customer whose place went down (and was not told in the last minute) their place;
+    at most `limit` of them, nearest the front first. Returns how many were told."""
     now = clock.now()
     place = func.row_number().over(partition_by=Chat.department_id, order_by=(Chat.queued_at, Chat.id))
-    ranked = (select(Chat.id.label("chat_id"), Chat.position_told.label("told"), place.label("place"))
+    ranked = (select(Chat.id.label("chat_id"), Chat.position_told.label("told"),
+                     Chat.position_told_at.label("told_at"), place.label("place"))
               .where(Chat.status == UNASSIGNED, Chat.department_id.is_not(None)).subquery())
     changed = (await db.execute(
         select(ranked.c.chat_id, ranked.c.told, ranked.c.place)
-        .where(ranked.c.told.is_not(None), ranked.c.place < ranked.c.told))).all()
+        .where(ranked.c.told.is_not(None), ranked.c.place < ranked.c.told,
+               or_(ranked.c.told_at.is_(None), ranked.c.told_at <= now - TELL_EVERY))
+        .order_by(ranked.c.place, ranked.c.chat_id).limit(limit))).all()
     told = 0
     for chat_id, before, position in changed:
         claimed = await db.execute(
