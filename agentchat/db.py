@@ -102,9 +102,14 @@ async def commit_and_publish(db: AsyncSession) -> None:
             # The change is committed; clients that missed the event re-fetch (ResyncRequired or a reload).
             log.exception("publishing %d event(s) failed", len(events))
     for job in jobs:
-        task = asyncio.create_task(job())
-        _background.add(task)
-        task.add_done_callback(_finish_background)
+        start_background(job())
+
+
+def start_background(work: Awaitable) -> None:
+    """Run `work` off the caller's path, fire-and-forget; drain_background waits for it (shutdown and tests)."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_finish_background)
 
 
 _background: set[asyncio.Task] = set()

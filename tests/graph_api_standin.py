@@ -129,7 +129,14 @@ class GraphApiStandIn:
         """Message bodies accepted by POST /{phone_number_id}/messages, in order (optionally to one wa_id)."""
         with self.lock:
             return [r.json for r in self.requests
-                    if r.path.endswith("/messages") and r.status == 200 and (to is None or r.json.get("to") == to)]
+                    if r.path.endswith("/messages") and r.status == 200 and "status" not in r.json
+                    and (to is None or r.json.get("to") == to)]
+
+    def receipts(self) -> list[dict]:
+        """Read receipts (with or without the typing indicator) accepted by POST /{phone_number_id}/messages."""
+        with self.lock:
+            return [r.json for r in self.requests
+                    if r.path.endswith("/messages") and r.status == 200 and "status" in r.json]
 
     def calls(self, path_suffix: str) -> list[Recorded]:
         with self.lock:
@@ -198,6 +205,9 @@ class GraphApiStandIn:
     async def messages(self, request: Request) -> Response:
         def work(record: Recorded) -> dict:
             self._check_number(request.path_params["number"])
+            if isinstance(record.json, dict) and "status" in record.json:
+                self._check_receipt(record.json)
+                return {"success": True}
             to = self._check_message(record.json)
             return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                     "messages": [{"id": "wamid.HBgL" + secrets.token_hex(16).upper()}]}
@@ -274,6 +284,24 @@ class GraphApiStandIn:
         else:
             raise invalid(f"Unsupported message type {kind}.", 100, "(#100) Invalid parameter")
         return to
+
+    def _check_receipt(self, body: dict) -> None:
+        """Mark a message read: {"messaging_product", "status": "read", "message_id", "typing_indicator"?}."""
+        if body.get("messaging_product") != "whatsapp":
+            raise invalid("The parameter messaging_product is required.", 100,
+                          "(#100) The parameter messaging_product is required.")
+        if body.get("status") != "read":
+            raise invalid("status must be read.", 100, "(#100) Invalid parameter")
+        message_id = body.get("message_id")
+        if not isinstance(message_id, str) or not message_id.startswith("wamid."):
+            raise invalid("The parameter message_id is required.", 131008, "(#131008) Required parameter is missing")
+        if "typing_indicator" in body:
+            indicator = body["typing_indicator"]
+            if not isinstance(indicator, dict) or indicator.get("type") != "text":
+                raise invalid("typing_indicator.type must be text.", 100, "(#100) Invalid parameter")
+        extra = set(body) - {"messaging_product", "status", "message_id", "typing_indicator", "recipient_type"}
+        if extra:
+            raise invalid(f"Unexpected parameter {sorted(extra)[0]}.", 100, "(#100) Invalid parameter")
 
     def _check_interactive(self, obj: dict) -> None:
         if obj.get("type") != "list":

@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from string import Template
 
@@ -18,8 +19,10 @@ from conftest import (
     WHATSAPP_VERIFY_TOKEN,
     add_agent,
 )
+from realtime_helpers import AgentSocket
 from sqlalchemy import func, select
 
+from agentchat import clock
 from agentchat.channels.whatsapp.signature import sign
 from agentchat.chats import service as chats
 from agentchat.chats.models import BOT, SENDER_AGENT, SENDER_BOT, SENDER_CUSTOMER, UNASSIGNED, Chat, Message
@@ -535,3 +538,153 @@ class TestAgentReplyThroughTheApi:
         wamid = message(server, reply["MessageID"]).external_id
         assert post_webhook(server, payload("status_read.json", wamid=wamid)).status_code == 200
         assert shown()["DeliveryStatus"] == "Read"
+
+
+# ---- read receipts and the typing indicator, from the agent's side -----------------------------------------
+
+def settled(server, socket: AgentSocket) -> None:
+    """Every frame sent on the socket so far has been handled, and what it started in the background is done."""
+    socket.ws.send(json.dumps({"Type": "Ping"}))
+    socket.wait_for("Pong")
+    server.run(drain_background())
+
+
+def typing(server, token: str, chat_id: int) -> None:
+    """A fresh socket each time: one connection announces typing at most every 2 s on its own."""
+    with AgentSocket(server, token) as socket:
+        socket.ws.send(json.dumps({"Type": "Typing", "ChatID": chat_id}))
+        settled(server, socket)
+
+
+def read(wamid: str) -> dict:
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+
+
+def read_and_typing(wamid: str) -> dict:
+    return {**read(wamid), "typing_indicator": {"type": "text"}}
+
+
+@pytest.fixture
+def handled(server, api, graph_api, greeted) -> dict:
+    """The customer chose Sales with a known wamid; Sam grabbed the chat."""
+    server.app.state.whatsapp_receipts.forget()
+    wamid = new_wamid()
+    send_text(server, "1", wamid=wamid)
+    chat_id = chat_of(server).id
+    add_agent(server, name="Sam", email="sam@example.com", department_ids=(greeted["Sales"],))
+    token = api.logon("sam@example.com")
+    api.ok(api.post("GrabChat", token, {"ChatID": chat_id}))
+    server.run(drain_background())
+    return {"chat_id": chat_id, "token": token, "wamid": wamid, **greeted}
+
+
+class TestAgentTypingOnWhatsApp:
+    def test_the_customer_sees_their_message_read_and_the_agent_typing(self, server, graph_api, handled):
+        typing(server, handled["token"], handled["chat_id"])
+        assert graph_api.receipts() == [read_and_typing(handled["wamid"])]
+
+    def test_it_is_for_the_customers_newest_message(self, server, graph_api, handled):
+        newer = new_wamid()
+        send_text(server, "One more thing", wamid=newer)
+        typing(server, handled["token"], handled["chat_id"])
+        assert graph_api.receipts() == [read_and_typing(newer)]
+
+    def test_more_typing_within_ten_seconds_sends_nothing_new(self, server, api, manager, graph_api, handled):
+        typing(server, handled["token"], handled["chat_id"])
+        typing(server, handled["token"], handled["chat_id"])
+        typing(server, manager, handled["chat_id"])
+        assert len(graph_api.receipts()) == 1
+
+        clock.travel(timedelta(seconds=11))
+        typing(server, handled["token"], handled["chat_id"])
+        assert graph_api.receipts() == [read_and_typing(handled["wamid"])] * 2
+
+    def test_a_failure_is_logged_without_the_token_and_not_retried(self, server, graph_api, handled, caplog):
+        caplog.set_level(logging.DEBUG)
+        graph_api.fail_next(1, status=500, code=1, message="An unknown error occurred")
+        typing(server, handled["token"], handled["chat_id"])
+        calls = [c for c in graph_api.calls("/messages") if c.json.get("status") == "read"]
+        assert len(calls) == 1 and calls[0].status == 500
+        assert "typing indicator" in caplog.text and handled["wamid"] in caplog.text
+        assert WHATSAPP_ACCESS_TOKEN not in caplog.text
+
+    def test_an_agent_who_may_not_see_the_chat_sends_nothing(self, server, api, graph_api, handled):
+        add_agent(server, name="Kim", email="kim@example.com", department_ids=(handled["Support"],))
+        typing(server, api.logon("kim@example.com"), handled["chat_id"])
+        assert graph_api.receipts() == []
+
+
+class TestAgentReadsWhatsAppChat:
+    def test_the_assigned_agent_opening_the_chat_marks_the_newest_message_read_once(self, server, api,
+                                                                                   graph_api, handled):
+        for _ in range(3):
+            api.ok(api.get("GetChat", handled["token"], {"ChatID": handled["chat_id"]}))
+        server.run(drain_background())
+        assert graph_api.receipts() == [read(handled["wamid"])]
+
+        newer = new_wamid()
+        send_text(server, "Are you there?", wamid=newer)
+        api.ok(api.get("GetChat", handled["token"], {"ChatID": handled["chat_id"]}))
+        api.ok(api.get("GetChat", handled["token"], {"ChatID": handled["chat_id"]}))
+        server.run(drain_background())
+        assert graph_api.receipts() == [read(handled["wamid"]), read(newer)]
+
+    def test_a_manager_opening_it_counts_too(self, server, api, manager, graph_api, handled):
+        api.ok(api.get("GetChat", manager, {"ChatID": handled["chat_id"]}))
+        server.run(drain_background())
+        assert graph_api.receipts() == [read(handled["wamid"])]
+
+    def test_a_colleague_looking_in_does_not_mark_it_read(self, server, api, graph_api, handled):
+        add_agent(server, name="Lee", email="lee@example.com", department_ids=(handled["Sales"],))
+        api.ok(api.get("GetChat", api.logon("lee@example.com"), {"ChatID": handled["chat_id"]}))
+        server.run(drain_background())
+        assert graph_api.receipts() == []
+
+    def test_after_typing_the_same_message_is_not_marked_read_again(self, server, api, graph_api, handled):
+        typing(server, handled["token"], handled["chat_id"])
+        api.ok(api.get("GetChat", handled["token"], {"ChatID": handled["chat_id"]}))
+        server.run(drain_background())
+        assert graph_api.receipts() == [read_and_typing(handled["wamid"])]
+
+
+class TestReceiptsStayOnWhatsApp:
+    def test_a_web_chat_chat_sends_nothing_to_meta(self, server, api, graph_api, departments):
+        visitor = httpx.post(f"{server.base_url}/webchat/visitors", json={}, timeout=30)
+        assert visitor.status_code == 200, visitor.text
+        headers = {"Authorization": f"Bearer {visitor.json()['VisitorToken']}"}
+        for body in ({"Text": "Hi"}, {"Text": "1"}):
+            response = httpx.post(f"{server.base_url}/webchat/messages", json=body, headers=headers, timeout=30)
+            assert response.status_code == 200, response.text
+        server.run(drain_background())
+        customer_id = visitor.json()["CustomerID"]
+        chat_id = rows(server, select(Chat.id).where(Chat.customer_id == customer_id))[0]
+        add_agent(server, name="Sam", email="sam@example.com", department_ids=(departments["Sales"],))
+        token = api.logon("sam@example.com")
+        api.ok(api.post("GrabChat", token, {"ChatID": chat_id}))
+        typing(server, token, chat_id)
+        api.ok(api.get("GetChat", token, {"ChatID": chat_id}))
+        server.run(drain_background())
+        assert graph_api.requests == []
+
+
+class TestReadReceiptStandIn:
+    """The stand-in refuses what Meta refuses, so a wrong request shape cannot pass the tests above."""
+
+    @pytest.mark.parametrize("body", [
+        {"messaging_product": "whatsapp", "status": "delivered", "message_id": "wamid.X"},
+        {"messaging_product": "whatsapp", "status": "read"},
+        {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X",
+         "typing_indicator": {"type": "audio"}},
+        {"status": "read", "message_id": "wamid.X"},
+    ])
+    def test_a_bad_receipt_is_refused(self, graph_api, body):
+        response = httpx.post(f"{graph_api.api_url}/{WHATSAPP_PHONE_NUMBER_ID}/messages", json=body,
+                              headers={"Authorization": f"Bearer {WHATSAPP_ACCESS_TOKEN}"}, timeout=10)
+        assert response.status_code == 400 and "error" in response.json()
+        assert graph_api.receipts() == []
+
+    def test_a_good_one_succeeds(self, graph_api):
+        response = httpx.post(f"{graph_api.api_url}/{WHATSAPP_PHONE_NUMBER_ID}/messages",
+                              json=read_and_typing("wamid.X"),
+                              headers={"Authorization": f"Bearer {WHATSAPP_ACCESS_TOKEN}"}, timeout=10)
+        assert response.json() == {"success": True}

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat.channels.whatsapp.receipts import newest_customer_wamid
 from agentchat.chats import attachments, export
 from agentchat.chats import service as chats
-from agentchat.chats.models import ASSIGNED, STATUSES, Chat
+from agentchat.chats.models import ASSIGNED, STATUSES, WHATSAPP, Chat
 from agentchat.chats.schemas import (
     AssignChatIn,
     ChatDetail,
@@ -187,9 +188,13 @@ async def get_chats(
 
 
 @router.get("/api/GetChat")
-async def get_chat(caller: CurrentAgent, db: DbSession,
+async def get_chat(request: Request, caller: CurrentAgent, db: DbSession,
                    chat_id: Annotated[ID, Query(alias="ChatID")]) -> ChatDetail:
     chat = await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
+    receipts = getattr(request.app.state, "whatsapp_receipts", None)
+    if receipts is not None and chat.channel == WHATSAPP and (chat.agent_id == caller.agent_id or caller.is_manager):
+        # The one handling the chat has seen it: the customer's newest message shows as read on their phone.
+        receipts.chat_read(chat.id, await newest_customer_wamid(db, chat.id))
     detail = await chat_with_messages(db, chat)
     customer = await customers.view_customer(db, await customers.get_customer(db, chat.customer_id))
     return ChatDetail(**detail.model_dump(), customer=CustomerOut.of(customer.customer, customer.comments,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from agentchat.agents.models import AgentDepartment
 from agentchat.channels.webchat import sender as webchat_sender
-from agentchat.chats.models import CLOSED, WEBCHAT, Chat
+from agentchat.chats.models import CLOSED, WEBCHAT, WHATSAPP, Chat
 from agentchat.events.hub import Connection
 from agentchat.events.model import Event
 from agentchat.security import authenticate
@@ -104,3 +104,6 @@ async def _relay_typing(websocket: WebSocket, connection: Connection, chat_id: o
     await state.broker.publish([event])
     if channel == WEBCHAT:  # the web chat page shows "Agent is typing…"
         await webchat_sender.agent_typing(state.broker, customer_id)
+    elif channel == WHATSAPP and getattr(state, "whatsapp_receipts", None) is not None:
+        # The customer's phone shows their message read and "typing…" (fire-and-forget, rate-limited per chat).
+        state.whatsapp_receipts.agent_typing(chat_id)

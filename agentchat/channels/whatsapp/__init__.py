@@ -5,12 +5,14 @@ from fastapi import FastAPI
 
 from agentchat.channels.outbound import ChannelSender
 from agentchat.channels.whatsapp.outbound import GraphApi, WhatsAppSender
+from agentchat.channels.whatsapp.receipts import Receipts
 
 
 async def start_whatsapp(app: FastAPI) -> dict[str, ChannelSender]:
     """Open the Graph API client when the channel is configured; returns {"WhatsApp": sender} or {}."""
     settings = app.state.settings
     app.state.whatsapp_graph = None
+    app.state.whatsapp_receipts = None
     if not (settings.whatsapp_access_token and settings.whatsapp_phone_number_id):
         return {}
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.whatsapp_timeout_seconds),
@@ -19,11 +21,13 @@ async def start_whatsapp(app: FastAPI) -> dict[str, ChannelSender]:
                      phone_number_id=settings.whatsapp_phone_number_id,
                      attempts=settings.whatsapp_retry_attempts, base_delay=settings.whatsapp_retry_base_seconds)
     app.state.whatsapp_graph = graph
+    app.state.whatsapp_receipts = Receipts(graph, app.state.sessionmaker)
     return {"WhatsApp": WhatsAppSender(graph, app.state.file_storage.read)}
 
 
 async def stop_whatsapp(app: FastAPI) -> None:
     graph: GraphApi | None = getattr(app.state, "whatsapp_graph", None)
     if graph is not None:
+        app.state.whatsapp_receipts = None
         await graph.http.aclose()
         app.state.whatsapp_graph = None

@@ -139,6 +139,22 @@ class GraphApi:
         except (KeyError, IndexError, TypeError) as exc:
             raise GraphError("bad_response", "The Graph API did not return a message id.") from exc
 
+    async def mark_read(self, message_id: str, *, typing: bool = False) -> None:
+        """POST /{phone_number_id}/messages {"status": "read", "message_id"}: the customer's message shows as read
+        (blue ticks); with `typing` the customer also sees "typing…" (until we send or 25 s pass). One attempt,
+        never retried: a receipt that arrives late is worse than none."""
+        url = f"{self.api_url}/{self.phone_number_id}/messages"
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+        if typing:
+            body["typing_indicator"] = {"type": "text"}
+        try:
+            answer = await self._json("POST", url, json=body)
+        except httpx.TransportError as exc:
+            raise GraphError("network_error", f"Could not reach the WhatsApp Cloud API ({type(exc).__name__}).") \
+                from exc
+        if answer.get("success") is not True:
+            raise GraphError("bad_response", "The Graph API did not confirm the read receipt.")
+
     async def upload_media(self, content: bytes, *, file_name: str, mime_type: str) -> str:
         """POST /{phone_number_id}/media (multipart); returns the media id to send."""
         url = f"{self.api_url}/{self.phone_number_id}/media"
