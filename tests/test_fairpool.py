@@ -1,0 +1,52 @@
+"""The connection pool's queue serves waiters in arrival order: a returned connection goes to the oldest waiter,
+never to a newcomer, so no request starves under load."""
+
+import asyncio
+
+import pytest
+from sqlalchemy.util import queue as sqla_queue
+
+from agentchat.fairpool import FairQueue
+
+
+def test_returned_connections_go_to_waiters_in_arrival_order():
+    async def scenario():
+        queue = FairQueue(maxsize=3)
+        served: list[tuple[str, str]] = []
+
+        async def waiter(name: str) -> None:
+            served.append((name, await queue._wait(None)))
+
+        tasks = [asyncio.create_task(waiter(name)) for name in ("first", "second", "third")]
+        await asyncio.sleep(0)
+        queue.put_nowait("a")
+        with pytest.raises(sqla_queue.Empty):
+            queue.get_nowait()  # a newcomer does not take what a waiter was handed
+        queue.put_nowait("b")
+        queue.put_nowait("c")
+        await asyncio.gather(*tasks)
+        queue.put_nowait("d")  # nobody waiting: kept for the next caller
+        return served, queue.get_nowait()
+
+    served, kept = asyncio.run(scenario())
+    assert served == [("first", "a"), ("second", "b"), ("third", "c")]
+    assert kept == "d"
+
+
+def test_a_waiter_that_gives_up_leaves_the_line_and_passes_on_what_it_was_handed():
+    async def scenario():
+        queue = FairQueue(maxsize=2)
+        with pytest.raises(sqla_queue.Empty):
+            await queue._wait(0.01)  # pool timeout
+        assert not queue._waiters
+
+        late = asyncio.create_task(queue._wait(None))
+        behind = asyncio.create_task(queue._wait(None))
+        await asyncio.sleep(0)
+        queue.put_nowait("a")  # handed to `late`...
+        late.cancel()  # ...which is cancelled before it runs: `behind` gets it
+        with pytest.raises(asyncio.CancelledError):
+            await late
+        return await behind
+
+    assert asyncio.run(scenario()) == "a"
