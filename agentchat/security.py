@@ -86,11 +86,9 @@ class Caller:
 
 # Unbounded parameters on purpose: a malformed token is a 401 like any wrong one, not a 422, and
 # validation errors here would keep the session check from running at all. async: a plain def dependency runs
-# in the thread pool, a thread hop on every request.
-async def presented_token(
-    session_token: Annotated[str | None, Query(alias="SessionToken")] = None,
-    authorization: Annotated[str | None, Header()] = None,
-) -> str | None:
+# in the thread pool, a thread hop on every request. The token's parameters are current_caller's own (no
+# sub-dependency for them): it runs on every request, and each dependency level costs FastAPI a resolution.
+def presented_token(session_token: str | None, authorization: str | None) -> str | None:
     if session_token:
         token = session_token
     elif authorization and authorization[:7].lower() == "bearer ":
@@ -102,8 +100,12 @@ async def presented_token(
 
 
 async def current_caller(
-    request: Request, db: DbSession, token: Annotated[str | None, Depends(presented_token)]
+    request: Request,
+    db: DbSession,
+    session_token: Annotated[str | None, Query(alias="SessionToken")] = None,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
+    token = presented_token(session_token, authorization)
     if not token:
         raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
     caller = await authenticate(db, token, idle=timedelta(minutes=request.app.state.settings.session_idle_minutes))
