@@ -85,5 +85,18 @@ async def raw_of(connection: AsyncConnection) -> Raw:
 
 
 async def raw(db: AsyncSession) -> Raw:
-    """The driver connection of the session (checked out, and on SQLite in its transaction)."""
-    return await raw_of(await db.connection())
+    """The driver connection of the session (checked out, and on SQLite in its transaction).
+
+    Kept for the rest of the session's transaction (the session check and the hot path's statement share it
+    without a second trip through the session), fetched again once it has ended: commit and rollback give the
+    connection back to the pool."""
+    transaction = db.sync_session.get_transaction()
+    cached = db.info.get(_RAW_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction and transaction.is_active:
+        return cached[1]
+    connection = await raw_of(await db.connection())
+    db.info[_RAW_KEY] = (db.sync_session.get_transaction(), connection)
+    return connection
+
+
+_RAW_KEY = "rawdb.connection"
