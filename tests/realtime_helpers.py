@@ -47,3 +47,13 @@ class AgentSocket:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def visitor_acknowledges(ws, agent_socket: AgentSocket, *, message_id: int, chat_id: int) -> None:
+    """The web chat page says Received, then Read; the agent's socket hears Delivered, then Read."""
+    ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
+    delivered = agent_socket.wait_for("MessageStatusChanged", MessageID=message_id)
+    assert delivered["Data"] == {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": "Delivered",
+                                 "FailureReason": None}
+    ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
+    assert agent_socket.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Read"

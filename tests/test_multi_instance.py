@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 from instances import Instance, drop_database, recreate_database
-from realtime_helpers import AgentSocket
+from realtime_helpers import AgentSocket, visitor_acknowledges
 from websockets.sync.client import connect
 
 REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -115,12 +115,7 @@ class TestWebChatAcrossInstances:
             message_id = sent["MessageID"]
             assert ann_socket.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Sent"
             # The page's acknowledgements, made on B, are heard by Ann's socket on A.
-            ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
-            delivered = ann_socket.wait_for("MessageStatusChanged", MessageID=message_id)
-            assert delivered["Data"] == {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": "Delivered",
-                                         "FailureReason": None}
-            ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
-            assert ann_socket.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Read"
+            visitor_acknowledges(ws, ann_socket, message_id=message_id, chat_id=chat_id)
             # Typing both ways.
             ann_socket.ws.send(json.dumps({"Type": "Typing", "ChatID": chat_id}))
             assert visitor_frame(ws, lambda f: f["Type"] == "AgentTyping") == {"Type": "AgentTyping"}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import add_agent, assert_error
-from realtime_helpers import AgentSocket
+from realtime_helpers import AgentSocket, visitor_acknowledges
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -441,12 +441,7 @@ class TestReadReceipts:
             message_id = pushed(ws, "Agent")["MessageID"]
             assert message_id == sent["MessageID"]
             assert agent.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Sent"
-            ws.send(json.dumps({"Type": "Received", "MessageID": message_id}))
-            event = agent.wait_for("MessageStatusChanged", MessageID=message_id)
-            assert event["Data"] == {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": "Delivered",
-                                     "FailureReason": None}
-            ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
-            assert agent.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Read"
+            visitor_acknowledges(ws, agent, message_id=message_id, chat_id=chat_id)
         messages = api.ok(api.get("GetChat", token, params={"ChatID": chat_id}))["Messages"]
         assert next(m for m in messages if m["MessageID"] == message_id)["DeliveryStatus"] == "Read"
 
