@@ -33,6 +33,7 @@ from agentchat.files.storage import LocalFileStorage
 from agentchat.hours.routes import router as hours_router
 from agentchat.jobs import start_jobs, stop_jobs
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
+from agentchat.rawdb import RawConnections
 from agentchat.reports.routes import router as reports_router
 from agentchat.security import password_hasher
 from agentchat.tags.routes import router as tags_router
@@ -51,14 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = create_engine(settings)
         app.state.engine = engine
+        raw_connections = RawConnections(engine)
+        await raw_connections.start()
+        app.state.raw = raw_connections
         broker = create_broker(settings.broker_url)
         hub = AgentHub()
         app.state.broker, app.state.agent_hub = broker, hub
         hub.start()
         await broker.start(hub.receive)
-        outbound = Outbound(create_sessionmaker(engine, broker=broker), senders={})
+        outbound = Outbound(create_sessionmaker(engine, broker=broker), raw_connections, senders={})
         app.state.outbound = outbound
         app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound, broker=broker)
+        raw_connections.info.update(outbound=outbound, broker=broker)
         # Channel senders register here: {"WhatsApp": ..., "WebChat": ...}
         outbound.senders.update(await start_channels(app))
         resume = asyncio.create_task(outbound.resume_pending())
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await stop_channels(app)
             await broker.stop()
             await hub.stop()
+            await raw_connections.stop()
             await engine.dispose()
 
     app = FastAPI(

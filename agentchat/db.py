@@ -10,6 +10,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from agentchat import rawdb
 from agentchat.config import Settings
 from agentchat.fairpool import FairAsyncQueuePool
 
@@ -94,7 +95,16 @@ async def commit_and_publish(db: AsyncSession) -> None:
     jobs = db.info.pop("after_commit", [])
     events = db.info.pop("events", [])
     await db.commit()
-    broker = db.info.get("broker")
+    await _publish_and_start(db.info.get("broker"), events, jobs)
+
+
+async def publish_committed(work: "rawdb.Raw") -> None:
+    """commit_and_publish for work on a raw connection (rawdb.RawConnections), already committed: it ran in
+    autocommit or in a transaction that has ended. Not to be called when that work failed."""
+    await _publish_and_start(work.info.get("broker"), work.info.pop("events", []), work.info.pop("after_commit", []))
+
+
+async def _publish_and_start(broker, events: list, jobs: list[AfterCommit]) -> None:
     if events and broker is not None:
         try:
             await broker.publish(events)

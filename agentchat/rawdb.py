@@ -2,10 +2,12 @@
 
 The hot paths (session check, SendMessage, GrabChat, GetChats, outbound delivery) run a few hand-written
 statements here instead of the async ORM, which costs several times more CPU per statement
-(see ../shared/PERFORMANCE.md). The statements run on the session's own connection, so they share its
-transaction: on SQLite the session has issued BEGIN (db.py), and `db.commit()` commits them; on PostgreSQL a
-statement that runs before the session started a transaction runs on its own (autocommit), so each hot path
-is written as ONE statement that checks and changes at once (a CTE, `UPDATE … RETURNING`).
+(see ../shared/PERFORMANCE.md). They run on a `RawConnections` connection, with no ORM session at all (creating
+an AsyncSession alone cost ~8 % of a SendMessage): on PostgreSQL an asyncpg pool of its own, on SQLite the
+engine's single connection (one writer per process). Such a connection is in autocommit: each hot path is
+written as ONE statement that checks and changes at once (a CTE, `UPDATE … RETURNING`), or runs its few
+statements inside `Raw.transaction()`. `raw(db)` gives the driver connection behind an ORM session instead,
+sharing its transaction.
 
 SQL is written once with PostgreSQL's `$1` placeholders; for SQLite they become `?1` (numbered parameters).
 Datetimes are naive UTC everywhere: PostgreSQL `timestamp without time zone`; on SQLite the text SQLAlchemy's
@@ -14,11 +16,14 @@ Rows are tuples (asyncpg Records index the same way).
 """
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 
 def sqlite_time(value: datetime) -> str:
@@ -54,13 +59,33 @@ def _sqlite_sql(sql: str) -> str:
 
 
 class Raw:
-    """One driver connection; `sqlite` tells which SQL dialect a caller must write where they differ."""
+    """One driver connection; `sqlite` tells which SQL dialect a caller must write where they differ.
 
-    __slots__ = ("connection", "sqlite")
+    `info` holds what an ORM session's info would (the broker, the outbound dispatcher) and, like it, the
+    events and after-commit jobs of the work done here (events.emit, db.after_commit; db.publish_committed)."""
 
-    def __init__(self, connection: Any, sqlite: bool):
+    __slots__ = ("connection", "sqlite", "info")
+
+    def __init__(self, connection: Any, sqlite: bool, info: dict | None = None):
         self.connection = connection
         self.sqlite = sqlite
+        self.info = info if info is not None else {}
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """For the few hot paths that need more than one statement (SQLite's, mostly)."""
+        if not self.sqlite:
+            async with self.connection.transaction():
+                yield
+            return
+        # IMMEDIATE: take the write lock now, so a read-then-write cannot fail half way with SQLITE_BUSY.
+        await self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self.connection.rollback()
+            raise
+        await self.connection.commit()
 
     async def fetch(self, sql: str, *args: Any) -> list:
         if self.sqlite:
@@ -77,6 +102,49 @@ class Raw:
             await self.fetch(sql, *args)
         else:
             await self.connection.execute(sql, *args)
+
+
+class RawConnections:
+    """Driver connections without an ORM session, for the hot paths; `info` is copied into each Raw.
+
+    PostgreSQL: an asyncpg pool of its own beside the engine's (the engine keeps the ORM's many low-traffic
+    calls). SQLite: the engine's own connection, checked out without a session, so that the process keeps
+    a single writer (a second connection would meet the first one's write lock and wait in SQLite's busy loop)."""
+
+    # 64 concurrent requests on 2 cores: PostgreSQL does best with a few busy connections (the bench's
+    # ceiling uses 10); more only queue inside the server.
+    POOL_SIZE = 16
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.info: dict = {}
+        self._pool = None
+
+    async def start(self) -> None:
+        if self.sqlite or self._pool is not None:
+            return
+        import asyncpg
+
+        url = make_url(self.engine.url).set(drivername="postgresql")
+        self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=2,
+                                               max_size=self.POOL_SIZE)
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[Raw]:
+        if self._pool is not None:
+            async with self._pool.acquire() as connection:
+                yield Raw(connection, False, dict(self.info))
+            return
+        async with self.engine.connect() as connection:
+            raw = await raw_of(connection)
+            raw.info.update(self.info)
+            yield raw
 
 
 async def raw_of(connection: AsyncConnection) -> Raw:

@@ -10,13 +10,11 @@ from anyio import to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Header, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock, rawdb
 from agentchat.agents.models import ROLE_MANAGER
 from agentchat.config import Settings
 from agentchat.contract import Forbidden, Unauthorized
-from agentchat.db import DbSession
 
 # Extending a session costs a write, so a session is pushed forward at most once a minute.
 EXTEND_GRANULARITY = timedelta(seconds=60)
@@ -101,14 +99,16 @@ def presented_token(session_token: str | None, authorization: str | None) -> str
 
 async def current_caller(
     request: Request,
-    db: DbSession,
     session_token: Annotated[str | None, Query(alias="SessionToken")] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
     token = presented_token(session_token, authorization)
     if not token:
         raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
-    caller = await authenticate(db, token, idle=timedelta(minutes=request.app.state.settings.session_idle_minutes))
+    state = request.app.state
+    # On a connection of its own, not the request's ORM session: the hot routes have none.
+    async with state.raw.connect() as connection:
+        caller = await authenticate(connection, token, idle=timedelta(minutes=state.settings.session_idle_minutes))
     if caller is None:
         raise Unauthorized("The session has expired or was ended; log on again.", code="session_invalid")
     return caller
@@ -121,12 +121,12 @@ _SESSION_LOOKUP = (
 _SESSION_EXTEND = "UPDATE agent_session SET expires_at = $1 WHERE id = $2"
 
 
-async def authenticate(db: AsyncSession, token: str, *, idle: timedelta) -> Caller | None:
+async def authenticate(connection: rawdb.Raw, token: str, *, idle: timedelta) -> Caller | None:
     """The live session behind a token, pushed forward by `idle` (at most once a minute, since it writes).
 
-    Runs on every request, so on the driver connection: one indexed read, and a write once a minute."""
+    Runs on every request, so on the driver connection (in autocommit): one indexed read, and a write once
+    a minute."""
     now = clock.now()
-    connection = await rawdb.raw(db)
     row = await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now)
     if row is None:
         return None
@@ -134,7 +134,6 @@ async def authenticate(db: AsyncSession, token: str, *, idle: timedelta) -> Call
     if now + idle - expires_at >= EXTEND_GRANULARITY:
         expires_at = now + idle
         await connection.execute(_SESSION_EXTEND, expires_at, session_id)
-        await db.commit()
     return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at)
 
 

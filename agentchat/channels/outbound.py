@@ -52,8 +52,10 @@ class ChannelSender(Protocol):
 
 
 class Outbound:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], senders: dict[str, ChannelSender]):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], raw_connections: rawdb.RawConnections,
+                 senders: dict[str, ChannelSender]):
         self.sessionmaker = sessionmaker
+        self.raw_connections = raw_connections
         self.senders = senders
         self._chat_locks: dict[int, asyncio.Lock] = {}
 
@@ -92,8 +94,7 @@ class Outbound:
         result = await self._send(item)
         # Runs after every outbound message: one raw UPDATE on a bare pool connection (autocommit: no ORM session,
         # no transaction), then MessageStatusChanged published as commit_and_publish would.
-        async with self.sessionmaker.kw["bind"].connect() as connection:
-            raw = await rawdb.raw_of(connection)
+        async with self.raw_connections.connect() as raw:
             changed = await raw.fetchrow(_RECORD_DELIVERY, item.message_id, result.status, result.external_id,
                                          result.failure_reason)
         broker = self.sessionmaker.kw["info"].get("broker")

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat.channels.whatsapp.receipts import newest_customer_wamid
-from agentchat.chats import attachments, export
+from agentchat.chats import attachments, export, fastpath
 from agentchat.chats import service as chats
 from agentchat.chats.models import ASSIGNED, STATUSES, WHATSAPP, Chat
 from agentchat.chats.schemas import (
@@ -28,7 +28,7 @@ from agentchat.chats.schemas import (
 from agentchat.contract import ID, MAX_ID, Invalid, Page, Paging, TooLarge, paging
 from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
-from agentchat.db import DbSession, commit_and_publish
+from agentchat.db import DbSession, commit_and_publish, publish_committed
 from agentchat.security import CurrentAgent
 
 router = APIRouter(tags=["Chats"])
@@ -46,11 +46,14 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
                             messages=[MessageOut.of(m) for m in messages])
 
 
+# GrabChat, SendMessage (text) and GetChats are the hot calls: no ORM session (fastpath.py).
+
 @router.post("/api/GrabChat")
-async def grab_chat(caller: CurrentAgent, db: DbSession,
+async def grab_chat(request: Request, caller: CurrentAgent,
                     body: Annotated[GrabChatIn | None, Body()] = None) -> ChatWithMessages:
-    data = await chats.grab_chat_json(db, caller=caller, chat_id=body.chat_id if body else None)
-    await commit_and_publish(db)
+    async with request.app.state.raw.connect() as raw:
+        data = await fastpath.grab_chat_json(raw, caller=caller, chat_id=body.chat_id if body else None)
+    await publish_committed(raw)
     return JSONResponse(data)
 
 
@@ -107,7 +110,7 @@ def _body_too_large(limit: int) -> TooLarge:
 
 @router.post("/api/SendMessage", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}}})
-async def send_message(request: Request, caller: CurrentAgent, db: DbSession) -> MessageOut:
+async def send_message(request: Request, caller: CurrentAgent) -> MessageOut:
     settings = request.app.state.settings
     raw = await read_capped_body(request, settings.max_file_bytes * 4 // 3 + BODY_OVERHEAD)
     try:
@@ -121,12 +124,14 @@ async def send_message(request: Request, caller: CurrentAgent, db: DbSession) ->
         raise Invalid("Send a Message, a file, or both.", code="message_required", field="Message")
     if file is None:
         # The common case, on the driver connection: the same checks, history, event and delivery.
-        data = await chats.send_text_message(db, caller=caller, chat_id=body.chat_id, text=text)
-        await commit_and_publish(db)
+        async with request.app.state.raw.connect() as raw:
+            data = await fastpath.send_text_message(raw, caller=caller, chat_id=body.chat_id, text=text)
+        await publish_committed(raw)
         return JSONResponse(data)
-    message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
-                                       storage=request.app.state.file_storage)
-    await commit_and_publish(db)
+    async with request.app.state.sessionmaker() as db:
+        message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
+                                           storage=request.app.state.file_storage)
+        await commit_and_publish(db)
     return MessageOut.of(message)
 
 
@@ -169,8 +174,8 @@ def _when(value: str | None, name: str, *, upper: bool) -> datetime | None:
 
 @router.get("/api/GetChats")
 async def get_chats(
+    request: Request,
     caller: CurrentAgent,
-    db: DbSession,
     page: Annotated[Paging, Depends(paging)],
     status: Annotated[list[str], Query(alias="Status", max_length=10)] = (),
     department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
@@ -184,7 +189,8 @@ async def get_chats(
                              created_to=_when(created_to, "To", upper=True))
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise Invalid("From must not be after To.", code="invalid_field", field="From")
-    return JSONResponse(await chats.list_chats_json(db, caller=caller, where=where, paging=page))
+    async with request.app.state.raw.connect() as raw:
+        return JSONResponse(await fastpath.list_chats_json(raw, caller=caller, where=where, paging=page))
 
 
 @router.get("/api/GetChat")

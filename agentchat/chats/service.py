@@ -6,9 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock, rawdb, routing
+from agentchat import clock, routing
 from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
-from agentchat.channels.outbound import Outgoing
 from agentchat.chats import events as chat_events
 from agentchat.chats.attachments import NewFile
 from agentchat.chats.models import (
@@ -27,10 +26,9 @@ from agentchat.chats.models import (
     Message,
 )
 from agentchat.company import service as company
-from agentchat.contract import Conflict, Forbidden, NotFound, Paging
+from agentchat.contract import Conflict, Forbidden, NotFound
 from agentchat.db import after_commit
 from agentchat.departments.models import Department
-from agentchat.events import Event, emit
 from agentchat.files.storage import FileStorage
 from agentchat.security import Caller
 
@@ -141,7 +139,7 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     return or_(Chat.department_id.in_(mine), Chat.agent_id == caller.agent_id)
 
 
-def _not_found(chat_id: int) -> NotFound:
+def not_found(chat_id: int) -> NotFound:
     # The same answer for "no such chat" and "not yours to see", so IDs cannot be probed.
     return NotFound(f"No chat has ID {chat_id}.", code="chat_not_found", field="ChatID")
 
@@ -153,7 +151,7 @@ async def get_visible_chat(db: AsyncSession, *, caller: Caller, chat_id: int, lo
         query = query.with_for_update(of=Chat)
     chat = (await db.execute(query)).scalar_one_or_none()
     if chat is None:
-        raise _not_found(chat_id)
+        raise not_found(chat_id)
     return chat
 
 
@@ -195,10 +193,6 @@ def check_can_act(caller: Caller, chat: Chat, *, manager_statuses: tuple[str, ..
 
 # ---- grabbing and assigning --------------------------------------------------------------------------------
 
-# How many queued chats one GrabChat without ChatID tries before giving up to concurrent grabbers.
-GRAB_ATTEMPTS = 10
-
-
 async def _take(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int, event_type: str) -> Chat | None:
     """The one conditional UPDATE that settles a race for a queued chat: None if someone else won."""
     now = clock.now()
@@ -212,31 +206,6 @@ async def _take(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int
     if chat is not None:
         record_event(db, chat, event_type, actor_agent_id=caller.agent_id, from_status=UNASSIGNED, at=now)
     return chat
-
-
-async def grab_chat(db: AsyncSession, *, caller: Caller, chat_id: int | None) -> Chat:
-    """The named queued chat, or the longest-waiting one of the caller's departments, becomes the caller's."""
-    if chat_id is not None:
-        chat = await _take(db, caller=caller, chat_id=chat_id, agent_id=caller.agent_id, event_type="Grabbed")
-        if chat is None:
-            await get_visible_chat(db, caller=caller, chat_id=chat_id)
-            raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
-                           code="chat_not_unassigned", field="ChatID")
-        return chat
-    tried: set[int] = set()
-    while len(tried) < GRAB_ATTEMPTS:
-        query = (select(Chat.id).where(Chat.status == UNASSIGNED, visible_to(caller), Chat.id.not_in(tried))
-                 .order_by(Chat.queued_at, Chat.id).limit(GRAB_ATTEMPTS - len(tried)))
-        candidates = list((await db.execute(query)).scalars())
-        if not candidates:
-            break
-        for candidate in candidates:
-            tried.add(candidate)
-            chat = await _take(db, caller=caller, chat_id=candidate, agent_id=caller.agent_id,
-                               event_type="Grabbed")
-            if chat is not None:
-                return chat
-    raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
 
 
 async def assign_chat(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int) -> Chat:
@@ -385,252 +354,3 @@ class ChatFilter:
     customer_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
-
-
-async def list_chats(db: AsyncSession, *, caller: Caller, where: ChatFilter, paging: Paging
-                     ) -> tuple[list[tuple[Chat, list[int]]], int]:
-    """Newest first. One query for the page and its total (a window count), one for the page's tags."""
-    conditions = [visible_to(caller)]
-    if where.statuses:
-        conditions.append(Chat.status.in_(where.statuses))
-    if where.department_id is not None:
-        conditions.append(Chat.department_id == where.department_id)
-    if where.agent_id is not None:
-        conditions.append(Chat.agent_id == where.agent_id)
-    if where.customer_id is not None:
-        conditions.append(Chat.customer_id == where.customer_id)
-    if where.created_from is not None:
-        conditions.append(Chat.created_at >= where.created_from)
-    if where.created_to is not None:
-        conditions.append(Chat.created_at <= where.created_to)
-    query = (select(Chat, func.count().over()).where(*conditions).order_by(Chat.created_at.desc(), Chat.id.desc())
-             .offset(paging.offset).limit(paging.page_size))
-    rows = (await db.execute(query)).all()
-    if rows:
-        total = rows[0][1]
-    elif paging.page == 1:
-        total = 0
-    else:
-        total = (await db.execute(select(func.count()).select_from(Chat).where(*conditions))).scalar_one()
-    chats = [row[0] for row in rows]
-    tags = await chat_tag_ids(db, [chat.id for chat in chats])
-    return [(chat, tags[chat.id]) for chat in chats], total
-
-
-
-# ---- the hot paths on the driver connection (agentchat/rawdb.py) ---------------------------------------------
-# SendMessage, GrabChat and GetChats run as few raw statements as possible (one on PostgreSQL), with the same
-# checks, history, events and delivery as the ORM code above, and return the contract's JSON directly.
-
-# What pydantic's str_strip_whitespace strips (Unicode White_Space), so raw JSON matches the Schema output.
-_WHITE_SPACE = " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-               "\u2028\u2029\u202f\u205f\u3000"
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip(_WHITE_SPACE) if value is not None else None
-
-
-def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int | None, text: str | None,
-                 file_name: str | None, file_type: str | None, file_size: int | None, file_key: str | None,
-                 created_at, delivery_status: str | None, failure_reason: str | None) -> dict:
-    """MessageOut's JSON (by alias) from raw column values."""
-    file = None
-    if file_key is not None:
-        file = {"FileName": _strip(file_name or "file"), "FileType": _strip(file_type or "application/octet-stream"),
-                "Size": file_size or 0, "URL": f"/api/GetFile?MessageID={message_id}"}
-    return {"MessageID": message_id, "ChatID": chat_id, "SenderType": _strip(sender_type), "AgentID": agent_id,
-            "Text": _strip(text), "File": file, "CreatedAt": rawdb.wire_time(created_at),
-            "DeliveryStatus": _strip(delivery_status), "FailureReason": _strip(failure_reason)}
-
-
-def _visible_sql(caller: Caller, agent_param: str) -> str:
-    """visible_to() in SQL, for the chat table."""
-    if caller.is_manager:
-        return "TRUE"
-    return (f"(chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
-            f" OR chat.agent_id = {agent_param})")
-
-
-_SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
-                      "chat.customer_id, customer.phone_number")
-_SEND_CHAT = (f"SELECT {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
-              "WHERE chat.id = $1 AND {visible}")
-_SEND_INSERT = ("INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
-                "VALUES ($1, 'Agent', $2, $3, $4, 'Pending') RETURNING id")
-_SEND_TOUCH = "UPDATE chat SET last_message_at = $2 WHERE id = $1"
-# PostgreSQL: lock the visible chat, insert only if the agent may write now, touch the chat; one trip.
-_SEND_PG = (
-    f"WITH c AS (SELECT chat.id, {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
-    "WHERE chat.id = $1 AND {visible} FOR UPDATE OF chat), "
-    "m AS (INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
-    "SELECT c.id, 'Agent', $2::integer, $3::text, $4::timestamp, 'Pending' FROM c WHERE c.status = 'Assigned' "
-    "AND ({may_act}) AND (c.channel <> 'WhatsApp' OR c.last_customer_message_at >= $5::timestamp) RETURNING id), "
-    "u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
-    "SELECT c.status, c.agent_id, c.channel, c.last_customer_message_at, c.department_id, c.customer_id, "
-    "c.phone_number, m.id FROM c LEFT JOIN m ON TRUE"
-)
-
-
-def _check_send(caller: Caller, chat_id: int, row, now: datetime) -> None:
-    """send_message's refusals, from the chat's row, in the same order."""
-    if row is None:
-        raise _not_found(chat_id)
-    status, agent_id, channel, last_customer = row[0], row[1], row[2], rawdb.to_time(row[3])
-    check_can_act(caller, _ChatState(status, agent_id))
-    if channel == WHATSAPP and (last_customer is None or now - last_customer > WHATSAPP_WINDOW):
-        raise Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
-                       "wait for the customer to write again.", code="whatsapp_24h_window", field="ChatID")
-
-
-@dataclass(slots=True)
-class _ChatState:
-    status: str
-    agent_id: int | None
-
-
-async def send_text_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: str) -> dict:
-    """send_message for a text without a file: MessageOut's JSON. Emits MessageSent; delivers after commit."""
-    now = clock.now()
-    raw = await rawdb.raw(db)
-    if raw.sqlite:
-        args = (chat_id,) if caller.is_manager else (chat_id, caller.agent_id)
-        row = await raw.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), *args)
-        _check_send(caller, chat_id, row, now)
-        message_id = (await raw.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now))[0]
-        await raw.execute(_SEND_TOUCH, chat_id, now)
-    else:
-        sql = _SEND_PG.format(visible=_visible_sql(caller, "$2"), may_act="TRUE" if caller.is_manager
-                              else "c.agent_id = $2")
-        row = await raw.fetchrow(sql, chat_id, caller.agent_id, text, now, now - WHATSAPP_WINDOW)
-        if row is None or row[7] is None:
-            _check_send(caller, chat_id, row, now)
-            raise AssertionError("a chat the agent may write to was not written")  # pragma: no cover
-        message_id = row[7]
-    department_id, customer_id, phone_number = row[4], row[5], row[6]
-    data = message_json(message_id, chat_id, SENDER_AGENT, caller.agent_id, text, None, None, None, None, now,
-                        PENDING, None)
-    emit(db, Event("MessageSent", data, department_ids=(department_id,) if department_id else (),
-                   agent_ids=(row[1],) if row[1] else ()))
-    outbound = db.info.get("outbound")
-    if outbound is not None:
-        item = Outgoing(message_id=message_id, chat_id=chat_id, channel=row[2], customer_id=customer_id,
-                        phone_number=phone_number, text=text, file_name=None, file_type=None, file_key=None,
-                        payload=None)
-        after_commit(db, lambda: outbound.deliver_item(item))
-    return data
-
-
-_CHAT_COLUMNS = ("id, customer_id, channel, status, department_id, agent_id, created_at, queued_at, assigned_at, "
-                 "closed_at, last_message_at")
-_MESSAGE_COLUMNS = ("id, chat_id, sender_type, agent_id, text, file_name, file_type, file_size, file_key, created_at, "
-                    "delivery_status, failure_reason")
-_GRAB_MINE = "department_id IN (SELECT department_id FROM agent_department WHERE agent_id = $1)"
-# The queued chat the caller takes: the named one, or the longest-waiting one of the caller's departments
-# (on PostgreSQL skipping those another grabber holds right now). The UPDATE re-checks that it is still queued.
-_GRAB_NAMED = "$3"
-_GRAB_NEXT = ("(SELECT id FROM chat WHERE status = 'Unassigned' AND {mine} ORDER BY queued_at, id LIMIT 1{skip})")
-_GRAB_UPDATE = (f"UPDATE chat SET agent_id = $1, status = 'Assigned', assigned_at = $2 WHERE id = {{target}} "
-                f"AND status = 'Unassigned' AND {{mine}} RETURNING {_CHAT_COLUMNS}")
-_GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
-               "to_status) VALUES ($1, 'Grabbed', $2, $3, $4, $3, 'Unassigned', 'Assigned')")
-_GRAB_PG = ("WITH u AS ({update}), "
-            "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
-            "to_status) SELECT id, 'Grabbed', $2::timestamp, $1, department_id, $1, 'Unassigned', 'Assigned' FROM u) "
-            f"SELECT {_CHAT_COLUMNS}, ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id) FROM u")
-_CHAT_TAGS = "SELECT tag_id FROM chat_tag WHERE chat_id = $1 ORDER BY tag_id"
-_CHAT_MESSAGES = f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE chat_id = $1 ORDER BY id"
-
-
-def chat_json(row, tag_ids: list[int]) -> dict:
-    """ChatOut's JSON from a row of _CHAT_COLUMNS."""
-    return {"ChatID": row[0], "CustomerID": row[1], "Channel": _strip(row[2]), "Status": _strip(row[3]),
-            "DepartmentID": row[4], "AgentID": row[5], "TagIDs": tag_ids, "CreatedAt": rawdb.wire_time(row[6]),
-            "QueuedAt": rawdb.wire_time(row[7]), "AssignedAt": rawdb.wire_time(row[8]),
-            "ClosedAt": rawdb.wire_time(row[9]), "LastMessageAt": rawdb.wire_time(row[10])}
-
-
-def _chat_of(row) -> Chat:
-    """A detached Chat for the event helpers (not added to the session)."""
-    return Chat(id=row[0], customer_id=row[1], channel=row[2], status=row[3], department_id=row[4], agent_id=row[5],
-                created_at=rawdb.to_time(row[6]), queued_at=rawdb.to_time(row[7]), assigned_at=rawdb.to_time(row[8]),
-                closed_at=rawdb.to_time(row[9]), last_message_at=rawdb.to_time(row[10]))
-
-
-async def grab_chat_json(db: AsyncSession, *, caller: Caller, chat_id: int | None) -> dict:
-    """grab_chat with ChatWithMessages' JSON as the answer: one statement on PostgreSQL takes the chat and
-    writes its history; the chat's messages are read in the same transaction."""
-    now = clock.now()
-    raw = await rawdb.raw(db)
-    mine = "TRUE" if caller.is_manager else _GRAB_MINE
-    if chat_id is not None:
-        target = _GRAB_NAMED
-    else:
-        target = _GRAB_NEXT.format(mine=mine, skip="" if raw.sqlite else " FOR UPDATE SKIP LOCKED")
-    update_sql = _GRAB_UPDATE.format(target=target, mine=mine)
-    args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
-    if raw.sqlite:
-        row = await raw.fetchrow(update_sql, *args)
-        if row is not None:
-            await raw.execute(_GRAB_EVENT, row[0], now, caller.agent_id, row[4])
-            tag_ids = [tag for (tag,) in await raw.fetch(_CHAT_TAGS, row[0])]
-    else:
-        row = await raw.fetchrow(_GRAB_PG.format(update=update_sql), *args)
-        if row is not None:
-            tag_ids = list(row[11])
-    if row is None:
-        if chat_id is not None:
-            await get_visible_chat(db, caller=caller, chat_id=chat_id)
-            raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
-                           code="chat_not_unassigned", field="ChatID")
-        raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
-    chat_events.chat_changed(db, _chat_of(row), "Grabbed", actor_agent_id=caller.agent_id, from_status=UNASSIGNED)
-    messages = [message_json(*m) for m in await raw.fetch(_CHAT_MESSAGES, row[0])]
-    return {**chat_json(row, tag_ids), "Messages": messages}
-
-
-async def list_chats_json(db: AsyncSession, *, caller: Caller, where: ChatFilter, paging: Paging) -> dict:
-    """list_chats as Page[ChatOut]'s JSON. PostgreSQL: one statement for the page, its tags and the total."""
-    raw = await rawdb.raw(db)
-    args: list = []
-
-    def param(value) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    conditions = []
-    if not caller.is_manager:
-        conditions.append(_visible_sql(caller, param(caller.agent_id)))
-    if where.statuses:
-        conditions.append(f"chat.status IN ({', '.join(param(s) for s in where.statuses)})")
-    for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
-                              ("customer_id", "=", where.customer_id), ("created_at", ">=", where.created_from),
-                              ("created_at", "<=", where.created_to)):
-        if value is not None:
-            conditions.append(f"chat.{column} {op} {param(value)}")
-    condition = " AND ".join(conditions) or "TRUE"
-    count_sql = f"SELECT count(*) FROM chat WHERE {condition}"
-    page = f"ORDER BY chat.created_at DESC, chat.id DESC LIMIT {paging.page_size:d} OFFSET {paging.offset:d}"
-    if raw.sqlite:
-        rows = await raw.fetch(f"SELECT {_CHAT_COLUMNS}, ({count_sql}) FROM chat WHERE {condition} {page}", *args)
-        tags: dict[int, list[int]] = {row[0]: [] for row in rows}
-        if rows:
-            ids = ", ".join(str(int(chat_id)) for chat_id in tags)
-            for chat_id, tag_id in await raw.fetch(f"SELECT chat_id, tag_id FROM chat_tag WHERE chat_id IN ({ids}) "
-                                                   "ORDER BY chat_id, tag_id"):
-                tags[chat_id].append(tag_id)
-        items = [chat_json(row, tags[row[0]]) for row in rows]
-        total_column = 11
-    else:
-        rows = await raw.fetch(
-            f"SELECT {_CHAT_COLUMNS}, ARRAY(SELECT tag_id FROM chat_tag WHERE chat_tag.chat_id = chat.id "
-            f"ORDER BY tag_id), ({count_sql}) FROM chat WHERE {condition} {page}", *args)
-        items = [chat_json(row, list(row[11])) for row in rows]
-        total_column = 12
-    if rows:
-        total = rows[0][total_column]
-    elif paging.page == 1:
-        total = 0
-    else:
-        total = (await raw.fetchrow(count_sql, *args))[0]
-    return {"Items": items, "Page": paging.page, "PageSize": paging.page_size, "Total": total}

@@ -7,7 +7,6 @@ from datetime import timedelta
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
-from agentchat.agents.models import AgentDepartment
 from agentchat.channels.webchat import sender as webchat_sender
 from agentchat.chats.models import CLOSED, WEBCHAT, WHATSAPP, Chat
 from agentchat.events.hub import Connection
@@ -25,11 +24,11 @@ async def agent_socket(websocket: WebSocket) -> None:
     state = websocket.app.state
     token = websocket.query_params.get("SessionToken", "")
     last_event_id = websocket.query_params.get("LastEventID")
-    async with state.sessionmaker() as db:
-        caller = await authenticate(db, token, idle=timedelta(minutes=state.settings.session_idle_minutes)) \
+    async with state.raw.connect() as raw:
+        caller = await authenticate(raw, token, idle=timedelta(minutes=state.settings.session_idle_minutes)) \
             if token else None
-        department_ids = set() if caller is None else set((await db.execute(
-            select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id))).scalars())
+        department_ids = set() if caller is None else {row[0] for row in await raw.fetch(
+            "SELECT department_id FROM agent_department WHERE agent_id = $1", caller.agent_id)}
     if caller is None:
         await websocket.close(CLOSE_UNAUTHORIZED)
         return

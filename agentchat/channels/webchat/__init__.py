@@ -25,7 +25,7 @@ async def start_webchat(app: FastAPI) -> WebChatSender:
     app.state.webchat_message_limit = SlidingWindowLimit(MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS)
     app.state.webchat_receipt_limit = SlidingWindowLimit(RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)
     await app.state.broker.follow_visitors(hub.deliver)
-    return WebChatSender(app.state.broker, app.state.sessionmaker)
+    return WebChatSender(app.state.broker, app.state.raw)
 
 
 async def stop_webchat(app: FastAPI) -> None:

@@ -2,8 +2,6 @@
 
 import json
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from agentchat import rawdb
 from agentchat.channels.outbound import DeliveryResult, Outgoing
 from agentchat.channels.webchat.hub import push_to_visitor
@@ -29,16 +27,15 @@ class WebChatSender:
     It becomes Delivered when the page acknowledges it (a Received frame, or fetching it with GET) and Read
     when the page reports it seen (a Read frame); see service.acknowledge."""
 
-    def __init__(self, broker: Broker, sessionmaker: async_sessionmaker[AsyncSession]):
+    def __init__(self, broker: Broker, raw_connections: rawdb.RawConnections):
         self.broker = broker
-        self.sessionmaker = sessionmaker
-        self.engine = sessionmaker.kw["bind"]
+        self.raw_connections = raw_connections
 
     async def send(self, item: Outgoing) -> DeliveryResult:
         # One raw read on a bare pool connection (no ORM session, no transaction): this runs for every message
         # an agent sends to a web chat (see ../shared/PERFORMANCE.md).
-        async with self.engine.connect() as connection:
-            row = await (await rawdb.raw_of(connection)).fetchrow(_VISITOR_MESSAGE, item.message_id)
+        async with self.raw_connections.connect() as raw:
+            row = await raw.fetchrow(_VISITOR_MESSAGE, item.message_id)
         if row is not None:  # None: erased meanwhile, nothing left to show
             await push_to_visitor(self.broker, item.customer_id, message_event(_visitor_message(row)))
         return DeliveryResult(SENT)
