@@ -128,7 +128,7 @@ class RawConnections:
 
         url = make_url(self.engine.url).set(drivername="postgresql")
         self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=2,
-                                               max_size=self.POOL_SIZE)
+                                               max_size=self.POOL_SIZE, reset=_no_session_state)
 
     async def stop(self) -> None:
         if self._pool is not None:
@@ -145,6 +145,13 @@ class RawConnections:
             raw = await raw_of(connection)
             raw.info.update(self.info)
             yield raw
+
+
+async def _no_session_state(connection) -> None:
+    """The pool's reset on release, instead of asyncpg's default: a reset query (RESET ALL, UNLISTEN *, CLOSE
+    ALL, advisory unlock) on every release was a second round trip per checkout (~13 % of a SendMessage). The
+    hot paths never SET, LISTEN, open cursors or take advisory locks; an open transaction is still rolled back
+    by asyncpg before this runs."""
 
 
 async def raw_of(connection: AsyncConnection) -> Raw:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Protocol
 
@@ -38,6 +39,10 @@ class Outgoing:
     file_type: str | None
     file_key: str | None
     payload: dict | None
+    # Set when an agent's text is sent on the fast path (chats/fastpath.py), which has them at hand: the web
+    # chat sender then shows the message without reading it back.
+    created_at: datetime | None = None
+    agent_name: str | None = None
 
 
 @dataclass

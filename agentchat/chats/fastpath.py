@@ -49,8 +49,10 @@ def _visible_sql(caller: Caller, agent_param: str) -> str:
             f" OR chat.agent_id = {agent_param})")
 
 
+# The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own.
 _SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
-                      "chat.customer_id, customer.phone_number")
+                      "chat.customer_id, customer.phone_number, "
+                      "(SELECT name FROM agent WHERE agent.id = $2) AS agent_name")
 _SEND_CHAT = (f"SELECT {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
               "WHERE chat.id = $1 AND {visible}")
 _SEND_INSERT = ("INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
@@ -65,7 +67,7 @@ _SEND_PG = (
     "AND ({may_act}) AND (c.channel <> 'WhatsApp' OR c.last_customer_message_at >= $5::timestamp) RETURNING id), "
     "u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
     "SELECT c.status, c.agent_id, c.channel, c.last_customer_message_at, c.department_id, c.customer_id, "
-    "c.phone_number, m.id FROM c LEFT JOIN m ON TRUE"
+    "c.phone_number, c.agent_name, m.id FROM c LEFT JOIN m ON TRUE"
 )
 
 
@@ -90,9 +92,8 @@ async def send_text_message(raw: Raw, *, caller: Caller, chat_id: int, text: str
     """send_message for a text without a file: MessageOut's JSON. Records MessageSent and the delivery."""
     now = clock.now()
     if raw.sqlite:
-        args = (chat_id,) if caller.is_manager else (chat_id, caller.agent_id)
         async with raw.transaction():
-            row = await raw.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), *args)
+            row = await raw.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), chat_id, caller.agent_id)
             _check_send(caller, chat_id, row, now)
             message_id = (await raw.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now))[0]
             await raw.execute(_SEND_TOUCH, chat_id, now)
@@ -100,10 +101,10 @@ async def send_text_message(raw: Raw, *, caller: Caller, chat_id: int, text: str
         sql = _SEND_PG.format(visible=_visible_sql(caller, "$2"), may_act="TRUE" if caller.is_manager
                               else "c.agent_id = $2")
         row = await raw.fetchrow(sql, chat_id, caller.agent_id, text, now, now - WHATSAPP_WINDOW)
-        if row is None or row[7] is None:
+        if row is None or row[8] is None:
             _check_send(caller, chat_id, row, now)
             raise AssertionError("a chat the agent may write to was not written")  # pragma: no cover
-        message_id = row[7]
+        message_id = row[8]
     department_id, customer_id, phone_number = row[4], row[5], row[6]
     data = message_json(message_id, chat_id, SENDER_AGENT, caller.agent_id, text, None, None, None, None, now,
                         PENDING, None)
@@ -113,7 +114,7 @@ async def send_text_message(raw: Raw, *, caller: Caller, chat_id: int, text: str
     if outbound is not None:
         item = Outgoing(message_id=message_id, chat_id=chat_id, channel=row[2], customer_id=customer_id,
                         phone_number=phone_number, text=text, file_name=None, file_type=None, file_key=None,
-                        payload=None)
+                        payload=None, created_at=now, agent_name=row[7])
         after_commit(raw, lambda: outbound.deliver_item(item))
     return data
 

@@ -6,7 +6,7 @@ from agentchat import rawdb
 from agentchat.channels.outbound import DeliveryResult, Outgoing
 from agentchat.channels.webchat.hub import push_to_visitor
 from agentchat.channels.webchat.schemas import VisitorMessageOut
-from agentchat.chats.models import SENT, Message
+from agentchat.chats.models import SENDER_AGENT, SENT, Message
 from agentchat.events.broker import Broker
 
 # Server → visitor frames besides "Message": an agent is typing in the visitor's chat.
@@ -34,6 +34,11 @@ class WebChatSender:
     async def send(self, item: Outgoing) -> DeliveryResult:
         # One raw read on a bare pool connection (no ORM session, no transaction): this runs for every message
         # an agent sends to a web chat (see ../shared/PERFORMANCE.md).
+        if item.created_at is not None:  # an agent's text, described in full by the item
+            out = VisitorMessageOut(message_id=item.message_id, sender_type=SENDER_AGENT, agent_name=item.agent_name,
+                                    text=item.text, file=None, menu=None, created_at=item.created_at)
+            await push_to_visitor(self.broker, item.customer_id, message_event(out))
+            return DeliveryResult(SENT)
         async with self.raw_connections.connect() as raw:
             row = await raw.fetchrow(_VISITOR_MESSAGE, item.message_id)
         if row is not None:  # None: erased meanwhile, nothing left to show
