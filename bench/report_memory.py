@@ -103,12 +103,11 @@ async def produce(url: str, out: Path) -> dict:
     """The child: the ChatSummary CSV for the 28 days, streamed to a file. Returns the measurements."""
     from agentchat.config import Settings
     from agentchat.db import create_engine, create_sessionmaker
-    from agentchat.reports import renderers
-    from agentchat.reports import service as reports
+    from agentchat.reports import catalogue, renderers
 
     engine = create_engine(Settings(_env_file=None, database_url=url))
     sessionmaker = create_sessionmaker(engine)
-    report = reports.get_report("ChatSummary")
+    report = catalogue.get_report("ChatSummary")
     start, end = FIRST_DAY, FIRST_DAY + timedelta(days=29)
     rss_before = _status("VmRSS")
     began = time.perf_counter()

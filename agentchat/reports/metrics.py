@@ -33,7 +33,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from agentchat.chats.models import ASSIGNED, CLOSED, SENDER_AGENT, SENDER_CUSTOMER, UNASSIGNED
 
@@ -46,22 +46,15 @@ class Hours(Protocol):
     def open_seconds(self, start: datetime, end: datetime) -> int: ...
 
 
-class AlwaysOpen:
-    def open_seconds(self, start: datetime, end: datetime) -> int:
-        return max(0, int((end - start).total_seconds()))
-
-
-@dataclass(frozen=True, slots=True)
-class EventFact:
+# Tuples, not dataclasses: a report builds one per event and message read (hundreds of thousands).
+class EventFact(NamedTuple):
     at: datetime
-    type: str
     to_status: str | None
     from_status: str | None
     agent_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class MessageFact:
+class MessageFact(NamedTuple):
     at: datetime
     sender_type: str
     agent_id: int | None
@@ -128,55 +121,60 @@ def _within(hours: Hours, start: datetime | None, end: datetime | None) -> int |
     return hours.open_seconds(start, end)
 
 
-def first_queued_at(events: Sequence[EventFact]) -> datetime | None:
-    return next((e.at for e in events if e.to_status == UNASSIGNED), None)
+def _event_moments(events: Sequence[EventFact]) -> tuple[datetime | None, datetime | None, bool]:
+    """(first queue entry, first assignment at or after it, abandoned in queue) from the chat's events."""
+    queued: datetime | None = None
+    abandoned = False
+    for event in events:
+        if event.to_status == UNASSIGNED:
+            if queued is None:
+                queued = event.at
+        elif event.to_status == CLOSED and event.from_status == UNASSIGNED:
+            abandoned = True
+    assigned: datetime | None = None
+    for event in events:
+        # An assignment before the first queue entry (in the events' order, at the same moment) still counts.
+        if event.to_status == ASSIGNED and (queued is None or event.at >= queued):
+            assigned = event.at
+            break
+    return queued, assigned, abandoned
 
 
-def first_assigned_at(events: Sequence[EventFact]) -> datetime | None:
-    queued = first_queued_at(events)
-    return next((e.at for e in events if e.to_status == ASSIGNED and (queued is None or e.at >= queued)), None)
+class _MessageMoments(NamedTuple):
+    answered: datetime | None  # first agent message at or after the first queue entry (first response)
+    reacted: datetime | None  # first agent message at or after the first assignment (reaction)
+    gaps: list[Interval]  # the response gaps, see the module docstring
+    agent_messages: int
+    customer_messages: int
 
 
-def first_agent_message_at(messages: Sequence[MessageFact], after: datetime | None) -> datetime | None:
-    if after is None:
-        return None
-    return next((m.at for m in messages if m.sender_type == SENDER_AGENT and m.at >= after), None)
-
-
-def wait_seconds(events: Sequence[EventFact]) -> int | None:
-    return _seconds(first_queued_at(events), first_assigned_at(events))
-
-
-def first_response_seconds(events: Sequence[EventFact], messages: Sequence[MessageFact]) -> int | None:
-    queued = first_queued_at(events)
-    return _seconds(queued, first_agent_message_at(messages, queued))
-
-
-def reaction_seconds(events: Sequence[EventFact], messages: Sequence[MessageFact]) -> int | None:
-    assigned = first_assigned_at(events)
-    return _seconds(assigned, first_agent_message_at(messages, assigned))
-
-
-def response_gaps(messages: Sequence[MessageFact], queued_at: datetime | None) -> list[Interval]:
-    """Each (customer message, next agent message) gap; see the module docstring for the exact rule."""
+def _message_moments(messages: Sequence[MessageFact], queued: datetime | None,
+                     assigned: datetime | None) -> _MessageMoments:
+    """The first responses, the response gaps and the counts, in one walk over the chat's messages."""
+    answered = reacted = opened = None
     gaps: list[Interval] = []
-    opened: datetime | None = None
+    agents = customers = 0
     for message in messages:
-        if message.sender_type == SENDER_CUSTOMER:
+        if message.sender_type == SENDER_AGENT:
+            agents += 1
+            at = message.at
+            if answered is None and queued is not None and at >= queued:
+                answered = at
+            if reacted is None and assigned is not None and at >= assigned:
+                reacted = at
+            if opened is not None:
+                gaps.append((opened, max(opened, at)))
+                opened = None
+        elif message.sender_type == SENDER_CUSTOMER:
+            customers += 1
             if opened is None:
-                opened = max(message.at, queued_at) if queued_at is not None else message.at
-        elif message.sender_type == SENDER_AGENT and opened is not None:
-            gaps.append((opened, max(opened, message.at)))
-            opened = None
-    return gaps
+                # A run of customer messages counts from its first; one sent before the queue entry, from the entry.
+                opened = max(message.at, queued) if queued is not None else message.at
+    return _MessageMoments(answered, reacted, gaps, agents, customers)
 
 
 def mean_seconds(values: Sequence[int]) -> int | None:
     return round(sum(values) / len(values)) if values else None
-
-
-def response_seconds(messages: Sequence[MessageFact], queued_at: datetime | None) -> int | None:
-    return mean_seconds([_seconds(a, b) for a, b in response_gaps(messages, queued_at)])
 
 
 def assignment_segments(events: Sequence[EventFact], *, until: datetime) -> list[tuple[int, datetime, datetime]]:
@@ -196,55 +194,44 @@ def assignment_segments(events: Sequence[EventFact], *, until: datetime) -> list
     return segments
 
 
-def handle_seconds(events: Sequence[EventFact], *, until: datetime, hours: Hours | None = None) -> dict[int, int]:
+def _handle_seconds(segments: Iterable[tuple[int, datetime, datetime]], hours: Hours | None) -> dict[int, int]:
     """Per agent, the time the chat was assigned to them, summed over all their segments."""
     totals: dict[int, int] = {}
-    for agent_id, start, end in assignment_segments(events, until=until):
+    for agent_id, start, end in segments:
         seconds = hours.open_seconds(start, end) if hours is not None else _seconds(start, end) or 0
         totals[agent_id] = totals.get(agent_id, 0) + seconds
     return totals
-
-
-def resolution_seconds(created_at: datetime, closed_at: datetime | None) -> int | None:
-    return _seconds(created_at, closed_at)
-
-
-def is_missed(status: str, messages: Sequence[MessageFact]) -> bool:
-    return status == CLOSED and not any(m.sender_type == SENDER_AGENT for m in messages)
-
-
-def is_abandoned(events: Sequence[EventFact]) -> bool:
-    return any(e.to_status == CLOSED and e.from_status == UNASSIGNED for e in events)
 
 
 def chat_metrics(*, chat_id: int, channel: str, status: str, department_id: int | None, agent_id: int | None,
                  created_at: datetime, closed_at: datetime | None, events: Sequence[EventFact],
                  messages: Sequence[MessageFact], now: datetime, tag_ids: Iterable[int] = (),
                  hours: Hours | None = None) -> ChatMetrics:
-    """One chat's metrics from its history (events and messages oldest first), raw and within `hours`."""
-    hours = hours or AlwaysOpen()
-    queued = first_queued_at(events)
-    assigned = first_assigned_at(events)
-    answered = first_agent_message_at(messages, queued)
-    reacted = first_agent_message_at(messages, assigned)
-    gaps = response_gaps(messages, queued)
-    spans = {"wait": (queued, assigned), "first_response": (queued, answered), "reaction": (assigned, reacted),
-             "resolution": (created_at, closed_at)}
-    raw = {name: _seconds(*span) for name, span in spans.items()}
-    within = {name: _within(hours, *span) for name, span in spans.items()}
-    raw["response"] = mean_seconds([_seconds(a, b) for a, b in gaps])
-    within["response"] = mean_seconds([hours.open_seconds(a, b) for a, b in gaps])
-    until = closed_at or now
+    """One chat's metrics from its history (events and messages oldest first), raw and within `hours`.
+
+    `hours` None means no working hours (always open): every within-hours figure equals the raw one, and is
+    copied rather than computed again (a report runs this for every chat in its period)."""
+    queued, assigned, abandoned = _event_moments(events)
+    answered, reacted, gaps, agent_messages, customer_messages = _message_moments(messages, queued, assigned)
+    segments = assignment_segments(events, until=closed_at or now)
+    raw = {"wait": _seconds(queued, assigned), "first_response": _seconds(queued, answered),
+           "reaction": _seconds(assigned, reacted), "response": mean_seconds([_seconds(a, b) for a, b in gaps]),
+           "resolution": _seconds(created_at, closed_at)}
+    handle = _handle_seconds(segments, None)
+    if hours is None:
+        within, handle_within = dict(raw), dict(handle)
+    else:
+        within = {"wait": _within(hours, queued, assigned), "first_response": _within(hours, queued, answered),
+                  "reaction": _within(hours, assigned, reacted),
+                  "response": mean_seconds([hours.open_seconds(a, b) for a, b in gaps]),
+                  "resolution": _within(hours, created_at, closed_at)}
+        handle_within = _handle_seconds(segments, hours)
     return ChatMetrics(
         chat_id=chat_id, channel=channel, status=status, department_id=department_id, agent_id=agent_id,
         created_at=created_at, closed_at=closed_at, queued_at=queued, first_assigned_at=assigned,
-        raw=raw, within_hours=within,
-        handle_seconds=handle_seconds(events, until=until),
-        handle_seconds_within_hours=handle_seconds(events, until=until, hours=hours),
-        response_gaps=len(gaps),
-        agent_messages=sum(1 for m in messages if m.sender_type == SENDER_AGENT),
-        customer_messages=sum(1 for m in messages if m.sender_type == SENDER_CUSTOMER),
-        missed=is_missed(status, messages), abandoned=is_abandoned(events), tag_ids=sorted(tag_ids),
+        raw=raw, within_hours=within, handle_seconds=handle, handle_seconds_within_hours=handle_within,
+        response_gaps=len(gaps), agent_messages=agent_messages, customer_messages=customer_messages,
+        missed=status == CLOSED and not agent_messages, abandoned=abandoned, tag_ids=sorted(tag_ids),
     )
 
 

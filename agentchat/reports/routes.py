@@ -7,7 +7,7 @@ from fastapi.responses import Response, StreamingResponse
 from agentchat.contract import MAX_ID, ApiError, Deleted, Invalid
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.hours import service as hours
-from agentchat.reports import renderers, scheduler, schedules
+from agentchat.reports import catalogue, renderers, scheduler, schedules
 from agentchat.reports import service as reports
 from agentchat.reports.schemas import (
     CreateRecipientIn,
@@ -58,7 +58,7 @@ async def get_dashboard(
 @router.get("/api/GetReports")
 async def get_reports(_caller: ManagerOnly) -> ReportList:
     return ReportList(items=[ReportOut(report_id=r.report_id, name=r.name, description=r.description,
-                                       file_formats=list(renderers.EXTENSIONS)) for r in reports.REPORTS.values()])
+                                       file_formats=list(renderers.EXTENSIONS)) for r in catalogue.REPORTS.values()])
 
 
 @router.get("/api/GetReport")
@@ -70,7 +70,7 @@ async def get_report(
 ) -> Response:
     """Not in the contract: one report for a range of days (company time zone), as a file."""
     _check_range(first, last)
-    report = reports.get_report(report_id)
+    report = catalogue.get_report(report_id)
     start, end = reports.day_bounds(first, last, await hours.company_zone(db))
     filename = f"{report.report_id}-{first.isoformat()}-{last.isoformat()}.{renderers.EXTENSIONS[file_format]}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}

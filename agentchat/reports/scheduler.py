@@ -18,7 +18,7 @@ from agentchat import clock
 from agentchat.config import Settings
 from agentchat.hours import service as hours
 from agentchat.mailer import Attachment, Mail, send_mail
-from agentchat.reports import renderers
+from agentchat.reports import catalogue, renderers
 from agentchat.reports import service as reports
 from agentchat.reports.models import Recipient, ReportRun, ReportSchedule
 
@@ -53,7 +53,7 @@ async def build_mail(db: AsyncSession, schedule: ReportSchedule, recipient: Reci
     zone = await hours.company_zone(db)
     first, last = period_days(schedule.period, due_local.date())
     start, end = reports.day_bounds(first, last, zone)
-    report = reports.get_report(schedule.report_id)
+    report = catalogue.get_report(schedule.report_id)
     content = await renderers.render(schedule.file_format, report.name, report.columns, report.rows(db, start, end))
     filename = f"{report.report_id}-{first.isoformat()}-{last.isoformat()}.{renderers.EXTENSIONS[schedule.file_format]}"
     return Mail(to=recipient.email_address, subject=f"{report.name}: {first.isoformat()} to {last.isoformat()}",

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat.contract import NotFound
-from agentchat.reports import service as reports
+from agentchat.reports import catalogue
 from agentchat.reports.models import Recipient, ReportSchedule
 
 
@@ -36,7 +36,7 @@ async def delete_recipient(db: AsyncSession, *, recipient_id: int) -> None:
 async def create_schedule(db: AsyncSession, *, recipient_id: int, report_id: str, file_format: str, period: str,
                           delivery_method: str, scheduled_days: list[int], scheduled_time: str) -> ReportSchedule:
     recipient = await get_recipient(db, recipient_id)
-    reports.get_report(report_id)
+    catalogue.get_report(report_id)
     schedule = ReportSchedule(recipient_id=recipient.id, report_id=report_id, file_format=file_format,
                               period=period, delivery_method=delivery_method, scheduled_days=scheduled_days,
                               scheduled_time=scheduled_time)
