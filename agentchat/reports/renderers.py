@@ -18,13 +18,18 @@ PDF_MAX_ROWS = 5000
 def _cell(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if value is True or value is False:
         return "Yes" if value else "No"
-    text = str(value)
+    text = value if value.__class__ is str else str(value)
     # Spreadsheet formula injection: a cell may not start with a formula character.
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+    if text.startswith(_FORMULA_STARTS) and not _is_number(text):
         return "'" + text
     return text
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@")
+# Written by the csv module as str() would, and never a formula: no need to look at them (most of a report's cells).
+_PLAIN_NUMBERS = (int, float)
 
 
 def _is_number(text: str) -> bool:
@@ -41,7 +46,7 @@ async def csv_chunks(columns: Sequence[str], rows: AsyncIterator[list]) -> Async
     writer.writerow(columns)
     count = 0
     async for row in rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([value if value.__class__ in _PLAIN_NUMBERS else _cell(value) for value in row])
         count += 1
         if count % 500 == 0:
             yield buffer.getvalue().encode()
