@@ -40,9 +40,9 @@ from agentchat.tags.routes import router as tags_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-API_ROUTERS = [auth_router, agents_router, departments_router, company_router, tags_router, canned_router,
-               hours_router, chats_router, customers_router,
-               files_router, reports_router]
+# The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
+API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
+               canned_router, hours_router, customers_router, files_router, reports_router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import add_agent, assert_error
+from conftest import add_agent, assert_error, race
 from realtime_helpers import AgentSocket, visitor_acknowledges
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed
@@ -431,6 +431,22 @@ def statuses_until(agent: AgentSocket, event_type: str) -> list[tuple[int, str]]
             return seen
         if event["Type"] == "MessageStatusChanged":
             seen.append((event["Data"]["MessageID"], event["Data"]["DeliveryStatus"]))
+
+
+class TestDeliveryRecords:
+    def test_a_burst_of_messages_is_each_sent_pushed_and_announced_once(self, server, api, visitor, conversation):
+        """Outcomes are written in batches (outbound.DeliveryRecords): none is lost or announced twice."""
+        token, _, chat_id = conversation
+        with AgentSocket(server, token) as agent, visitor.socket() as ws:
+            responses = race(server, [("POST", "SendMessage", token, {"ChatID": chat_id, "Message": f"Line {n}"})
+                                      for n in range(12)])
+            sent = {api.ok(response)["MessageID"] for response in responses}
+            assert len(sent) == 12
+            assert {pushed(ws, "Agent")["MessageID"] for _ in range(12)} == sent
+            wait_until(lambda: all(delivery_status(server, m) == "Sent" for m in sent), "all sent")
+            ws.send(json.dumps({"Type": "Typing"}))
+            changes = statuses_until(agent, "CustomerTyping")
+        assert sorted(changes) == sorted((message_id, "Sent") for message_id in sent)
 
 
 class TestReadReceipts:

@@ -7,11 +7,11 @@ so that a customer sees messages in the order they were written.
 """
 
 import asyncio
+import json
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Protocol
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from agentchat import rawdb
 from agentchat.chats import events as chat_events
 from agentchat.chats.models import FAILED, PENDING, SENDER_CUSTOMER, Chat, Message
 from agentchat.customers.models import Customer
+from agentchat.db import publish_committed, start_background
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Outbound:
                  senders: dict[str, ChannelSender]):
         self.sessionmaker = sessionmaker
         self.raw_connections = raw_connections
+        self.records = DeliveryRecords(raw_connections)
         self.senders = senders
         self._chat_locks: dict[int, asyncio.Lock] = {}
 
@@ -96,22 +98,7 @@ class Outbound:
                 del self._chat_locks[chat_id]
 
     async def _send_and_record(self, item: Outgoing) -> None:
-        result = await self._send(item)
-        # Runs after every outbound message: one raw UPDATE on a bare pool connection (autocommit: no ORM session,
-        # no transaction), then MessageStatusChanged published as commit_and_publish would.
-        async with self.raw_connections.connect() as raw:
-            changed = await raw.fetchrow(_RECORD_DELIVERY, item.message_id, result.status, result.external_id,
-                                         result.failure_reason)
-        broker = self.sessionmaker.kw["info"].get("broker")
-        if changed and broker is not None:
-            events = SimpleNamespace(info={})  # what emit() appends to
-            chat_events.message_status_emit(events, message_id=item.message_id, chat_id=changed[0],
-                                            department_id=changed[1], agent_id=changed[2], status=result.status,
-                                            failure_reason=result.failure_reason)
-            try:
-                await broker.publish(events.info["events"])
-            except Exception:
-                log.exception("publishing MessageStatusChanged for message %s failed", item.message_id)
+        self.records.add(item.message_id, await self._send(item))
 
     async def _send(self, item: Outgoing) -> DeliveryResult:
         sender = self.senders.get(item.channel)
@@ -158,6 +145,64 @@ _RECORD_DELIVERY = (
     "(SELECT department_id FROM chat WHERE chat.id = message.chat_id), "
     "(SELECT agent_id FROM chat WHERE chat.id = message.chat_id)"
 )
+_RECORD_RETURNING = ("RETURNING message.id, message.chat_id, "
+                     "(SELECT department_id FROM chat WHERE chat.id = message.chat_id), "
+                     "(SELECT agent_id FROM chat WHERE chat.id = message.chat_id)")
+_RECORD_MANY_PG = (
+    "UPDATE message SET delivery_status = v.status, external_id = v.external_id, failure_reason = v.reason "
+    "FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[]) AS v(id, status, external_id, reason) "
+    f"WHERE message.id = v.id AND message.delivery_status = 'Pending' {_RECORD_RETURNING}"
+)
+_RECORD_MANY_SQLITE = (
+    "UPDATE message SET delivery_status = v.status, external_id = v.external_id, failure_reason = v.reason "
+    "FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status, "
+    "json_extract(value, '$[2]') AS external_id, json_extract(value, '$[3]') AS reason FROM json_each($1)) AS v "
+    f"WHERE message.id = v.id AND message.delivery_status = 'Pending' {_RECORD_RETURNING}"
+)
+
+
+class DeliveryRecords:
+    """The outcomes of deliveries, written in batches: whatever finished while one write was in flight goes
+    in the next (one statement), so a burst of N deliveries costs a few round trips instead of N, and a lone
+    one waits for no timer. Each changed message is then published as MessageStatusChanged."""
+
+    def __init__(self, raw_connections: rawdb.RawConnections):
+        self.raw_connections = raw_connections
+        self._waiting: list[tuple[int, DeliveryResult]] = []
+        self._writing = False
+
+    def add(self, message_id: int, result: DeliveryResult) -> None:
+        self._waiting.append((message_id, result))
+        if not self._writing:
+            self._writing = True
+            start_background(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self._write_batch(dict(batch))
+                except Exception:  # they stay Pending: resume_pending sends them again at the next start
+                    log.exception("recording the delivery of %d message(s) failed", len(batch))
+        finally:
+            self._writing = False
+
+    async def _write_batch(self, results: dict[int, DeliveryResult]) -> None:
+        async with self.raw_connections.connect() as raw:
+            if raw.sqlite:
+                rows = await raw.fetch(_RECORD_MANY_SQLITE, json.dumps(
+                    [[i, r.status, r.external_id, r.failure_reason] for i, r in results.items()]))
+            else:
+                rows = await raw.fetch(_RECORD_MANY_PG, list(results), [r.status for r in results.values()],
+                                       [r.external_id for r in results.values()],
+                                       [r.failure_reason for r in results.values()])
+            for message_id, chat_id, department_id, agent_id in rows:
+                result = results[message_id]
+                chat_events.message_status_emit(raw, message_id=message_id, chat_id=chat_id,
+                                                department_id=department_id, agent_id=agent_id, status=result.status,
+                                                failure_reason=result.failure_reason)
+        await publish_committed(raw)
 
 
 async def record_delivery(db: AsyncSession, message_id: int, result: DeliveryResult) -> None:
