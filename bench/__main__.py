@@ -11,6 +11,7 @@ CPU microseconds per request (from /proc/<pid>/stat).
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import socket
@@ -138,28 +139,40 @@ end
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def _ms(text: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(number) * _UNITS[unit]
+def _ms(text: str | None) -> float:
+    """A wrk latency (850.00us, 1.20ms, 2.00s, 1.00m) in ms; NaN for anything else (no figure, -nan, an error)."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text or "")
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+
+def _figure(pattern: str, out: str) -> str | None:
+    match = re.search(pattern, out, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def parse_wrk(name: str, out: str, ticks: int) -> Result:
+    """wrk --latency's report as a Result. What wrk did not print (no successful request, an error) is NaN, so one
+    failed call shows as n/a in the table instead of ending the run."""
+    requests = int(_figure(r"(\d+) requests in", out) or 0)
+    errors = int(_figure(r"Non-2xx or 3xx responses: (\d+)", out) or 0)
+    # With no request answered wrk still prints latencies (0.00us): they mean nothing.
+    p50, p99 = (_figure(rf"^\s*{p}%\s+(\S+)", out) if requests else None for p in (50, 99))
+    return Result(name=name, rps=float(_figure(r"Requests/sec:\s+([\d.]+)", out) or "nan"), p50_ms=_ms(p50),
+                  p99_ms=_ms(p99), requests=requests, errors=errors,
+                  cpu_us=ticks / CLK_TCK * 1e6 / requests if requests else None)
 
 
 def wrk(name: str, target: Process, script: Path, args) -> Result:
     before = target.cpu_ticks()
-    out = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                          "--timeout", "10s",
-                          "-s", str(script), target.base], capture_output=True, text=True, check=True).stdout
+    run = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+                          "--timeout", "10s", "-s", str(script), target.base], capture_output=True, text=True)
     ticks = target.cpu_ticks() - before
-    if "Requests/sec" not in out or "50%" not in out:
-        raise RuntimeError(f"wrk ({name}) said:\n{out}")
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    if socket_errors:
-        print(f"  {name}: socket errors: {socket_errors.group(1)}", file=sys.stderr)
-    return Result(name=name, rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                  p50_ms=_ms(re.search(r"50%\s+(\S+)", out).group(1)),
-                  p99_ms=_ms(re.search(r"99%\s+(\S+)", out).group(1)), requests=requests, errors=errors,
-                  cpu_us=ticks / CLK_TCK * 1e6 / requests if requests else None)
+    result = parse_wrk(name, run.stdout, ticks)
+    if run.returncode or math.isnan(result.rps) or math.isnan(result.p50_ms) or math.isnan(result.p99_ms):
+        print(f"  {name}: wrk exited {run.returncode}; its output:\n{run.stdout}{run.stderr}", file=sys.stderr)
+    if socket_errors := _figure(r"Socket errors: (.*)", run.stdout):
+        print(f"  {name}: socket errors: {socket_errors}", file=sys.stderr)
+    return result
 
 
 def fan_out(server: Process, seeded: Seeded, sockets: int, work: Path, events: int = 30) -> tuple[float, float, int]:
@@ -261,6 +274,10 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
     return results, fan
 
 
+def _number(value: float, spec: str) -> str:
+    return "n/a" if math.isnan(value) else format(value, spec)
+
+
 def print_table(backend: str, results: list[Result], fan, args) -> None:
     ceiling = results[0]
     print(f"\n## {backend}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, one uvicorn worker")
@@ -269,8 +286,9 @@ def print_table(backend: str, results: list[Result], fan, args) -> None:
     print(f"|{'-' * 24}|{'-' * 10}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 9}|")
     for r in results:
         cpu = f"{r.cpu_us:.0f}" if r.cpu_us is not None else "-"
-        print(f"| {r.name:<22} | {r.rps:>8.0f} | {r.rps / ceiling.rps:>9.2f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} "
-              f"| {cpu:>10} | {r.errors:>7} |")
+        ratio = r.rps / ceiling.rps if ceiling.rps > 0 else float("nan")  # also when the ceiling is NaN
+        print(f"| {r.name:<22} | {_number(r.rps, '.0f'):>8} | {_number(ratio, '.2f'):>9} "
+              f"| {_number(r.p50_ms, '.1f'):>7} | {_number(r.p99_ms, '.1f'):>7} | {cpu:>10} | {r.errors:>7} |")
     if fan:
         print(f"| fan-out to {args.sockets} sockets: p50 {fan[0]:.1f} ms, p99 {fan[1]:.1f} ms "
               f"({fan[2]} deliveries) |")
