@@ -5,7 +5,8 @@
 
 Needs: wrk (apt-get install wrk), PostgreSQL at BENCH_POSTGRES_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/
 postgres). Every figure is printed with its ratio to the ceiling measured in the same run, and with the server's
-CPU microseconds per request (from /proc/<pid>/stat).
+CPU microseconds per request (from /proc/<pid>/stat). Then, on PostgreSQL, the time and peak RSS of the scheduled
+report over --report-chats chats (bench/report_memory.py, in its own scratch database; 0 skips it).
 """
 
 import argparse
@@ -295,6 +296,22 @@ def print_table(backend: str, results: list[Result], fan, args) -> None:
     sys.stdout.flush()
 
 
+def print_report(chats: int) -> None:
+    """The scheduled report's line: the ChatSummary CSV over `chats` chats (bench/report_memory.py), on PostgreSQL."""
+    from bench import report_memory
+
+    try:
+        result = asyncio.run(report_memory.measure(ADMIN_URL, chats))
+        seconds, peak = f"{result['seconds']:.1f} s", f"{result['peak_rss_mib']:.1f} MiB"
+    except Exception as exc:  # the wrk tables above stand; say why this line has no figures
+        print(f"  scheduled report: {exc!r}", file=sys.stderr)
+        seconds = peak = "n/a"
+    print("\n## postgresql: scheduled report (ChatSummary CSV, bench/report_memory.py)")
+    print("| report | time | peak RSS |\n|---|---|---|")
+    print(f"| scheduled report over {chats} chats | {seconds} | {peak} |")
+    sys.stdout.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--backends", default="postgresql,sqlite")
@@ -304,6 +321,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--scenarios", default="SendMessage,GetChats,GrabChat,SearchCustomer,GetLiveMetrics")
+    parser.add_argument("--report-chats", type=int, default=100_000,
+                        help="after the wrk tables, time the scheduled report over this many chats on PostgreSQL "
+                             "(bench/report_memory.py; its own scratch database); 0 skips it")
     args = parser.parse_args()
     args.scenarios = args.scenarios.split(",")
     shape = Shape(chats=args.chats)
@@ -318,6 +338,8 @@ def main() -> None:
         for backend in args.backends.split(","):
             results, fan = run_backend(backend, rows, seeded, args, Path(tmp))
             print_table(backend, results, fan, args)
+    if args.report_chats:
+        print_report(args.report_chats)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
    report's alone), the way GET /api/GetReport streams it, writing the file to a temporary directory.
 3. Prints rows, bytes, seconds, RSS before the report and peak RSS (VmHWM), then drops the database.
 
+`python -m bench` runs the same measurement (measure()) after its wrk tables: --report-chats N.
+
 Run it with --chats 10000 and --chats 100000: the peak RSS should barely differ (reports read in batches).
 """
 
@@ -125,12 +127,35 @@ async def produce(url: str, out: Path) -> dict:
             "peak_rss_mib": round(_status("VmHWM") / 1024, 1)}
 
 
-async def main() -> None:
+async def measure(admin_url: str, chats: int) -> dict:
+    """Steps 1-3 for `chats` chats: the child's measurements, plus the load time (`build_seconds`)."""
     import asyncpg
 
     from agentchat.config import Settings
     from agentchat.migrate import migrate
 
+    name = f"agentchat_bench_{os.getpid()}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    try:
+        await migrate(Settings(_env_file=None, database_url=url))
+        began = time.perf_counter()
+        await build(f"{base}/{name}", chats)
+        build_seconds = round(time.perf_counter() - began, 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            child = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+                                    f"{url}|{Path(tmp) / 'report.csv'}"], capture_output=True, text=True)
+            if child.returncode:
+                raise RuntimeError(f"the report child failed:\n{child.stderr or child.stdout}")
+            return {**json.loads(child.stdout.strip().splitlines()[-1]), "build_seconds": build_seconds}
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=100_000)
     parser.add_argument("--admin-url", default=os.environ.get("AGENTCHAT_TEST_POSTGRES_ADMIN_URL",
@@ -141,26 +166,10 @@ async def main() -> None:
         url, out = args.child.split("|", 1)
         print(json.dumps(await produce(url, Path(out))))
         return
-
-    name = f"agentchat_bench_{os.getpid()}"
-    admin = await asyncpg.connect(args.admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = args.admin_url.rsplit("/", 1)[0]
-    url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
-    try:
-        await migrate(Settings(_env_file=None, database_url=url))
-        began = time.perf_counter()
-        await build(f"{base}/{name}", args.chats)
-        print(f"built {args.chats} chats in {time.perf_counter() - began:.1f}s")
-        with tempfile.TemporaryDirectory() as tmp:
-            child = subprocess.run([sys.executable, __file__, "--child", f"{url}|{Path(tmp) / 'report.csv'}"],
-                                   capture_output=True, text=True, check=True)
-            result = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"ChatSummary CSV: {result['rows']} rows, {result['bytes'] / 1e6:.1f} MB in {result['seconds']}s; "
-              f"RSS before {result['rss_before_mib']} MiB, peak {result['peak_rss_mib']} MiB")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    result = await measure(args.admin_url, args.chats)
+    print(f"built {args.chats} chats in {result['build_seconds']}s")
+    print(f"ChatSummary CSV: {result['rows']} rows, {result['bytes'] / 1e6:.1f} MB in {result['seconds']}s; "
+          f"RSS before {result['rss_before_mib']} MiB, peak {result['peak_rss_mib']} MiB")
 
 
 if __name__ == "__main__":
