@@ -195,9 +195,30 @@ async def check_visible(raw: Raw, *, caller: Caller, chat_id: int) -> None:
         raise not_found(chat_id)
 
 
-async def list_chats_json(raw: Raw, *, caller: Caller, where: ChatFilter, paging: Paging) -> dict:
-    """GetChats' Page[ChatOut] JSON, newest first. PostgreSQL: one statement for the page, its tags and the
-    total."""
+def _time_sql(column: str, sqlite: bool) -> str:
+    """A timestamp column as the contract writes it (contract.format_time: 2024-05-01T10:00:00Z), in SQL."""
+    if sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+        return f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z'"
+    return f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+
+def _chat_object_sql(sqlite: bool) -> str:
+    """ChatOut's JSON object for a row `p` of the chat table, built by the database."""
+    if sqlite:
+        obj, tags = "json_object", ("json((SELECT json_group_array(tag_id) FROM "
+                                    "(SELECT tag_id FROM chat_tag WHERE chat_id = p.id ORDER BY tag_id)))")
+    else:
+        obj, tags = "json_build_object", "ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = p.id ORDER BY tag_id)"
+    times = ", ".join(f"'{name}', {_time_sql('p.' + column, sqlite)}" for name, column in (
+        ("CreatedAt", "created_at"), ("QueuedAt", "queued_at"), ("AssignedAt", "assigned_at"),
+        ("ClosedAt", "closed_at"), ("LastMessageAt", "last_message_at")))
+    return (f"{obj}('ChatID', p.id, 'CustomerID', p.customer_id, 'Channel', p.channel, 'Status', p.status, "
+            f"'DepartmentID', p.department_id, 'AgentID', p.agent_id, 'TagIDs', {tags}, {times})")
+
+
+async def list_chats_json(raw: Raw, *, caller: Caller, where: ChatFilter, paging: Paging) -> str:
+    """GetChats' Page[ChatOut] as JSON text, newest first: one statement, and the database writes the page's
+    JSON (decoding 50 rows and encoding them again was most of the call's CPU)."""
     args: list = []
 
     def param(value) -> str:
@@ -215,28 +236,13 @@ async def list_chats_json(raw: Raw, *, caller: Caller, where: ChatFilter, paging
         if value is not None:
             conditions.append(f"chat.{column} {op} {param(value)}")
     condition = " AND ".join(conditions) or "TRUE"
-    count_sql = f"SELECT count(*) FROM chat WHERE {condition}"
-    page = f"ORDER BY chat.created_at DESC, chat.id DESC LIMIT {paging.page_size:d} OFFSET {paging.offset:d}"
-    if raw.sqlite:
-        rows = await raw.fetch(f"SELECT {_CHAT_COLUMNS}, ({count_sql}) FROM chat WHERE {condition} {page}", *args)
-        tags: dict[int, list[int]] = {row[0]: [] for row in rows}
-        if rows:
-            ids = ", ".join(str(int(chat_id)) for chat_id in tags)
-            for chat_id, tag_id in await raw.fetch(f"SELECT chat_id, tag_id FROM chat_tag WHERE chat_id IN ({ids}) "
-                                                   "ORDER BY chat_id, tag_id"):
-                tags[chat_id].append(tag_id)
-        items = [chat_json(row, tags[row[0]]) for row in rows]
-        total_column = 11
+    order = "created_at DESC, id DESC"
+    page = (f"SELECT {_CHAT_COLUMNS} FROM chat WHERE {condition} ORDER BY {order} "
+            f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
+    if raw.sqlite:  # json_group_array keeps the order in which the page's rows come
+        items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"
     else:
-        rows = await raw.fetch(
-            f"SELECT {_CHAT_COLUMNS}, ARRAY(SELECT tag_id FROM chat_tag WHERE chat_tag.chat_id = chat.id "
-            f"ORDER BY tag_id), ({count_sql}) FROM chat WHERE {condition} {page}", *args)
-        items = [chat_json(row, list(row[11])) for row in rows]
-        total_column = 12
-    if rows:
-        total = rows[0][total_column]
-    elif paging.page == 1:
-        total = 0
-    else:
-        total = (await raw.fetchrow(count_sql, *args))[0]
-    return {"Items": items, "Page": paging.page, "PageSize": paging.page_size, "Total": total}
+        items = f"coalesce(json_agg({_chat_object_sql(False)} ORDER BY p.{order.replace(', ', ', p.')}), '[]')::text"
+    row = await raw.fetchrow(f"SELECT {items}, (SELECT count(*) FROM chat WHERE {condition}) FROM ({page}) AS p",
+                             *args)
+    return f'{{"Items":{row[0]},"Page":{paging.page:d},"PageSize":{paging.page_size:d},"Total":{row[1]:d}}}'

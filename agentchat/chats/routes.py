@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -190,7 +190,8 @@ async def get_chats(
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise Invalid("From must not be after To.", code="invalid_field", field="From")
     async with request.app.state.raw.connect() as raw:
-        return JSONResponse(await fastpath.list_chats_json(raw, caller=caller, where=where, paging=page))
+        return Response(await fastpath.list_chats_json(raw, caller=caller, where=where, paging=page),
+                        media_type="application/json")
 
 
 @router.get("/api/GetChat")
