@@ -386,6 +386,51 @@ class TestSendMessage:
         assert with_text["Text"] == "Your quote" and with_text["File"]["FileName"] == "quote.pdf"
 
 
+class TestSessionInTheStatement:
+    """SendMessage, GrabChat and GetChats check the session in the same statement as their work (PostgreSQL);
+    with a valid body, so that the statement itself must refuse."""
+
+    def messages_of(self, api, token, chat_id) -> list[str]:
+        return [m["Text"] for m in api.ok(api.get("GetChat", token, {"ChatID": chat_id}))["Messages"]]
+
+    def test_a_revoked_expired_or_disabled_session_sends_nothing(self, server, api, team):
+        chat = queued_chat(server, team.sales)
+        api.ok(grab(api, team.alice, chat.chat_id))
+        api.ok(api.get("AgentLogoff", team.alice))
+        assert_error(send_text(api, team.alice, chat.chat_id, "after logoff"), 401, "session_invalid")
+        manager = team.manager
+        clock.travel(timedelta(minutes=server.settings.session_idle_minutes, seconds=1))
+        assert_error(send_text(api, manager, chat.chat_id, "after expiry"), 401, "session_invalid")
+        alice = api.logon("alice@example.com")
+
+        async def disable(db):
+            await db.execute(update(Agent).where(Agent.id == team.ids["alice"]).values(enabled=False))
+        server.with_db(disable)
+        assert_error(send_text(api, alice, chat.chat_id, "while disabled"), 401, "session_invalid")
+        assert_error(send_text(api, "0" * 32, chat.chat_id, "unknown token"), 401, "session_invalid")
+        texts = self.messages_of(api, api.logon("mia@example.com"), chat.chat_id)
+        assert not {"after logoff", "after expiry", "while disabled", "unknown token"} & set(texts)
+
+    def test_sending_extends_the_session(self, server, api, team):
+        chat = queued_chat(server, team.sales)
+        api.ok(grab(api, team.alice, chat.chat_id))
+        idle = server.settings.session_idle_minutes
+        clock.travel(timedelta(minutes=idle - 5))
+        customer_writes(server, chat.customer_id, "Still there?")  # keeps WhatsApp's 24-hour window open
+        api.ok(send_text(api, team.alice, chat.chat_id, "Yes"))
+        clock.travel(timedelta(minutes=10))  # past the logon's expiry, within the extended one
+        api.ok(send_text(api, team.alice, chat.chat_id, "Still here"))
+        assert self.messages_of(api, team.alice, chat.chat_id)[-2:] == ["Yes", "Still here"]
+
+    def test_the_role_comes_from_the_session(self, server, api, team):
+        """A manager may write to any assigned chat, an agent only to their own: decided inside the statement."""
+        chat = queued_chat(server, team.support)
+        api.ok(grab(api, team.carol, chat.chat_id))
+        assert_error(send_text(api, team.alice, chat.chat_id), 404, "chat_not_found")  # not her department
+        assert_error(send_text(api, team.dave, chat.chat_id), 409, "not_chat_agent")
+        assert api.ok(send_text(api, team.manager, chat.chat_id, "From the manager"))["AgentID"] is not None
+
+
 class TestCloseChat:
     def test_the_customer_gets_the_closed_message(self, server, api, team):
         chat = queued_chat(server, team.sales)

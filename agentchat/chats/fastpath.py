@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agentchat import clock, rawdb
+from agentchat.agents.models import ROLE_MANAGER
 from agentchat.channels.outbound import Outgoing
 from agentchat.chats import events as chat_events
 from agentchat.chats.models import PENDING, SENDER_AGENT, UNASSIGNED, WHATSAPP, Chat
@@ -17,7 +18,7 @@ from agentchat.contract import Conflict, Paging
 from agentchat.db import after_commit
 from agentchat.events import Event, emit
 from agentchat.rawdb import Raw
-from agentchat.security import Caller
+from agentchat.security import Caller, PresentedSession, session_invalid
 
 # What pydantic's str_strip_whitespace strips (Unicode White_Space), so raw JSON matches the Schema output.
 _WHITE_SPACE = " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
@@ -58,17 +59,25 @@ _SEND_CHAT = (f"SELECT {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.
 _SEND_INSERT = ("INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
                 "VALUES ($1, 'Agent', $2, $3, $4, 'Pending') RETURNING id")
 _SEND_TOUCH = "UPDATE chat SET last_message_at = $2 WHERE id = $1"
-# PostgreSQL: lock the visible chat, insert only if the agent may write now, touch the chat; one trip.
+# PostgreSQL, one trip: check the session (security.PresentedSession), lock the chat if the caller may see it,
+# insert only if they may write to it now, touch the chat. $1 chat, $2 token hash, $3 text, $4 now, $5 the
+# WhatsApp window's start, $6/$7 the session's extension.
 _SEND_PG = (
-    f"WITH c AS (SELECT chat.id, {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
-    "WHERE chat.id = $1 AND {visible} FOR UPDATE OF chat), "
+    "WITH {session}, "
+    "c AS (SELECT chat.id, chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, "
+    "chat.department_id, chat.customer_id, customer.phone_number, "
+    "(SELECT name FROM agent WHERE agent.id = s.agent_id) AS agent_name "
+    "FROM s, chat JOIN customer ON customer.id = chat.customer_id "
+    f"WHERE chat.id = $1 AND (s.role_id = {ROLE_MANAGER} OR chat.agent_id = s.agent_id OR chat.department_id IN "
+    "(SELECT department_id FROM agent_department WHERE agent_id = s.agent_id)) FOR UPDATE OF chat), "
     "m AS (INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
-    "SELECT c.id, 'Agent', $2::integer, $3::text, $4::timestamp, 'Pending' FROM c WHERE c.status = 'Assigned' "
-    "AND ({may_act}) AND (c.channel <> 'WhatsApp' OR c.last_customer_message_at >= $5::timestamp) RETURNING id), "
+    "SELECT c.id, 'Agent', s.agent_id, $3::text, $4::timestamp, 'Pending' FROM c, s WHERE c.status = 'Assigned' "
+    f"AND (s.role_id = {ROLE_MANAGER} OR c.agent_id = s.agent_id) "
+    "AND (c.channel <> 'WhatsApp' OR c.last_customer_message_at >= $5::timestamp) RETURNING id), "
     "u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
-    "SELECT c.status, c.agent_id, c.channel, c.last_customer_message_at, c.department_id, c.customer_id, "
-    "c.phone_number, c.agent_name, m.id FROM c LEFT JOIN m ON TRUE"
-)
+    "SELECT s.id, s.agent_id, s.expires_at, s.role_id, c.status, c.agent_id, c.channel, c.last_customer_message_at, "
+    "c.department_id, c.customer_id, c.phone_number, c.agent_name, m.id FROM s LEFT JOIN c ON TRUE LEFT JOIN m ON TRUE"
+).format(session=PresentedSession.session_cte("$2", "$4::timestamp", "$6::timestamp", "$7::timestamp"))
 
 
 def _check_send(caller: Caller, chat_id: int, row, now: datetime) -> None:
@@ -88,23 +97,26 @@ class _ChatState:
     agent_id: int | None
 
 
-async def send_text_message(raw: Raw, *, caller: Caller, chat_id: int, text: str) -> dict:
-    """send_message for a text without a file: MessageOut's JSON. Records MessageSent and the delivery."""
+async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int, text: str) -> dict:
+    """send_message for a text without a file: MessageOut's JSON. Checks the session (in the same statement
+    on PostgreSQL); records MessageSent and the delivery."""
     now = clock.now()
     if raw.sqlite:
+        caller = await session.check(raw)
         async with raw.transaction():
             row = await raw.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), chat_id, caller.agent_id)
             _check_send(caller, chat_id, row, now)
             message_id = (await raw.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now))[0]
             await raw.execute(_SEND_TOUCH, chat_id, now)
     else:
-        sql = _SEND_PG.format(visible=_visible_sql(caller, "$2"), may_act="TRUE" if caller.is_manager
-                              else "c.agent_id = $2")
-        row = await raw.fetchrow(sql, chat_id, caller.agent_id, text, now, now - WHATSAPP_WINDOW)
-        if row is None or row[8] is None:
-            _check_send(caller, chat_id, row, now)
+        token, _, extend_to, due = session.session_args(now)
+        found = await raw.fetchrow(_SEND_PG, chat_id, token, text, now, now - WHATSAPP_WINDOW, extend_to, due)
+        if found is None:
+            raise session_invalid()
+        caller, row, message_id = session.caller(found, now), found[4:12], found[12]
+        if message_id is None:
+            _check_send(caller, chat_id, row if row[0] is not None else None, now)
             raise AssertionError("a chat the agent may write to was not written")  # pragma: no cover
-        message_id = row[8]
     department_id, customer_id, phone_number = row[4], row[5], row[6]
     data = message_json(message_id, chat_id, SENDER_AGENT, caller.agent_id, text, None, None, None, None, now,
                         PENDING, None)

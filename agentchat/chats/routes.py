@@ -25,11 +25,11 @@ from agentchat.chats.schemas import (
     TransferToAgentIn,
     TransferToDepartmentIn,
 )
-from agentchat.contract import ID, MAX_ID, Invalid, Page, Paging, TooLarge, paging
+from agentchat.contract import ID, MAX_ID, ApiError, Invalid, Page, Paging, TooLarge, paging
 from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
 from agentchat.db import DbSession, commit_and_publish, publish_committed
-from agentchat.security import CurrentAgent
+from agentchat.security import CurrentAgent, Presented
 
 router = APIRouter(tags=["Chats"])
 
@@ -110,7 +110,29 @@ def _body_too_large(limit: int) -> TooLarge:
 
 @router.post("/api/SendMessage", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}}})
-async def send_message(request: Request, caller: CurrentAgent) -> MessageOut:
+async def send_message(request: Request, session: Presented) -> MessageOut:
+    try:
+        body, file = await _read_send_message(request)
+    except (ApiError, RequestValidationError):
+        await session.check()  # a wrong session is told first, as on every other call
+        raise
+    text = body.message or None
+    if file is None:
+        # The common case, on the driver connection: the session check, the same checks, history, event and
+        # delivery, in one statement on PostgreSQL.
+        async with request.app.state.raw.connect() as raw:
+            data = await fastpath.send_text_message(raw, session=session, chat_id=body.chat_id, text=text)
+        await publish_committed(raw)
+        return JSONResponse(data)
+    caller = await session.check()
+    async with request.app.state.sessionmaker() as db:
+        message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
+                                           storage=request.app.state.file_storage)
+        await commit_and_publish(db)
+    return MessageOut.of(message)
+
+
+async def _read_send_message(request: Request) -> tuple[SendMessageIn, attachments.NewFile | None]:
     settings = request.app.state.settings
     raw = await read_capped_body(request, settings.max_file_bytes * 4 // 3 + BODY_OVERHEAD)
     try:
@@ -119,20 +141,9 @@ async def send_message(request: Request, caller: CurrentAgent) -> MessageOut:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
     file = attachments.decode_file(file_name=body.file_name, file_type=body.file_type, content=body.file_content,
                                    max_bytes=settings.max_file_bytes)
-    text = body.message or None
-    if text is None and file is None:
+    if not body.message and file is None:
         raise Invalid("Send a Message, a file, or both.", code="message_required", field="Message")
-    if file is None:
-        # The common case, on the driver connection: the same checks, history, event and delivery.
-        async with request.app.state.raw.connect() as raw:
-            data = await fastpath.send_text_message(raw, caller=caller, chat_id=body.chat_id, text=text)
-        await publish_committed(raw)
-        return JSONResponse(data)
-    async with request.app.state.sessionmaker() as db:
-        message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
-                                           storage=request.app.state.file_storage)
-        await commit_and_publish(db)
-    return MessageOut.of(message)
+    return body, file
 
 
 # ---- reading ----------------------------------------------------------------------------------------------
