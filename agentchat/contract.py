@@ -155,11 +155,29 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+async def _session_first(request: Request) -> JSONResponse | None:
+    """The refusal of a wrong session, for a route that checks it in its own statement
+    (security.presented_session) when an error came before that statement ran: as on every other call, a
+    wrong session is told first."""
+    session = getattr(request.state, "presented_session", None)
+    if session is None or session.verified:
+        return None
+    try:
+        await session.check()
+    except ApiError as error:
+        return error_response(error)
+    return None
+
+
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    if exc.status != 401 and (refused := await _session_first(request)) is not None:
+        return refused
     return error_response(exc)
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if (refused := await _session_first(request)) is not None:
+        return refused
     first = exc.errors()[0] if exc.errors() else {}
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "header", "path")]
     field = ".".join(loc) or None

@@ -118,15 +118,19 @@ def session_invalid() -> Unauthorized:
     return Unauthorized("The session has expired or was ended; log on again.", code="session_invalid")
 
 
-@dataclass(frozen=True, slots=True)
 class PresentedSession:
     """A token that the route checks itself, in the same statement as its work (SendMessage, GrabChat and
     GetChats on PostgreSQL: the separate session check was a quarter of their CPU); `check` is the
-    separate check, for the other paths (SQLite, errors found before the statement)."""
+    separate check, for the other paths (SQLite). An error found before the route's statement ran is told
+    only after `check` (contract.py's error handlers), so a wrong session is still refused first."""
 
-    token: str
-    idle: timedelta
-    raw_connections: rawdb.RawConnections
+    __slots__ = ("token", "idle", "raw_connections", "verified")
+
+    def __init__(self, token: str, idle: timedelta, raw_connections: rawdb.RawConnections):
+        self.token = token
+        self.idle = idle
+        self.raw_connections = raw_connections
+        self.verified = False
 
     async def check(self, connection: rawdb.Raw | None = None) -> Caller:
         if connection is None:
@@ -136,6 +140,7 @@ class PresentedSession:
             caller = await authenticate(connection, self.token, idle=self.idle)
         if caller is None:
             raise session_invalid()
+        self.verified = True
         return caller
 
     @staticmethod
@@ -155,6 +160,7 @@ class PresentedSession:
         session_id, agent_id, expires_at, role_id = row[0], row[1], rawdb.to_time(row[2]), row[3]
         if now + self.idle - expires_at >= EXTEND_GRANULARITY:
             expires_at = now + self.idle
+        self.verified = True
         return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at)
 
 
@@ -169,7 +175,9 @@ async def presented_session(
     if not token:
         raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
     state = request.app.state
-    return PresentedSession(token, timedelta(minutes=state.settings.session_idle_minutes), state.raw)
+    session = PresentedSession(token, timedelta(minutes=state.settings.session_idle_minutes), state.raw)
+    request.state.presented_session = session  # for contract.py's error handlers
+    return session
 
 
 _SESSION_LOOKUP_SQL = (

@@ -422,6 +422,14 @@ class TestSessionInTheStatement:
         api.ok(send_text(api, team.alice, chat.chat_id, "Still here"))
         assert self.messages_of(api, team.alice, chat.chat_id)[-2:] == ["Yes", "Still here"]
 
+    def test_a_wrong_session_is_told_before_bad_input(self, server, api, team):
+        api.ok(api.get("AgentLogoff", team.bob))
+        for params in ({"Status": "Bogus"}, {"PageSize": "many"}, {"From": "2024-05-02", "To": "2024-05-01"}):
+            assert_error(api.get("GetChats", team.bob, params), 401, "session_invalid")
+            assert_error(api.get("GetChats", team.alice, params), 422)
+        assert_error(api.post("SendMessage", team.bob, {"ChatID": 1}), 401, "session_invalid")
+        assert_error(api.post("GrabChat", team.bob, {"ChatID": "x"}), 401, "session_invalid")
+
     def test_the_role_comes_from_the_session(self, server, api, team):
         """A manager may write to any assigned chat, an agent only to their own: decided inside the statement."""
         chat = queued_chat(server, team.support)

@@ -42,9 +42,9 @@ def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int 
             "DeliveryStatus": _strip(delivery_status), "FailureReason": _strip(failure_reason)}
 
 
-def _visible_sql(caller: Caller, agent_param: str) -> str:
-    """visible_to() in SQL, for the chat table."""
-    if caller.is_manager:
+def _visible_sql(caller: Caller | None, agent_param: str) -> str:
+    """visible_to() in SQL, for the chat table (an agent's part only, when the caller is not known yet)."""
+    if caller is not None and caller.is_manager:
         return "TRUE"
     return (f"(chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
             f" OR chat.agent_id = {agent_param})")
@@ -228,18 +228,24 @@ def _chat_object_sql(sqlite: bool) -> str:
             f"'DepartmentID', p.department_id, 'AgentID', p.agent_id, 'TagIDs', {tags}, {times})")
 
 
-async def list_chats_json(raw: Raw, *, caller: Caller, where: ChatFilter, paging: Paging) -> str:
-    """GetChats' Page[ChatOut] as JSON text, newest first: one statement, and the database writes the page's
-    JSON (decoding 50 rows and encoding them again was most of the call's CPU)."""
+async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFilter, paging: Paging) -> str:
+    """GetChats' Page[ChatOut] as JSON text, newest first, in one statement that also checks the session
+    (PostgreSQL); the database writes the page's JSON (decoding 50 rows and encoding them again was most of
+    the call's CPU)."""
+    now = clock.now()
     args: list = []
 
     def param(value) -> str:
         args.append(value)
         return f"${len(args)}"
 
-    conditions = []
-    if not caller.is_manager:
-        conditions.append(_visible_sql(caller, param(caller.agent_id)))
+    if raw.sqlite:
+        caller = await session.check(raw)
+        conditions = [] if caller.is_manager else [_visible_sql(caller, param(caller.agent_id))]
+    else:
+        token, _, extend_to, due = session.session_args(now)
+        session_cte = PresentedSession.session_cte(param(token), param(now), param(extend_to), param(due))
+        conditions = [f"(s.role_id = {ROLE_MANAGER} OR {_visible_sql(None, 's.agent_id')})"]
     if where.statuses:
         conditions.append(f"chat.status IN ({', '.join(param(s) for s in where.statuses)})")
     for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
@@ -251,10 +257,16 @@ async def list_chats_json(raw: Raw, *, caller: Caller, where: ChatFilter, paging
     order = "created_at DESC, id DESC"
     page = (f"SELECT {_CHAT_COLUMNS} FROM chat WHERE {condition} ORDER BY {order} "
             f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
+    count = f"(SELECT count(*) FROM chat WHERE {condition})"
     if raw.sqlite:  # json_group_array keeps the order in which the page's rows come
         items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"
+        row = await raw.fetchrow(f"SELECT {items}, {count} FROM ({page}) AS p", *args)
     else:
         items = f"coalesce(json_agg({_chat_object_sql(False)} ORDER BY p.{order.replace(', ', ', p.')}), '[]')::text"
-    row = await raw.fetchrow(f"SELECT {items}, (SELECT count(*) FROM chat WHERE {condition}) FROM ({page}) AS p",
-                             *args)
+        found = await raw.fetchrow(f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, "
+                                   f"(SELECT {items} FROM ({page}) AS p), {count} FROM s", *args)
+        if found is None:
+            raise session_invalid()
+        session.caller(found, now)
+        row = found[4:]
     return f'{{"Items":{row[0]},"Page":{paging.page:d},"PageSize":{paging.page_size:d},"Total":{row[1]:d}}}'

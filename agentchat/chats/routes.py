@@ -25,7 +25,7 @@ from agentchat.chats.schemas import (
     TransferToAgentIn,
     TransferToDepartmentIn,
 )
-from agentchat.contract import ID, MAX_ID, ApiError, Invalid, Page, Paging, TooLarge, paging
+from agentchat.contract import ID, MAX_ID, Invalid, Page, Paging, TooLarge, paging
 from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
 from agentchat.db import DbSession, commit_and_publish, publish_committed
@@ -111,11 +111,7 @@ def _body_too_large(limit: int) -> TooLarge:
 @router.post("/api/SendMessage", openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}}})
 async def send_message(request: Request, session: Presented) -> MessageOut:
-    try:
-        body, file = await _read_send_message(request)
-    except (ApiError, RequestValidationError):
-        await session.check()  # a wrong session is told first, as on every other call
-        raise
+    body, file = await _read_send_message(request)
     text = body.message or None
     if file is None:
         # The common case, on the driver connection: the session check, the same checks, history, event and
@@ -186,7 +182,7 @@ def _when(value: str | None, name: str, *, upper: bool) -> datetime | None:
 @router.get("/api/GetChats")
 async def get_chats(
     request: Request,
-    caller: CurrentAgent,
+    session: Presented,
     page: Annotated[Paging, Depends(paging)],
     status: Annotated[list[str], Query(alias="Status", max_length=10)] = (),
     department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
@@ -201,7 +197,7 @@ async def get_chats(
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise Invalid("From must not be after To.", code="invalid_field", field="From")
     async with request.app.state.raw.connect() as raw:
-        return Response(await fastpath.list_chats_json(raw, caller=caller, where=where, paging=page),
+        return Response(await fastpath.list_chats_json(raw, session=session, where=where, paging=page),
                         media_type="application/json")
 
 
