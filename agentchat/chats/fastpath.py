@@ -5,6 +5,7 @@ same checks, history, events and delivery as the ORM code in service.py, and ret
 directly. The caller publishes the recorded events and starts the delivery with db.publish_committed(raw).
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -145,10 +146,30 @@ _GRAB_UPDATE = (f"UPDATE chat SET agent_id = $1, status = 'Assigned', assigned_a
                 f"AND status = 'Unassigned' AND {{mine}} RETURNING {_CHAT_COLUMNS}")
 _GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
                "to_status) VALUES ($1, 'Grabbed', $2, $3, $4, $3, 'Unassigned', 'Assigned')")
-_GRAB_PG = ("WITH u AS ({update}), "
-            "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
-            "to_status) SELECT id, 'Grabbed', $2::timestamp, $1, department_id, $1, 'Unassigned', 'Assigned' FROM u) "
-            f"SELECT {_CHAT_COLUMNS}, ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id) FROM u")
+# PostgreSQL, one trip: check the session (security.PresentedSession), take the chat if it is still queued in
+# one of the caller's departments, write its history, and read its tags and messages (the messages as JSON
+# arrays of _MESSAGE_COLUMNS, the time as SQLite's text so that wire_time formats both alike).
+# $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat.
+_GRAB_CALLERS = (f"(s.role_id = {ROLE_MANAGER} OR chat.department_id IN "
+                 "(SELECT department_id FROM agent_department WHERE agent_id = s.agent_id))")
+_GRAB_PG_NEXT = (f"(SELECT chat.id FROM chat, s WHERE chat.status = 'Unassigned' AND {_GRAB_CALLERS} "
+                 "ORDER BY chat.queued_at, chat.id LIMIT 1 FOR UPDATE OF chat SKIP LOCKED)")
+_SQLITE_STYLE_TIME = "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
+_GRAB_PG = (
+    "WITH {session}, "
+    "u AS (UPDATE chat SET agent_id = s.agent_id, status = 'Assigned', assigned_at = $2::timestamp FROM s "
+    f"WHERE chat.id = {{target}} AND chat.status = 'Unassigned' AND {_GRAB_CALLERS} "
+    f"RETURNING {', '.join('chat.' + c for c in _CHAT_COLUMNS.split(', '))}), "
+    "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
+    "to_status) SELECT u.id, 'Grabbed', $2::timestamp, s.agent_id, u.department_id, s.agent_id, 'Unassigned', "
+    "'Assigned' FROM u, s) "
+    f"SELECT s.id, s.agent_id, s.expires_at, s.role_id, {', '.join('u.' + c for c in _CHAT_COLUMNS.split(', '))}, "
+    "ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id), "
+    "(SELECT coalesce(json_agg(json_build_array("
+    f"{_MESSAGE_COLUMNS.replace('created_at', _SQLITE_STYLE_TIME)}) ORDER BY id), "
+    "'[]')::text FROM message WHERE chat_id = u.id) "
+    "FROM s LEFT JOIN u ON TRUE"
+).replace("{session}", PresentedSession.session_cte("$1", "$2::timestamp", "$3::timestamp", "$4::timestamp"))
 _CHAT_TAGS = "SELECT tag_id FROM chat_tag WHERE chat_id = $1 ORDER BY tag_id"
 _CHAT_MESSAGES = f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE chat_id = $1 ORDER BY id"
 
@@ -168,27 +189,31 @@ def _chat_of(row) -> Chat:
                 closed_at=rawdb.to_time(row[9]), last_message_at=rawdb.to_time(row[10]))
 
 
-async def grab_chat_json(raw: Raw, *, caller: Caller, chat_id: int | None) -> dict:
-    """grab_chat with ChatWithMessages' JSON as the answer: one statement on PostgreSQL takes the chat and
-    writes its history; the chat's messages are read after it. Records ChatGrabbed."""
+async def grab_chat_json(raw: Raw, *, session: PresentedSession, chat_id: int | None) -> dict:
+    """grab_chat with ChatWithMessages' JSON as the answer. PostgreSQL: one statement checks the session, takes
+    the chat, writes its history and reads its tags and messages. Records ChatGrabbed."""
     now = clock.now()
-    mine = "TRUE" if caller.is_manager else _GRAB_MINE
-    if chat_id is not None:
-        target = _GRAB_NAMED
-    else:
-        target = _GRAB_NEXT.format(mine=mine, skip="" if raw.sqlite else " FOR UPDATE SKIP LOCKED")
-    update_sql = _GRAB_UPDATE.format(target=target, mine=mine)
-    args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
     if raw.sqlite:
+        caller = await session.check(raw)
+        mine = "TRUE" if caller.is_manager else _GRAB_MINE
+        target = _GRAB_NAMED if chat_id is not None else _GRAB_NEXT.format(mine=mine, skip="")
+        args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
         async with raw.transaction():
-            row = await raw.fetchrow(update_sql, *args)
+            row = await raw.fetchrow(_GRAB_UPDATE.format(target=target, mine=mine), *args)
             if row is not None:
                 await raw.execute(_GRAB_EVENT, row[0], now, caller.agent_id, row[4])
                 tag_ids = [tag for (tag,) in await raw.fetch(_CHAT_TAGS, row[0])]
+                messages = await raw.fetch(_CHAT_MESSAGES, row[0])
     else:
-        row = await raw.fetchrow(_GRAB_PG.format(update=update_sql), *args)
+        token, _, extend_to, due = session.session_args(now)
+        sql = _GRAB_PG.replace("{target}", "$5" if chat_id is not None else _GRAB_PG_NEXT)
+        found = await raw.fetchrow(sql, token, now, extend_to, due, *((chat_id,) if chat_id is not None else ()))
+        if found is None:
+            raise session_invalid()
+        caller = session.caller(found, now)
+        row = found[4:15] if found[4] is not None else None
         if row is not None:
-            tag_ids = list(row[11])
+            tag_ids, messages = list(found[15]), json.loads(found[16])
     if row is None:
         if chat_id is not None:
             await check_visible(raw, caller=caller, chat_id=chat_id)
@@ -196,8 +221,7 @@ async def grab_chat_json(raw: Raw, *, caller: Caller, chat_id: int | None) -> di
                            code="chat_not_unassigned", field="ChatID")
         raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
     chat_events.chat_changed(raw, _chat_of(row), "Grabbed", actor_agent_id=caller.agent_id, from_status=UNASSIGNED)
-    messages = [message_json(*m) for m in await raw.fetch(_CHAT_MESSAGES, row[0])]
-    return {**chat_json(row, tag_ids), "Messages": messages}
+    return {**chat_json(row, tag_ids), "Messages": [message_json(*m) for m in messages]}
 
 
 async def check_visible(raw: Raw, *, caller: Caller, chat_id: int) -> None:

@@ -49,10 +49,10 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
 # GrabChat, SendMessage (text) and GetChats are the hot calls: no ORM session (fastpath.py).
 
 @router.post("/api/GrabChat")
-async def grab_chat(request: Request, caller: CurrentAgent,
+async def grab_chat(request: Request, session: Presented,
                     body: Annotated[GrabChatIn | None, Body()] = None) -> ChatWithMessages:
     async with request.app.state.raw.connect() as raw:
-        data = await fastpath.grab_chat_json(raw, caller=caller, chat_id=body.chat_id if body else None)
+        data = await fastpath.grab_chat_json(raw, session=session, chat_id=body.chat_id if body else None)
     await publish_committed(raw)
     return JSONResponse(data)
 
