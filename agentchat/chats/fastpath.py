@@ -51,6 +51,15 @@ def _visible_sql(caller: Caller | None, agent_param: str) -> str:
             f" OR chat.agent_id = {agent_param})")
 
 
+# The caller of the session CTE `s` (security.PresentedSession) may see the chat / take it from its queue. The
+# scalar subqueries run once per statement (init plans), so that the department list is a hashed set: a
+# correlated `s.agent_id` made it a lookup per scanned chat (55 ms for a GrabChat over 6,000 queued chats).
+_S_AGENT = "(SELECT agent_id FROM s)"
+_S_MANAGER = f"(SELECT role_id FROM s) = {ROLE_MANAGER}"
+_S_DEPARTMENTS = f"(SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT})"
+_S_SEES = f"({_S_MANAGER} OR chat.agent_id = {_S_AGENT} OR chat.department_id IN {_S_DEPARTMENTS})"
+_S_QUEUES = f"({_S_MANAGER} OR chat.department_id IN {_S_DEPARTMENTS})"
+
 # The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own.
 _SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
                       "chat.customer_id, customer.phone_number, "
@@ -69,8 +78,7 @@ _SEND_PG = (
     "chat.department_id, chat.customer_id, customer.phone_number, "
     "(SELECT name FROM agent WHERE agent.id = s.agent_id) AS agent_name "
     "FROM s, chat JOIN customer ON customer.id = chat.customer_id "
-    f"WHERE chat.id = $1 AND (s.role_id = {ROLE_MANAGER} OR chat.agent_id = s.agent_id OR chat.department_id IN "
-    "(SELECT department_id FROM agent_department WHERE agent_id = s.agent_id)) FOR UPDATE OF chat), "
+    f"WHERE chat.id = $1 AND {_S_SEES} FOR UPDATE OF chat), "
     "m AS (INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
     "SELECT c.id, 'Agent', s.agent_id, $3::text, $4::timestamp, 'Pending' FROM c, s WHERE c.status = 'Assigned' "
     f"AND (s.role_id = {ROLE_MANAGER} OR c.agent_id = s.agent_id) "
@@ -150,15 +158,13 @@ _GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, depar
 # one of the caller's departments, write its history, and read its tags and messages (the messages as JSON
 # arrays of _MESSAGE_COLUMNS, the time as SQLite's text so that wire_time formats both alike).
 # $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat.
-_GRAB_CALLERS = (f"(s.role_id = {ROLE_MANAGER} OR chat.department_id IN "
-                 "(SELECT department_id FROM agent_department WHERE agent_id = s.agent_id))")
-_GRAB_PG_NEXT = (f"(SELECT chat.id FROM chat, s WHERE chat.status = 'Unassigned' AND {_GRAB_CALLERS} "
+_GRAB_PG_NEXT = (f"(SELECT chat.id FROM chat WHERE chat.status = 'Unassigned' AND {_S_QUEUES} "
                  "ORDER BY chat.queued_at, chat.id LIMIT 1 FOR UPDATE OF chat SKIP LOCKED)")
 _SQLITE_STYLE_TIME = "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
 _GRAB_PG = (
     "WITH {session}, "
     "u AS (UPDATE chat SET agent_id = s.agent_id, status = 'Assigned', assigned_at = $2::timestamp FROM s "
-    f"WHERE chat.id = {{target}} AND chat.status = 'Unassigned' AND {_GRAB_CALLERS} "
+    f"WHERE chat.id = {{target}} AND chat.status = 'Unassigned' AND {_S_QUEUES} "
     f"RETURNING {', '.join('chat.' + c for c in _CHAT_COLUMNS.split(', '))}), "
     "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
     "to_status) SELECT u.id, 'Grabbed', $2::timestamp, s.agent_id, u.department_id, s.agent_id, 'Unassigned', "
@@ -269,7 +275,7 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
     else:
         token, _, extend_to, due = session.session_args(now)
         session_cte = PresentedSession.session_cte(param(token), param(now), param(extend_to), param(due))
-        conditions = [f"(s.role_id = {ROLE_MANAGER} OR {_visible_sql(None, 's.agent_id')})"]
+        conditions = [_S_SEES]
     if where.statuses:
         conditions.append(f"chat.status IN ({', '.join(param(s) for s in where.statuses)})")
     for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
