@@ -136,8 +136,9 @@ class LiveMetricsCache:
 
 def _first_moments_today(start: datetime, end: datetime, department_filter: list):
     """(first queue entry, first assignment at or after it, first agent message at or after it) of each chat
-    created in [start, end) that was ever queued: metrics.first_queued_at, first_assigned_at and
-    first_agent_message_at, computed by the database on the chat_event and message indexes."""
+    created in [start, end) that was ever queued -- the moments metrics.chat_metrics derives from the chat's
+    events and messages (_event_moments, _message_moments) -- computed by the database on the chat_event and
+    message indexes."""
     today = select(Chat.id).where(Chat.created_at >= start, Chat.created_at < end, *department_filter).subquery()
     queued = (select(ChatEvent.chat_id, func.min(ChatEvent.at).label("queued_at"))
               .join(today, today.c.id == ChatEvent.chat_id)
