@@ -12,7 +12,7 @@ from agentchat.config import Settings
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from agentchat.app import create_app
+    from agentchat.app import create_app, tune_garbage_collector
     from agentchat.migrate import migrate_sync
 
     migrate_sync(settings)
@@ -21,7 +21,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
               "  python -m agentchat create-manager --name 'Your Name' --email you@example.com --password '...'",
               file=sys.stderr)
     print(f"AgentChat on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+    app = create_app(settings)
+    tune_garbage_collector()
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
                 ws_per_message_deflate=False, proxy_headers=True,
                 # uvicorn formats each access line before the logger drops it: off unless it would be shown.
                 access_log=logging.getLevelName(settings.log_level.upper()) in (logging.DEBUG, logging.INFO))
