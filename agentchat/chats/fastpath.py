@@ -58,6 +58,8 @@ _S_AGENT = "(SELECT agent_id FROM s)"
 _S_MANAGER = f"(SELECT role_id FROM s) = {ROLE_MANAGER}"
 _S_DEPARTMENTS = f"(SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT})"
 _S_SEES = f"({_S_MANAGER} OR chat.agent_id = {_S_AGENT} OR chat.department_id IN {_S_DEPARTMENTS})"
+_S_SEES_AS_AGENT = (f"(chat.agent_id = {_S_AGENT} OR chat.department_id = ANY(ARRAY(SELECT department_id "
+                    f"FROM agent_department WHERE agent_id = {_S_AGENT})))")
 _S_QUEUES = f"({_S_MANAGER} OR chat.department_id IN {_S_DEPARTMENTS})"
 
 # The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own.
@@ -275,7 +277,7 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
     else:
         token, _, extend_to, due = session.session_args(now)
         session_cte = PresentedSession.session_cte(param(token), param(now), param(extend_to), param(due))
-        conditions = [_S_SEES]
+        conditions = []
     if where.statuses:
         conditions.append(f"chat.status IN ({', '.join(param(s) for s in where.statuses)})")
     for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
@@ -285,16 +287,25 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
             conditions.append(f"chat.{column} {op} {param(value)}")
     condition = " AND ".join(conditions) or "TRUE"
     order = "created_at DESC, id DESC"
-    page = (f"SELECT {_CHAT_COLUMNS} FROM chat WHERE {condition} ORDER BY {order} "
-            f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
-    count = f"(SELECT count(*) FROM chat WHERE {condition})"
+
+    def page(where_sql: str) -> str:
+        return (f"SELECT {_CHAT_COLUMNS} FROM chat WHERE {where_sql} ORDER BY {order} "
+                f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
+
     if raw.sqlite:  # json_group_array keeps the order in which the page's rows come
         items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"
-        row = await raw.fetchrow(f"SELECT {items}, {count} FROM ({page}) AS p", *args)
+        row = await raw.fetchrow(f"SELECT {items}, (SELECT count(*) FROM chat WHERE {condition}) "
+                                 f"FROM ({page(condition)}) AS p", *args)
     else:
+        # The role is known only inside the statement: a branch per role, each gated by it (PostgreSQL runs
+        # only the one whose gate holds), so that each is planned with its own indexes; one condition for
+        # both ("manager OR visible") read every chat to count them.
+        manager, agent = f"{_S_MANAGER} AND {condition}", f"NOT {_S_MANAGER} AND {_S_SEES_AS_AGENT} AND {condition}"
         items = f"coalesce(json_agg({_chat_object_sql(False)} ORDER BY p.{order.replace(', ', ', p.')}), '[]')::text"
-        found = await raw.fetchrow(f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, "
-                                   f"(SELECT {items} FROM ({page}) AS p), {count} FROM s", *args)
+        found = await raw.fetchrow(
+            f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, "
+            f"(SELECT {items} FROM (({page(manager)}) UNION ALL ({page(agent)})) AS p), "
+            f"(SELECT count(*) FROM chat WHERE {manager}) + (SELECT count(*) FROM chat WHERE {agent}) FROM s", *args)
         if found is None:
             raise session_invalid()
         session.caller(found, now)
