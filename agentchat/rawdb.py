@@ -15,6 +15,7 @@ DateTime writes ('YYYY-MM-DD HH:MM:SS.ffffff'), so rows written here and by the 
 Rows are tuples (asyncpg Records index the same way).
 """
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -120,6 +121,11 @@ class RawConnections:
         self.sqlite = engine.dialect.name == "sqlite"
         self.info: dict = {}
         self._pool = None
+        # asyncpg's pool lets a newcomer take a returned connection before the waiter it woke (which then goes
+        # to the back of the line): under load most requests waited 0 ms and 1 % over 200 ms. Turns are taken
+        # first come, first served here (asyncio.Semaphore is fair), one per pooled connection, so the pool
+        # itself never makes anyone wait. See also fairpool.py, the same fix for SQLAlchemy's pool.
+        self._turns = asyncio.Semaphore(self.POOL_SIZE)
 
     async def start(self) -> None:
         if self.sqlite or self._pool is not None:
@@ -138,7 +144,7 @@ class RawConnections:
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[Raw]:
         if self._pool is not None:
-            async with self._pool.acquire() as connection:
+            async with self._turns, self._pool.acquire() as connection:
                 yield Raw(connection, False, dict(self.info))
             return
         async with self.engine.connect() as connection:
