@@ -271,9 +271,11 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
         args.append(value)
         return f"${len(args)}"
 
+    agent_param = None
     if raw.sqlite:
         caller = await session.check(raw)
-        conditions = [] if caller.is_manager else [_visible_sql(caller, param(caller.agent_id))]
+        agent_param = None if caller.is_manager else param(caller.agent_id)
+        conditions = []
     else:
         token, _, extend_to, due = session.session_args(now)
         session_cte = PresentedSession.session_cte(param(token), param(now), param(extend_to), param(due))
@@ -294,8 +296,16 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
 
     if raw.sqlite:  # json_group_array keeps the order in which the page's rows come
         items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"
-        row = await raw.fetchrow(f"SELECT {items}, (SELECT count(*) FROM chat WHERE {condition}) "
-                                 f"FROM ({page(condition)}) AS p", *args)
+        count = f"SELECT count(*) FROM chat WHERE {condition}"
+        if agent_param is not None:
+            # An agent's chats: those of their departments and those assigned to them. Counted as a union, so
+            # that each part is an index search (with OR, SQLite read every chat of the status: 3.4 → 0.2 ms).
+            mine = f"chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
+            theirs = f"chat.agent_id = {agent_param}"
+            count = (f"SELECT count(*) FROM (SELECT id FROM chat WHERE {mine} AND {condition} "
+                     f"UNION SELECT id FROM chat WHERE {theirs} AND {condition})")
+            condition = f"({mine} OR {theirs}) AND {condition}"
+        row = await raw.fetchrow(f"SELECT {items}, ({count}) FROM ({page(condition)}) AS p", *args)
     else:
         # The role is known only inside the statement: a branch per role, each gated by it (PostgreSQL runs
         # only the one whose gate holds), so that each is planned with its own indexes; one condition for
