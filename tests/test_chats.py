@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from chat_helpers import add_department, add_tag, bot_chat, chat_events, customer_writes, event_types, queued_chat
-from conftest import add_agent, assert_error, parse_time
+from conftest import add_agent, assert_error, parse_time, race
 from sqlalchemy import update
 
 from agentchat import clock
@@ -182,6 +182,29 @@ class TestGrabChat:
         assert api.ok(grab(api, team.bob))["ChatID"] == first.chat_id
         assert api.ok(grab(api, team.alice))["ChatID"] == second.chat_id
         assert_error(grab(api, team.alice), 409, "no_unassigned_chats")
+
+    def test_the_oldest_head_of_all_my_queues_and_a_manager_takes_from_every_queue(self, server, api, team):
+        both = add_agent(server, name="Erin", email="erin@example.com", department_ids=(team.sales, team.support))
+        assert both
+        erin = api.logon("erin@example.com")
+        sales = queued_chat(server, team.sales, phone="27820000001")
+        clock.travel(timedelta(minutes=1))
+        support = queued_chat(server, team.support, phone="27820000002")
+        clock.travel(timedelta(minutes=1))
+        newest = queued_chat(server, team.sales, phone="27820000003")
+        assert api.ok(grab(api, erin))["ChatID"] == sales.chat_id
+        assert api.ok(grab(api, erin))["ChatID"] == support.chat_id
+        assert api.ok(grab(api, team.manager))["ChatID"] == newest.chat_id
+        assert_error(grab(api, team.manager), 409, "no_unassigned_chats")
+
+    def test_agents_racing_for_the_next_chat_each_get_a_different_one(self, server, api, team):
+        chats = [queued_chat(server, team.sales, phone=f"278200001{n:02d}") for n in range(6)]
+        tokens = [api.logon(email) for email in (f"racer{i}@example.com" for i in range(10) if add_agent(
+            server, name=f"Racer {i}", email=f"racer{i}@example.com", department_ids=(team.sales,)))]
+        responses = race(server, [("POST", "GrabChat", token, {}) for token in tokens])
+        taken = [r.json()["ChatID"] for r in responses if r.status_code == 200]
+        assert sorted(taken) == sorted(chat.chat_id for chat in chats)
+        assert sorted(r.status_code for r in responses) == [200] * 6 + [409] * 4
 
     def test_a_taken_chat_cannot_be_grabbed(self, server, api, team):
         chat = queued_chat(server, team.sales)

@@ -148,10 +148,15 @@ _CHAT_COLUMNS = ("id, customer_id, channel, status, department_id, agent_id, cre
 _MESSAGE_COLUMNS = ("id, chat_id, sender_type, agent_id, text, file_name, file_type, file_size, file_key, created_at, "
                     "delivery_status, failure_reason")
 _GRAB_MINE = "department_id IN (SELECT department_id FROM agent_department WHERE agent_id = $1)"
-# The queued chat the caller takes: the named one, or the longest-waiting one of the caller's departments
-# (on PostgreSQL skipping those another grabber holds right now). The UPDATE re-checks that it is still queued.
+# The queued chat the caller takes: the named one, or the longest-waiting one of the caller's departments.
+# The UPDATE re-checks that it is still queued.
 _GRAB_NAMED = "$3"
-_GRAB_NEXT = ("(SELECT id FROM chat WHERE status = 'Unassigned' AND {mine} ORDER BY queued_at, id LIMIT 1{skip})")
+# SQLite: the head of each of the caller's queues ({queues}: their department IDs), then the oldest head.
+_GRAB_NEXT = ("(SELECT id FROM chat WHERE id IN (SELECT (SELECT head.id FROM chat AS head WHERE head.status = "
+              "'Unassigned' AND head.department_id = queue.department_id ORDER BY head.queued_at, head.id LIMIT 1) "
+              "FROM {queues} AS queue) ORDER BY queued_at, id LIMIT 1)")
+_ALL_QUEUES = "(SELECT id AS department_id FROM department)"
+_MY_QUEUES = "(SELECT department_id FROM agent_department WHERE agent_id = $1)"
 _GRAB_UPDATE = (f"UPDATE chat SET agent_id = $1, status = 'Assigned', assigned_at = $2 WHERE id = {{target}} "
                 f"AND status = 'Unassigned' AND {{mine}} RETURNING {_CHAT_COLUMNS}")
 _GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
@@ -160,8 +165,15 @@ _GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, depar
 # one of the caller's departments, write its history, and read its tags and messages (the messages as JSON
 # arrays of _MESSAGE_COLUMNS, the time as SQLite's text so that wire_time formats both alike).
 # $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat.
-_GRAB_PG_NEXT = (f"(SELECT chat.id FROM chat WHERE chat.status = 'Unassigned' AND {_S_QUEUES} "
-                 "ORDER BY chat.queued_at, chat.id LIMIT 1 FOR UPDATE OF chat SKIP LOCKED)")
+# The longest-waiting chat of the caller's queues: the head of each queue (ix_chat_queue; skipping heads another
+# grabber holds right now), then the oldest of those heads. One walk of all queued chats in queue order read the
+# whole queue when the caller's departments had none left (6-12 ms with 27,000 queued).
+_S_QUEUE_IDS = (f"(SELECT id AS department_id FROM department WHERE {_S_MANAGER} UNION ALL "
+                f"SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT} AND NOT {_S_MANAGER})")
+_GRAB_PG_NEXT = (f"(SELECT head.id FROM {_S_QUEUE_IDS} AS queue CROSS JOIN LATERAL (SELECT chat.id, chat.queued_at "
+                 "FROM chat WHERE chat.status = 'Unassigned' AND chat.department_id = queue.department_id "
+                 "ORDER BY chat.queued_at, chat.id LIMIT 1 FOR UPDATE OF chat SKIP LOCKED) AS head "
+                 "ORDER BY head.queued_at, head.id LIMIT 1)")
 _SQLITE_STYLE_TIME = "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
 _GRAB_PG = (
     "WITH {session}, "
@@ -204,7 +216,8 @@ async def grab_chat_json(raw: Raw, *, session: PresentedSession, chat_id: int | 
     if raw.sqlite:
         caller = await session.check(raw)
         mine = "TRUE" if caller.is_manager else _GRAB_MINE
-        target = _GRAB_NAMED if chat_id is not None else _GRAB_NEXT.format(mine=mine, skip="")
+        target = _GRAB_NAMED if chat_id is not None else _GRAB_NEXT.format(
+            queues=_ALL_QUEUES if caller.is_manager else _MY_QUEUES)
         args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
         async with raw.transaction():
             row = await raw.fetchrow(_GRAB_UPDATE.format(target=target, mine=mine), *args)

@@ -34,9 +34,6 @@ class Chat(Base):
         Index("uq_chat_active_customer", "customer_id", unique=True,
               sqlite_where=text("status != 'Closed'"), postgresql_where=text("status != 'Closed'")),
         Index("ix_chat_queue", "status", "department_id", "queued_at"),
-        # The queue in GrabChat's order (migration 0008).
-        Index("ix_chat_unassigned", "queued_at", "id", sqlite_where=text("status = 'Unassigned'"),
-              postgresql_where=text("status = 'Unassigned'")),
         Index("ix_chat_created_at", "created_at"),
         Index("ix_chat_agent_status", "agent_id", "status"),
     )
