@@ -143,6 +143,14 @@ class PresentedSession:
         self.verified = True
         return caller
 
+    def check_in_thread(self, connection: rawdb.SqliteInThread) -> Caller:
+        """check, inside Raw.in_one_hop (SQLite)."""
+        caller = authenticate_in_thread(connection, self.token, idle=self.idle)
+        if caller is None:
+            raise session_invalid()
+        self.verified = True
+        return caller
+
     @staticmethod
     def session_cte(token: str, now: str, extend_to: str, due: str) -> str:
         """SQL: `s` (id, agent_id, expires_at, role_id) — the live session, or no row — and the once-a-minute
@@ -194,14 +202,30 @@ async def authenticate(connection: rawdb.Raw, token: str, *, idle: timedelta) ->
     Runs on every request, so on the driver connection (in autocommit): one indexed read, and a write once
     a minute."""
     now = clock.now()
-    row = await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now)
+    caller, extend = _live_session(await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    if extend:
+        await connection.execute(_SESSION_EXTEND, caller.expires_at, caller.session_id)
+    return caller
+
+
+def authenticate_in_thread(connection: rawdb.SqliteInThread, token: str, *, idle: timedelta) -> Caller | None:
+    """authenticate, inside Raw.in_one_hop (SQLite)."""
+    now = clock.now()
+    caller, extend = _live_session(connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    if extend:
+        connection.execute(_SESSION_EXTEND, caller.expires_at, caller.session_id)
+    return caller
+
+
+def _live_session(row, now: datetime, idle: timedelta) -> tuple[Caller | None, bool]:
+    """The Caller of a _SESSION_LOOKUP row, and whether its expiry is due to be pushed forward (then done)."""
     if row is None:
-        return None
+        return None, False
     session_id, agent_id, expires_at, role_id = row[0], row[1], rawdb.to_time(row[2]), row[3]
-    if now + idle - expires_at >= EXTEND_GRANULARITY:
+    extend = now + idle - expires_at >= EXTEND_GRANULARITY
+    if extend:
         expires_at = now + idle
-        await connection.execute(_SESSION_EXTEND, expires_at, session_id)
-    return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at)
+    return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at), extend
 
 
 async def manager_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:

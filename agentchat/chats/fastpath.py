@@ -18,7 +18,7 @@ from agentchat.chats.service import WHATSAPP_WINDOW, ChatFilter, check_can_act, 
 from agentchat.contract import Conflict, Paging
 from agentchat.db import after_commit
 from agentchat.events import Event, emit
-from agentchat.rawdb import Raw
+from agentchat.rawdb import Raw, SqliteInThread
 from agentchat.security import Caller, PresentedSession, session_invalid
 
 # What pydantic's str_strip_whitespace strips (Unicode White_Space), so raw JSON matches the Schema output.
@@ -113,12 +113,16 @@ async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int
     on PostgreSQL); records MessageSent and the delivery."""
     now = clock.now()
     if raw.sqlite:
-        caller = await session.check(raw)
-        async with raw.transaction():
-            row = await raw.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), chat_id, caller.agent_id)
-            _check_send(caller, chat_id, row, now)
-            message_id = (await raw.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now))[0]
-            await raw.execute(_SEND_TOUCH, chat_id, now)
+        def send(db: SqliteInThread) -> tuple:
+            caller = session.check_in_thread(db)
+            with db.transaction():
+                row = db.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), chat_id, caller.agent_id)
+                _check_send(caller, chat_id, row, now)
+                message_id = db.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now)[0]
+                db.execute(_SEND_TOUCH, chat_id, now)
+            return caller, row, message_id
+
+        caller, row, message_id = await raw.in_one_hop(send)
     else:
         token, _, extend_to, due = session.session_args(now)
         found = await raw.fetchrow(_SEND_PG, chat_id, token, text, now, now - WHATSAPP_WINDOW, extend_to, due)
@@ -214,17 +218,21 @@ async def grab_chat_json(raw: Raw, *, session: PresentedSession, chat_id: int | 
     the chat, writes its history and reads its tags and messages. Records ChatGrabbed."""
     now = clock.now()
     if raw.sqlite:
-        caller = await session.check(raw)
-        mine = "TRUE" if caller.is_manager else _GRAB_MINE
-        target = _GRAB_NAMED if chat_id is not None else _GRAB_NEXT.format(
-            queues=_ALL_QUEUES if caller.is_manager else _MY_QUEUES)
-        args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
-        async with raw.transaction():
-            row = await raw.fetchrow(_GRAB_UPDATE.format(target=target, mine=mine), *args)
-            if row is not None:
-                await raw.execute(_GRAB_EVENT, row[0], now, caller.agent_id, row[4])
-                tag_ids = [tag for (tag,) in await raw.fetch(_CHAT_TAGS, row[0])]
-                messages = await raw.fetch(_CHAT_MESSAGES, row[0])
+        def grab(db: SqliteInThread) -> tuple:
+            caller = session.check_in_thread(db)
+            mine = "TRUE" if caller.is_manager else _GRAB_MINE
+            target = _GRAB_NAMED if chat_id is not None else _GRAB_NEXT.format(
+                queues=_ALL_QUEUES if caller.is_manager else _MY_QUEUES)
+            args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
+            with db.transaction():
+                row = db.fetchrow(_GRAB_UPDATE.format(target=target, mine=mine), *args)
+                if row is None:
+                    return caller, None, None, None
+                db.execute(_GRAB_EVENT, row[0], now, caller.agent_id, row[4])
+                tag_ids = [tag for (tag,) in db.fetch(_CHAT_TAGS, row[0])]
+                return caller, row, tag_ids, db.fetch(_CHAT_MESSAGES, row[0])
+
+        caller, row, tag_ids, messages = await raw.in_one_hop(grab)
     else:
         token, _, extend_to, due = session.session_args(now)
         sql = _GRAB_PG.replace("{target}", "$5" if chat_id is not None else _GRAB_PG_NEXT)
@@ -274,52 +282,40 @@ def _chat_object_sql(sqlite: bool) -> str:
 
 
 async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFilter, paging: Paging) -> str:
-    """GetChats' Page[ChatOut] as JSON text, newest first, in one statement that also checks the session
-    (PostgreSQL); the database writes the page's JSON (decoding 50 rows and encoding them again was most of
-    the call's CPU)."""
+    """GetChats' Page[ChatOut] as JSON text, newest first, with the session check: one statement on PostgreSQL,
+    one hop on SQLite. The database writes the page's JSON (decoding 50 rows and encoding them again was most
+    of the call's CPU)."""
     now = clock.now()
-    args: list = []
-
-    def param(value) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    agent_param = None
-    if raw.sqlite:
-        caller = await session.check(raw)
-        agent_param = None if caller.is_manager else param(caller.agent_id)
-        conditions = []
-    else:
-        token, _, extend_to, due = session.session_args(now)
-        session_cte = PresentedSession.session_cte(param(token), param(now), param(extend_to), param(due))
-        conditions = []
-    if where.statuses:
-        conditions.append(f"chat.status IN ({', '.join(param(s) for s in where.statuses)})")
-    for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
-                              ("customer_id", "=", where.customer_id), ("created_at", ">=", where.created_from),
-                              ("created_at", "<=", where.created_to)):
-        if value is not None:
-            conditions.append(f"chat.{column} {op} {param(value)}")
-    condition = " AND ".join(conditions) or "TRUE"
     order = "created_at DESC, id DESC"
 
     def page(where_sql: str) -> str:
         return (f"SELECT {_CHAT_COLUMNS} FROM chat WHERE {where_sql} ORDER BY {order} "
                 f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
 
-    if raw.sqlite:  # json_group_array keeps the order in which the page's rows come
-        items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"
-        count = f"SELECT count(*) FROM chat WHERE {condition}"
-        if agent_param is not None:
-            # An agent's chats: those of their departments and those assigned to them. Counted as a union, so
-            # that each part is an index search (with OR, SQLite read every chat of the status: 3.4 → 0.2 ms).
-            mine = f"chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
-            theirs = f"chat.agent_id = {agent_param}"
-            count = (f"SELECT count(*) FROM (SELECT id FROM chat WHERE {mine} AND {condition} "
-                     f"UNION SELECT id FROM chat WHERE {theirs} AND {condition})")
-            condition = f"({mine} OR {theirs}) AND {condition}"
-        row = await raw.fetchrow(f"SELECT {items}, ({count}) FROM ({page(condition)}) AS p", *args)
+    if raw.sqlite:
+        def read(db: SqliteInThread):
+            caller = session.check_in_thread(db)
+            args: list = []
+            agent = None if caller.is_manager else _parameter(args, caller.agent_id)
+            condition = _filter_sql(where, args)
+            items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"  # in the page's order
+            count = f"SELECT count(*) FROM chat WHERE {condition}"
+            if agent is not None:
+                # An agent's chats: those of their departments and those assigned to them. Counted as a union,
+                # so that each part is an index search (with OR, SQLite read every chat of the status: 3.4 →
+                # 0.2 ms).
+                mine = f"chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent})"
+                count = (f"SELECT count(*) FROM (SELECT id FROM chat WHERE {mine} AND {condition} "
+                         f"UNION SELECT id FROM chat WHERE chat.agent_id = {agent} AND {condition})")
+                condition = f"({mine} OR chat.agent_id = {agent}) AND {condition}"
+            return db.fetchrow(f"SELECT {items}, ({count}) FROM ({page(condition)}) AS p", *args)
+
+        row = await raw.in_one_hop(read)
     else:
+        args: list = []
+        token, _, extend_to, due = session.session_args(now)
+        session_cte = PresentedSession.session_cte(*(_parameter(args, value) for value in (token, now, extend_to, due)))
+        condition = _filter_sql(where, args)
         # The role is known only inside the statement: a branch per role, each gated by it (PostgreSQL runs
         # only the one whose gate holds), so that each is planned with its own indexes; one condition for
         # both ("manager OR visible") read every chat to count them.
@@ -334,3 +330,22 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
         session.caller(found, now)
         row = found[4:]
     return f'{{"Items":{row[0]},"Page":{paging.page:d},"PageSize":{paging.page_size:d},"Total":{row[1]:d}}}'
+
+
+def _parameter(args: list, value) -> str:
+    """`value` as the statement's next parameter: its placeholder."""
+    args.append(value)
+    return f"${len(args)}"
+
+
+def _filter_sql(where: ChatFilter, args: list) -> str:
+    """GetChats' filters as SQL on the chat table, their values appended to `args`."""
+    conditions = []
+    if where.statuses:
+        conditions.append(f"chat.status IN ({', '.join(_parameter(args, s) for s in where.statuses)})")
+    for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
+                              ("customer_id", "=", where.customer_id), ("created_at", ">=", where.created_from),
+                              ("created_at", "<=", where.created_to)):
+        if value is not None:
+            conditions.append(f"chat.{column} {op} {_parameter(args, value)}")
+    return " AND ".join(conditions) or "TRUE"
