@@ -34,8 +34,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _ensure_sqlite_dir(settings.database_url)
         # One connection per process: SQLite has a single writer anyway, and queueing on the pool
         # is fairer and faster than SQLITE_BUSY retries between connections of one process.
+        # No rollback on return to the pool: sessions and connections end their transactions themselves, and
+        # on aiosqlite each rollback is one more hop to its thread (two per SendMessage).
         engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60,
-                                     poolclass=FairAsyncQueuePool)
+                                     poolclass=FairAsyncQueuePool, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

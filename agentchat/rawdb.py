@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 
@@ -191,10 +192,12 @@ class RawConnections:
             async with self._turns, self._pool.acquire() as connection:
                 yield Raw(connection, False, dict(self.info))
             return
-        async with self.engine.connect() as connection:
-            raw = await raw_of(connection)
-            raw.info.update(self.info)
-            yield raw
+        # SQLite: the engine's own connection, checked out of its pool without an AsyncConnection around it.
+        fairy = await self.engine.raw_connection()
+        try:
+            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info))
+        finally:
+            await greenlet_spawn(fairy.close)
 
 
 async def _no_session_state(connection) -> None:
