@@ -157,7 +157,9 @@ async def load_postgres(dsn: str, rows: dict[str, list[tuple]]) -> None:
         for name in SEQUENCES:
             await connection.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                      f"(SELECT coalesce(max(id), 1) FROM {name}))")
-        await connection.execute("ANALYZE")
+        # VACUUM as well: on a live database autovacuum has set the visibility map long ago, which lets counts
+        # answer from an index alone; right after COPY nothing is marked visible yet.
+        await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()
 
