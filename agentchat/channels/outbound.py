@@ -98,7 +98,7 @@ class Outbound:
                 del self._chat_locks[chat_id]
 
     async def _send_and_record(self, item: Outgoing) -> None:
-        self.records.add(item.message_id, await self._send(item))
+        await self.records.record(item.message_id, await self._send(item))
 
     async def _send(self, item: Outgoing) -> DeliveryResult:
         sender = self.senders.get(item.channel)
@@ -168,23 +168,29 @@ class DeliveryRecords:
 
     def __init__(self, raw_connections: rawdb.RawConnections):
         self.raw_connections = raw_connections
-        self._waiting: list[tuple[int, DeliveryResult]] = []
+        self._waiting: list[tuple[int, DeliveryResult, asyncio.Future]] = []
         self._writing = False
 
-    def add(self, message_id: int, result: DeliveryResult) -> None:
-        self._waiting.append((message_id, result))
+    async def record(self, message_id: int, result: DeliveryResult) -> None:
+        """Returns once the batch holding this outcome is written (or its failure logged)."""
+        written = asyncio.get_running_loop().create_future()
+        self._waiting.append((message_id, result, written))
         if not self._writing:
             self._writing = True
             start_background(self._write())
+        await written
 
     async def _write(self) -> None:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    await self._write_batch(dict(batch))
+                    await self._write_batch({message_id: result for message_id, result, _ in batch})
                 except Exception:  # they stay Pending: resume_pending sends them again at the next start
                     log.exception("recording the delivery of %d message(s) failed", len(batch))
+                for _, _, written in batch:
+                    if not written.done():
+                        written.set_result(None)
         finally:
             self._writing = False
 
