@@ -18,6 +18,7 @@ from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
 from agentchat.channels.webchat.routes import router as webchat_router
 from agentchat.channels.whatsapp.routes import router as whatsapp_router
+from agentchat.chats.routes import LEAN_ENDPOINTS
 from agentchat.chats.routes import router as chats_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
@@ -33,6 +34,7 @@ from agentchat.files.routes import router as files_router
 from agentchat.files.storage import LocalFileStorage
 from agentchat.hours.routes import router as hours_router
 from agentchat.jobs import start_jobs, stop_jobs
+from agentchat.leanroute import lean_route
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.rawdb import RawConnections
 from agentchat.reports.routes import router as reports_router
@@ -40,6 +42,9 @@ from agentchat.security import password_hasher
 from agentchat.tags.routes import router as tags_router
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+# What every /api call runs first.
+API_DEPENDENCIES = [check_version]
 
 # The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
 API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
@@ -103,7 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.file_storage = LocalFileStorage(settings.files_dir)
     install_error_handlers(app)
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(check_version)])
+        app.include_router(router, dependencies=[Depends(call) for call in API_DEPENDENCIES])
+    # The hottest calls in front of FastAPI's routing; their FastAPI routes still describe them (leanroute.py).
+    for api_route in chats_router.routes:
+        if getattr(api_route, "endpoint", None) in LEAN_ENDPOINTS:
+            app.router.routes.insert(0, lean_route(api_route, API_DEPENDENCIES))
     app.include_router(events_router)
     # Meta's webhook: public, signed, outside /api (no session, no Version).
     app.include_router(whatsapp_router)

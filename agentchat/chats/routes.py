@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
@@ -46,15 +46,30 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
                             messages=[MessageOut.of(m) for m in messages])
 
 
-# GrabChat, SendMessage (text) and GetChats are the hot calls: no ORM session (fastpath.py).
+# GrabChat, SendMessage (text) and GetChats are the hot calls: no ORM session (fastpath.py). GrabChat and
+# SendMessage also have lean routes in front of these (leanroute.py, LEAN_ENDPOINTS): they read their bodies
+# themselves, and the body is described here for OpenAPI.
 
-@router.post("/api/GrabChat")
-async def grab_chat(request: Request, session: Presented,
-                    body: Annotated[GrabChatIn | None, Body()] = None) -> ChatWithMessages:
+@router.post("/api/GrabChat", openapi_extra={"requestBody": {"required": False, "content": {
+    "application/json": {"schema": GrabChatIn.model_json_schema(by_alias=True)}}}})
+async def grab_chat(request: Request, session: Presented) -> ChatWithMessages:
+    raw_body = await read_capped_body(request, GRAB_BODY_LIMIT)
+    body = None if raw_body.strip() in (b"", b"null") else _parse_body(GrabChatIn, raw_body)
     async with request.app.state.raw.connect() as raw:
         data = await fastpath.grab_chat_json(raw, session=session, chat_id=body.chat_id if body else None)
     await publish_committed(raw)
     return JSONResponse(data)
+
+
+GRAB_BODY_LIMIT = 4096
+
+
+def _parse_body(model: type, raw: bytes):
+    """`raw` as `model`, refused as FastAPI refuses a body (contract.py turns it into the contract's error)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
 
 @router.post("/api/AssignChat")
@@ -125,16 +140,13 @@ async def send_message(request: Request, session: Presented) -> MessageOut:
         message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
                                            storage=request.app.state.file_storage)
         await commit_and_publish(db)
-    return MessageOut.of(message)
+    return JSONResponse(MessageOut.of(message).model_dump(by_alias=True, mode="json"))
 
 
 async def _read_send_message(request: Request) -> tuple[SendMessageIn, attachments.NewFile | None]:
     settings = request.app.state.settings
-    raw = await read_capped_body(request, settings.max_file_bytes * 4 // 3 + BODY_OVERHEAD)
-    try:
-        body = SendMessageIn.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    body = _parse_body(SendMessageIn, await read_capped_body(request, settings.max_file_bytes * 4 // 3
+                                                              + BODY_OVERHEAD))
     file = attachments.decode_file(file_name=body.file_name, file_type=body.file_type, content=body.file_content,
                                    max_bytes=settings.max_file_bytes)
     if not body.message and file is None:
@@ -225,3 +237,7 @@ async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
     return StreamingResponse(
         export.chat_csv(request.app.state.sessionmaker, chat_id), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{export.file_name(chat_id)}"'})
+
+
+# Served by lean routes in front of FastAPI's (leanroute.py): the calls an agent makes most.
+LEAN_ENDPOINTS = (grab_chat, send_message)
