@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import text
 
-from agentchat import __version__
+from agentchat import __version__, logredact
 from agentchat.agents.routes import router as agents_router
 from agentchat.auth.routes import router as auth_router
 from agentchat.canned.routes import router as canned_router
@@ -136,4 +136,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC_DIR / "reset-password.html", media_type="text/html")
 
     logging.getLogger("agentchat").setLevel(settings.log_level.upper())
+    logredact.install()
     return app
