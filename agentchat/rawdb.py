@@ -1,13 +1,13 @@
-"""Raw statements on the driver connection (asyncpg / aiosqlite) behind a request's SQLAlchemy session.
+"""Raw statements on the driver connection (asyncpg / aiosqlite), for the hot paths.
 
 The hot paths (session check, SendMessage, GrabChat, GetChats, outbound delivery) run a few hand-written
 statements here instead of the async ORM, which costs several times more CPU per statement
 (see ../shared/PERFORMANCE.md). They run on a `RawConnections` connection, with no ORM session at all (creating
 an AsyncSession alone cost ~8 % of a SendMessage): on PostgreSQL an asyncpg pool of its own, on SQLite the
-engine's single connection (one writer per process). Such a connection is in autocommit: each hot path is
-written as ONE statement that checks and changes at once (a CTE, `UPDATE … RETURNING`), or runs its few
-statements inside `Raw.transaction()`. `raw(db)` gives the driver connection behind an ORM session instead,
-sharing its transaction.
+engine's single connection (one writer per process). Such a connection is in autocommit: on PostgreSQL each hot
+path is written as ONE statement that checks and changes at once (a CTE, `UPDATE … RETURNING`); on SQLite its few
+statements run in one hop to aiosqlite's thread, in a transaction there (`Raw.in_one_hop`). `raw(db)` gives the
+driver connection behind an ORM session instead, sharing its transaction.
 
 SQL is written once with PostgreSQL's `$1` placeholders; for SQLite they become `?1` (numbered parameters).
 Datetimes are naive UTC everywhere: PostgreSQL `timestamp without time zone`; on SQLite the text SQLAlchemy's
@@ -75,22 +75,6 @@ class Raw:
         self.connection = connection
         self.sqlite = sqlite
         self.info = info if info is not None else {}
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """For the few hot paths that need more than one statement (SQLite's, mostly)."""
-        if not self.sqlite:
-            async with self.connection.transaction():
-                yield
-            return
-        # IMMEDIATE: take the write lock now, so a read-then-write cannot fail half way with SQLITE_BUSY.
-        await self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            await self.connection.rollback()
-            raise
-        await self.connection.commit()
 
     async def fetch(self, sql: str, *args: Any) -> list:
         if self.sqlite:
