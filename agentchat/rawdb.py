@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
@@ -191,24 +191,8 @@ async def _no_session_state(connection) -> None:
     by asyncpg before this runs."""
 
 
-async def raw_of(connection: AsyncConnection) -> Raw:
+async def raw(db: AsyncSession) -> Raw:
+    """The driver connection of the session (checked out, and on SQLite in its transaction)."""
+    connection = await db.connection()
     fairy = await connection.get_raw_connection()
     return Raw(fairy.driver_connection, connection.dialect.name == "sqlite")
-
-
-async def raw(db: AsyncSession) -> Raw:
-    """The driver connection of the session (checked out, and on SQLite in its transaction).
-
-    Kept for the rest of the session's transaction (the session check and the hot path's statement share it
-    without a second trip through the session), fetched again once it has ended: commit and rollback give the
-    connection back to the pool."""
-    transaction = db.sync_session.get_transaction()
-    cached = db.info.get(_RAW_KEY)
-    if cached is not None and transaction is not None and cached[0] is transaction and transaction.is_active:
-        return cached[1]
-    connection = await raw_of(await db.connection())
-    db.info[_RAW_KEY] = (db.sync_session.get_transaction(), connection)
-    return connection
-
-
-_RAW_KEY = "rawdb.connection"

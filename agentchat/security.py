@@ -102,16 +102,17 @@ async def current_caller(
     session_token: Annotated[str | None, Query(alias="SessionToken")] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
+    # On a connection of its own, not the request's ORM session: the hot routes have none.
+    return await _presented(request, session_token, authorization).check()
+
+
+def _presented(request: Request, session_token: str | None, authorization: str | None) -> "PresentedSession":
+    """The presented token, not yet checked; 401 at once if there is none."""
     token = presented_token(session_token, authorization)
     if not token:
         raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
     state = request.app.state
-    # On a connection of its own, not the request's ORM session: the hot routes have none.
-    async with state.raw.connect() as connection:
-        caller = await authenticate(connection, token, idle=timedelta(minutes=state.settings.session_idle_minutes))
-    if caller is None:
-        raise session_invalid()
-    return caller
+    return PresentedSession(token, timedelta(minutes=state.settings.session_idle_minutes), state.raw)
 
 
 def session_invalid() -> Unauthorized:
@@ -164,12 +165,10 @@ class PresentedSession:
         return token_hash(self.token), now, now + self.idle, now + self.idle - EXTEND_GRANULARITY
 
     def caller(self, row, now: datetime) -> Caller:
-        """The Caller from `s`'s four columns (as session_cte's statement left them)."""
-        session_id, agent_id, expires_at, role_id = row[0], row[1], rawdb.to_time(row[2]), row[3]
-        if now + self.idle - expires_at >= EXTEND_GRANULARITY:
-            expires_at = now + self.idle
+        """The Caller from `s`'s four columns (as session_cte's statement left them, extension included)."""
+        caller, _extended = _live_session(row, now, self.idle)
         self.verified = True
-        return Caller(agent_id=agent_id, role_id=role_id, session_id=session_id, expires_at=expires_at)
+        return caller
 
 
 async def presented_session(
@@ -179,11 +178,7 @@ async def presented_session(
 ) -> PresentedSession:
     """current_caller for the routes that check the session in their own statement: 401 at once if no token
     is presented; the route refuses a wrong one (PresentedSession)."""
-    token = presented_token(session_token, authorization)
-    if not token:
-        raise Unauthorized("A SessionToken is required; log on with AgentLogon.", code="session_required")
-    state = request.app.state
-    session = PresentedSession(token, timedelta(minutes=state.settings.session_idle_minutes), state.raw)
+    session = _presented(request, session_token, authorization)
     request.state.presented_session = session  # for contract.py's error handlers
     return session
 

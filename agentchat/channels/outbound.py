@@ -139,12 +139,6 @@ async def load_outgoing(db: AsyncSession, message_id: int) -> Outgoing | None:
 
 # Only a Pending message moves: a status the channel reported meanwhile (Delivered, Read) is kept. The chat's
 # department and agent (as they are now) say who hears of it.
-_RECORD_DELIVERY = (
-    "UPDATE message SET delivery_status = $2, external_id = $3, failure_reason = $4 "
-    "WHERE id = $1 AND delivery_status = 'Pending' RETURNING chat_id, "
-    "(SELECT department_id FROM chat WHERE chat.id = message.chat_id), "
-    "(SELECT agent_id FROM chat WHERE chat.id = message.chat_id)"
-)
 _RECORD_RETURNING = ("RETURNING message.id, message.chat_id, "
                      "(SELECT department_id FROM chat WHERE chat.id = message.chat_id), "
                      "(SELECT agent_id FROM chat WHERE chat.id = message.chat_id)")
@@ -209,13 +203,3 @@ class DeliveryRecords:
                                                 department_id=department_id, agent_id=agent_id, status=result.status,
                                                 failure_reason=result.failure_reason)
         await publish_committed(raw)
-
-
-async def record_delivery(db: AsyncSession, message_id: int, result: DeliveryResult) -> None:
-    raw = await rawdb.raw(db)
-    changed = await raw.fetchrow(_RECORD_DELIVERY, message_id, result.status, result.external_id,
-                                 result.failure_reason)
-    if changed:
-        chat_events.message_status_emit(db, message_id=message_id, chat_id=changed[0], department_id=changed[1],
-                                        agent_id=changed[2], status=result.status,
-                                        failure_reason=result.failure_reason)

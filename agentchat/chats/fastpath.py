@@ -43,30 +43,29 @@ def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int 
             "DeliveryStatus": _strip(delivery_status), "FailureReason": _strip(failure_reason)}
 
 
-def _visible_sql(caller: Caller | None, agent_param: str) -> str:
-    """visible_to() in SQL, for the chat table (an agent's part only, when the caller is not known yet)."""
-    if caller is not None and caller.is_manager:
+def _visible_sql(caller: Caller, agent_param: str) -> str:
+    """visible_to() in SQL, for the chat table."""
+    if caller.is_manager:
         return "TRUE"
     return (f"(chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
             f" OR chat.agent_id = {agent_param})")
 
 
-# The caller of the session CTE `s` (security.PresentedSession) may see the chat / take it from its queue. The
-# scalar subqueries run once per statement (init plans), so that the department list is a hashed set: a
-# correlated `s.agent_id` made it a lookup per scanned chat (55 ms for a GrabChat over 6,000 queued chats).
+# What the caller of the session CTE `s` (security.PresentedSession) may see and take. The scalar subqueries run
+# once per statement (init plans), so the department list is one set: a correlated `s.agent_id` made it a lookup
+# per scanned chat (55 ms for a GrabChat over 6,000 queued chats).
 _S_AGENT = "(SELECT agent_id FROM s)"
 _S_MANAGER = f"(SELECT role_id FROM s) = {ROLE_MANAGER}"
-_S_DEPARTMENTS = f"(SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT})"
-_S_SEES = f"({_S_MANAGER} OR chat.agent_id = {_S_AGENT} OR chat.department_id IN {_S_DEPARTMENTS})"
 _S_DEPARTMENT_IDS = f"ARRAY(SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT})"
-_S_SEES_AS_AGENT = f"(chat.agent_id = {_S_AGENT} OR chat.department_id = ANY({_S_DEPARTMENT_IDS}))"
-# The same chats in two parts that do not overlap, for counting: each is an index search (ix_chat_queue, which
+_S_IN_MY_DEPARTMENTS = f"chat.department_id = ANY({_S_DEPARTMENT_IDS})"
+_S_SEES_AS_AGENT = f"(chat.agent_id = {_S_AGENT} OR {_S_IN_MY_DEPARTMENTS})"
+_S_SEES = f"({_S_MANAGER} OR {_S_SEES_AS_AGENT})"
+_S_QUEUES = f"({_S_MANAGER} OR {_S_IN_MY_DEPARTMENTS})"
+# An agent's chats in two parts that do not overlap, for counting: each is an index search (ix_chat_queue, which
 # answers alone when the table is vacuumed; ix_chat_agent_status), where the OR needed a bitmap over both and a
 # visit of every matching row.
-_S_IN_MY_DEPARTMENTS = f"chat.department_id = ANY({_S_DEPARTMENT_IDS})"
 _S_MINE_ELSEWHERE = (f"chat.agent_id = {_S_AGENT} AND (chat.department_id IS NULL "
                      f"OR chat.department_id <> ALL({_S_DEPARTMENT_IDS}))")
-_S_QUEUES = f"({_S_MANAGER} OR chat.department_id IN {_S_DEPARTMENTS})"
 
 # The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own.
 _SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
@@ -152,32 +151,27 @@ async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int
     return data
 
 
-
 _CHAT_COLUMNS = ("id, customer_id, channel, status, department_id, agent_id, created_at, queued_at, assigned_at, "
                  "closed_at, last_message_at")
 _MESSAGE_COLUMNS = ("id, chat_id, sender_type, agent_id, text, file_name, file_type, file_size, file_key, created_at, "
                     "delivery_status, failure_reason")
-_GRAB_MINE = "department_id IN (SELECT department_id FROM agent_department WHERE agent_id = $1)"
-# The queued chat the caller takes: the named one, or the longest-waiting one of the caller's departments.
-# The UPDATE re-checks that it is still queued.
+# SQLite. The queued chat the caller takes: the named one, or the longest-waiting one of the caller's queues —
+# the head of each ({queues}: their department IDs), then the oldest head. The UPDATE re-checks that it is still
+# queued in one of them.
+_ALL_QUEUES = "(SELECT id AS department_id FROM department)"
+_MY_QUEUES = "(SELECT department_id FROM agent_department WHERE agent_id = $1)"
+_GRAB_MINE = f"department_id IN {_MY_QUEUES}"
 _GRAB_NAMED = "$3"
-# SQLite: the head of each of the caller's queues ({queues}: their department IDs), then the oldest head.
 _GRAB_NEXT = ("(SELECT id FROM chat WHERE id IN (SELECT (SELECT head.id FROM chat AS head WHERE head.status = "
               "'Unassigned' AND head.department_id = queue.department_id ORDER BY head.queued_at, head.id LIMIT 1) "
               "FROM {queues} AS queue) ORDER BY queued_at, id LIMIT 1)")
-_ALL_QUEUES = "(SELECT id AS department_id FROM department)"
-_MY_QUEUES = "(SELECT department_id FROM agent_department WHERE agent_id = $1)"
 _GRAB_UPDATE = (f"UPDATE chat SET agent_id = $1, status = 'Assigned', assigned_at = $2 WHERE id = {{target}} "
                 f"AND status = 'Unassigned' AND {{mine}} RETURNING {_CHAT_COLUMNS}")
 _GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
                "to_status) VALUES ($1, 'Grabbed', $2, $3, $4, $3, 'Unassigned', 'Assigned')")
-# PostgreSQL, one trip: check the session (security.PresentedSession), take the chat if it is still queued in
-# one of the caller's departments, write its history, and read its tags and messages (the messages as JSON
-# arrays of _MESSAGE_COLUMNS, the time as SQLite's text so that wire_time formats both alike).
-# $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat.
-# The longest-waiting chat of the caller's queues: the head of each queue (ix_chat_queue; skipping heads another
-# grabber holds right now), then the oldest of those heads. One walk of all queued chats in queue order read the
-# whole queue when the caller's departments had none left (6-12 ms with 27,000 queued).
+# PostgreSQL. The longest-waiting chat of the caller's queues: the head of each queue (ix_chat_queue; skipping
+# heads another grabber holds right now), then the oldest of those heads. One walk of all queued chats in queue
+# order read the whole queue when the caller's departments had none left (6-12 ms with 27,000 queued).
 _S_QUEUE_IDS = (f"(SELECT id AS department_id FROM department WHERE {_S_MANAGER} UNION ALL "
                 f"SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT} AND NOT {_S_MANAGER})")
 _GRAB_PG_NEXT = (f"(SELECT head.id FROM {_S_QUEUE_IDS} AS queue CROSS JOIN LATERAL (SELECT chat.id, chat.queued_at "
@@ -185,6 +179,10 @@ _GRAB_PG_NEXT = (f"(SELECT head.id FROM {_S_QUEUE_IDS} AS queue CROSS JOIN LATER
                  "ORDER BY chat.queued_at, chat.id LIMIT 1 FOR UPDATE OF chat SKIP LOCKED) AS head "
                  "ORDER BY head.queued_at, head.id LIMIT 1)")
 _SQLITE_STYLE_TIME = "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
+# One trip: check the session (security.PresentedSession), take the chat if it is still queued in one of the
+# caller's departments, write its history, and read its tags and messages (the messages as JSON arrays of
+# _MESSAGE_COLUMNS, the time as SQLite's text so that wire_time formats both alike).
+# $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat.
 _GRAB_PG = (
     "WITH {session}, "
     "u AS (UPDATE chat SET agent_id = s.agent_id, status = 'Assigned', assigned_at = $2::timestamp FROM s "
