@@ -67,6 +67,13 @@ class Page(Schema, Generic[T]):
     total: int
 
 
+# A list's Total where counting every match would read too much (SearchCustomer; GetChats over months of closed
+# chats): matches are counted up to COUNT_CAP, or one past the requested page if that is deeper. So the Total is
+# exact below the cap, a Total at the cap means "at least this many", and it always says whether another page
+# exists.
+COUNT_CAP = 200
+
+
 class Paging(Schema):
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
@@ -74,6 +81,11 @@ class Paging(Schema):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+    @property
+    def count_cap(self) -> int:
+        """How far to count the matches for Total (COUNT_CAP above)."""
+        return max(COUNT_CAP, self.offset + self.page_size + 1)
 
 
 async def paging(

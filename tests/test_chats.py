@@ -14,9 +14,9 @@ from chat_helpers import add_department, add_tag, bot_chat, chat_events, custome
 from conftest import add_agent, assert_error, parse_time, race
 from sqlalchemy import update
 
-from agentchat import clock
+from agentchat import clock, contract
 from agentchat.agents.models import Agent
-from agentchat.chats.models import ChatTag
+from agentchat.chats.models import Chat, ChatTag
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
@@ -536,6 +536,26 @@ class TestGetChats:
         assert ids(To=(created[0].date() - timedelta(days=1)).isoformat()) == set()
         assert_error(api.get("GetChats", team.manager, {"Status": "Waiting"}), 422, field="Status")
         assert_error(api.get("GetChats", team.manager, {"From": "yesterday"}), 422, field="From")
+
+    def test_total_is_counted_up_to_the_cap_or_the_page_asked_for(self, server, api, team, monkeypatch):
+        chats = self.make_chats(server, team)  # sales: 0, 2, 4; support: 1, 3
+        elsewhere = chats[1].chat_id
+
+        async def give_alice_a_support_chat(db):
+            await db.execute(update(Chat).where(Chat.id == elsewhere).values(
+                status="Assigned", agent_id=team.ids["alice"], assigned_at=clock.now()))
+        server.with_db(give_alice_a_support_chat)
+        monkeypatch.setattr(contract, "COUNT_CAP", 2)
+
+        def page(token, number):
+            return api.ok(api.get("GetChats", token, {"PageSize": 1, "Page": number}))
+
+        assert [page(team.manager, n)["Total"] for n in (1, 3, 5, 6)] == [2, 4, 5, 5]
+        # An agent's chats: three of their department's and one of another's assigned to them.
+        alice = [page(team.alice, n) for n in (1, 2, 3, 4, 5)]
+        assert [p["Total"] for p in alice] == [2, 3, 4, 4, 4]
+        assert [c["ChatID"] for p in alice for c in p["Items"]] == [
+            c.chat_id for c in reversed(chats) if c.chat_id != chats[3].chat_id]
 
     def test_items_carry_their_tags(self, server, api, team):
         chat = queued_chat(server, team.sales)

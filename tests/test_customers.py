@@ -8,6 +8,7 @@ from chat_helpers import add_department, add_tag, customer_writes, event_types, 
 from conftest import add_agent, assert_error
 from sqlalchemy import select
 
+from agentchat import contract
 from agentchat.customers.models import Customer
 
 
@@ -134,8 +135,7 @@ class TestSearchCustomer:
 
     def test_a_broad_search_counts_up_to_the_cap_or_the_page_asked_for(self, server, api, alice, people,
                                                                         monkeypatch):
-        from agentchat.customers import service
-        monkeypatch.setattr(service, "SEARCH_COUNT_CAP", 2)
+        monkeypatch.setattr(contract, "COUNT_CAP", 2)
         first = self.search(api, alice, "7", PageSize=1)
         assert first["Total"] == 2 and len(first["Items"]) == 1
         third = self.search(api, alice, "7", PageSize=1, Page=3)

@@ -94,18 +94,13 @@ def _like(search: str) -> str:
     return f"%{escaped}%"
 
 
-# SearchCustomer's Total: exact when the page is not full (no count needed); else the matches are counted up to
-# SEARCH_COUNT_CAP, or one past the requested page if that is deeper. So a Total at the cap means "at least this
-# many", and it always says whether another page exists. An exact count of a search as broad as "a" would read
-# every customer.
-SEARCH_COUNT_CAP = 200
-
-
 async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> tuple[list[CustomerView], int]:
     """Partial, case-insensitive match on name, phone number or e-mail address; newest customers first.
 
     On PostgreSQL the trigram indexes of migration 0007 serve the ILIKE '%...%' (3 characters or more); the page
-    reads ix_customer_created_at_id newest first and stops at the page's end. The total is capped (above).
+    reads ix_customer_created_at_id newest first and stops at the page's end. The total is capped
+    (contract.COUNT_CAP): an exact count of a search as broad as "a" would read every customer. A page that is
+    not full needs no count.
     """
     pattern = _like(search)
     matches = [Customer.name.ilike(pattern, escape="\\"), Customer.phone_number.ilike(pattern, escape="\\"),
@@ -121,8 +116,7 @@ async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> 
     if 0 < len(customers) < paging.page_size or (paging.offset == 0 and not customers):
         total = paging.offset + len(customers)
     else:
-        cap = max(SEARCH_COUNT_CAP, paging.offset + paging.page_size + 1)
-        matching = select(Customer.id).where(*condition).limit(cap).subquery()
+        matching = select(Customer.id).where(*condition).limit(paging.count_cap).subquery()
         total = (await db.execute(select(func.count()).select_from(matching))).scalar_one()
     return await view_customers(db, customers), total
 
