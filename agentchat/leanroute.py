@@ -7,9 +7,11 @@ path and method by calling those same functions in the same order — the router
 dependencies, then the endpoint — each with the parameters it declares, read straight from the request.
 
 The endpoint must return a Response (FastAPI's serialization of a return value does not run). Only what that
-needs is supported: parameters that are the Request, the result of a declared dependency, or an
-optional text query parameter or header taken as it comes (no validation to run). Anything else is refused when
-the app is built, so a lean route cannot silently skip what its FastAPI route declares.
+needs is supported: parameters that are the Request, the result of a declared dependency, or a query parameter
+or header. Those are validated by FastAPI's own function (request_params_to_args), and as in FastAPI, a step
+whose parameters fail is skipped and every step's errors are raised together before the endpoint runs; an optional
+text taken as it comes skips that (nothing to validate). Anything else is refused when the app is built, so a
+lean route cannot silently skip what its FastAPI route declares.
 """
 
 import inspect
@@ -18,63 +20,84 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import get_dependant
+from fastapi.dependencies.utils import get_dependant, request_params_to_args
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.routing import Route
 
-Resolve = Callable[[Request, dict], Awaitable[Any]]
+Resolve = Callable[[Request, dict, list], Awaitable[Any]]
 
 
 def lean_route(api_route: APIRoute, router_dependencies: list[Callable]) -> Route:
     """A Starlette route serving `api_route` (its path and methods), running `router_dependencies` first."""
     steps = [_resolver(get_dependant(path=api_route.path, call=call)) for call in router_dependencies]
-    endpoint = _resolver(api_route.dependant)
+    endpoint = _resolver(api_route.dependant, endpoint=True)
 
     async def serve(request: Request) -> Response:
         results: dict = {}  # one call per dependency and request, as FastAPI caches them
+        errors: list = []
         for step in steps:
-            await step(request, results)
-        return await endpoint(request, results)
+            await step(request, results, errors)
+        return await endpoint(request, results, errors)
 
     return Route(api_route.path, serve, methods=list(api_route.methods), name=f"lean:{api_route.name}",
                  include_in_schema=False)
 
 
-def _resolver(dependant: Dependant, *, nested: bool = False) -> Resolve:
-    """How to call `dependant.call` with what it declares."""
+def _resolver(dependant: Dependant, *, nested: bool = False, endpoint: bool = False) -> Resolve:
+    """How to call `dependant.call` with what it declares: a step that records its result in `results` and its
+    parameters' errors in `errors`, and is not called if any of its parameters failed. The endpoint's step raises
+    every step's errors, as FastAPI does, rather than be called."""
     name = getattr(dependant.call, "__name__", repr(dependant.call))
     if not inspect.iscoroutinefunction(dependant.call):
         raise TypeError(f"{name}: a lean route calls only async functions")
     if dependant.body_params or dependant.path_params or dependant.cookie_params or (nested and dependant.dependencies):
         raise TypeError(f"{name}: a lean route takes no body, path or cookie parameters, nor nested dependencies")
     subs = [(sub.name, sub.call, _resolver(sub, nested=True)) for sub in dependant.dependencies]
-    params: list[tuple[str, Callable[[Request], Any]]] = []
+    taken: list[tuple[str, Callable[[Request], Any]]] = []  # optional texts, taken as they come
+    queries = []  # validated
     for field in dependant.query_params:
-        _check_text(name, field)
-        params.append((field.name, _query(field.alias)))
+        (taken.append((field.name, _query(field.alias))) if _is_plain_text(field) else queries.append(field))
     for field in dependant.header_params:
-        _check_text(name, field)
-        params.append((field.name, _header(field.alias.replace("_", "-"))))
+        if not _is_plain_text(field):
+            raise TypeError(f"{name}: {field.name}: a lean route takes headers only as optional texts")
+        taken.append((field.name, _header(field.alias.replace("_", "-"))))
     if dependant.request_param_name:
-        params.append((dependant.request_param_name, _request))
+        taken.append((dependant.request_param_name, _request))
     call = dependant.call
 
-    async def resolve(request: Request, results: dict) -> Any:
+    async def resolve(request: Request, results: dict, errors: list) -> Any:
         kwargs = {}
+        failed = False
         for sub_name, sub_call, sub_resolve in subs:
-            kwargs[sub_name] = results[sub_call] if sub_call in results else await sub_resolve(request, results)
-        for param_name, source in params:
+            if sub_call not in results:
+                await sub_resolve(request, results, errors)
+            if sub_call not in results:  # its parameters failed
+                failed = True
+                continue
+            kwargs[sub_name] = results[sub_call]
+        for param_name, source in taken:
             kwargs[param_name] = source(request)
+        if queries:
+            values, query_errors = request_params_to_args(queries, request.query_params)
+            errors.extend(query_errors)
+            failed = failed or bool(query_errors)
+            kwargs.update(values)
+        if endpoint and errors:
+            raise RequestValidationError(errors)
+        if failed:
+            return None
         results[call] = result = await call(**kwargs)
         return result
 
     return resolve
 
 
-def _check_text(name: str, field) -> None:
-    if field.field_info.is_required() or field.field_info.annotation != str | None:
-        raise TypeError(f"{name}: {field.name} is not an optional text taken as it comes")
+def _is_plain_text(field) -> bool:
+    """An optional text with no constraints: what the request holds is what the function gets."""
+    info = field.field_info
+    return not info.is_required() and info.annotation == str | None and not info.metadata
 
 
 def _request(request: Request) -> Request:

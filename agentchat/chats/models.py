@@ -35,7 +35,9 @@ class Chat(Base):
               sqlite_where=text("status != 'Closed'"), postgresql_where=text("status != 'Closed'")),
         Index("ix_chat_queue", "status", "department_id", "queued_at"),
         Index("ix_chat_created_at", "created_at"),
-        Index("ix_chat_agent_status", "agent_id", "status"),
+        # GetChats reads an agent's chats newest first from these two, a (department or agent, status) at a time.
+        Index("ix_chat_department_status_created", "department_id", "status", "created_at", "id"),
+        Index("ix_chat_agent_status_created", "agent_id", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -46,9 +46,9 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
                             messages=[MessageOut.of(m) for m in messages])
 
 
-# GrabChat, SendMessage (text) and GetChats are the hot calls: no ORM session (fastpath.py). GrabChat and
-# SendMessage also have lean routes in front of these (leanroute.py, LEAN_ENDPOINTS): they read their bodies
-# themselves, and the body is described here for OpenAPI.
+# GrabChat, SendMessage (text) and GetChats are the hot calls: no ORM session (fastpath.py), and lean routes in
+# front of these (leanroute.py, LEAN_ENDPOINTS). GrabChat and SendMessage read their bodies themselves, and the
+# body is described here for OpenAPI.
 
 @router.post("/api/GrabChat", openapi_extra={"requestBody": {"required": False, "content": {
     "application/json": {"schema": GrabChatIn.model_json_schema(by_alias=True)}}}})
@@ -240,4 +240,4 @@ async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
 
 
 # Served by lean routes in front of FastAPI's (leanroute.py): the calls an agent makes most.
-LEAN_ENDPOINTS = (grab_chat, send_message)
+LEAN_ENDPOINTS = (grab_chat, send_message, get_chats)
