@@ -1,12 +1,15 @@
 """The connection pool's queue serves waiters in arrival order: a returned connection goes to the oldest waiter,
-never to a newcomer, so no request starves under load."""
+never to a newcomer, so no request starves under load. The hot paths' raw connections give heavy reads only a
+share."""
 
 import asyncio
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.util import queue as sqla_queue
 
 from agentchat.fairpool import FairQueue
+from agentchat.rawdb import RawConnections
 
 
 def test_returned_connections_go_to_waiters_in_arrival_order():
@@ -50,3 +53,39 @@ def test_a_waiter_that_gives_up_leaves_the_line_and_passes_on_what_it_was_handed
         return await behind
 
     assert asyncio.run(scenario()) == "a"
+
+
+def test_heavy_reads_take_only_their_share_of_the_raw_connections(server):
+    """GetChats-like reads hold at most READ_TURNS connections; a write does not queue behind the waiting ones."""
+    if server.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's raw connection is the engine's single one")
+
+    async def scenario():
+        engine = create_async_engine(server.settings.database_url)
+        connections = RawConnections(engine)
+        await connections.start()
+        holding, most, release = 0, 0, asyncio.Event()
+
+        async def read():
+            nonlocal holding, most
+            async with connections.connect(heavy_read=True) as raw:
+                holding += 1
+                most = max(most, holding)
+                await raw.fetchrow("SELECT 1")
+                await release.wait()
+                holding -= 1
+
+        try:
+            readers = [asyncio.create_task(read()) for _ in range(RawConnections.READ_TURNS + 3)]
+            await asyncio.sleep(0.3)
+            async with asyncio.timeout(5), connections.connect() as raw:
+                assert (await raw.fetchrow("SELECT 41 + 1"))[0] == 42
+            assert most == holding == RawConnections.READ_TURNS
+            release.set()
+            await asyncio.gather(*readers)
+            assert holding == 0
+        finally:
+            await connections.stop()
+            await engine.dispose()
+
+    asyncio.run(scenario())

@@ -208,7 +208,7 @@ async def get_chats(
                              created_to=_when(created_to, "To", upper=True))
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise Invalid("From must not be after To.", code="invalid_field", field="From")
-    async with request.app.state.raw.connect() as raw:
+    async with request.app.state.raw.connect(heavy_read=True) as raw:
         return Response(await fastpath.list_chats_json(raw, session=session, where=where, paging=page),
                         media_type="application/json")
 
