@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     whatsapp_retry_base_seconds: float = Field(0.5, ge=0, le=60)
     whatsapp_timeout_seconds: float = Field(15, gt=0, le=120)
 
-    # Timed jobs (presence, routing sweeps, notifications, queue positions, scheduled reports). Tests turn them
-    # off and call the jobs themselves, so that nothing happens behind a test's back.
+    # Timed jobs (presence, routing sweeps, notifications, queue positions, scheduled reports, orphaned files).
+    # Tests turn them off and call the jobs themselves, so that nothing happens behind a test's back.
     run_jobs: bool = True
 
     max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)

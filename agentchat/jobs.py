@@ -17,6 +17,8 @@ ROUTING_SECONDS = 30
 NOTIFY_WAITING_SECONDS = 30
 QUEUE_POSITIONS_SECONDS = 15
 QUEUE_POSITIONS_MAX_BATCHES = 25  # the rest on the next run
+ORPHAN_FILES_SECONDS = 60 * 60
+ORPHAN_FILES_FIRST_SECONDS = 10 * 60  # not in the rush of a (rolling) restart
 
 
 async def sweep_presence(app: FastAPI) -> None:
@@ -62,6 +64,13 @@ async def tell_queue_positions(app: FastAPI) -> None:
         await asyncio.sleep(0)  # requests go between batches
 
 
+async def sweep_orphan_files(app: FastAPI) -> None:
+    """Stored files that no message names (a commit failed after the file was stored), once past a grace period."""
+    from agentchat.files import sweep
+
+    await sweep.sweep_orphan_files(app.state.sessionmaker, app.state.file_storage)
+
+
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
     if not app.state.settings.run_jobs:
         return []
@@ -70,7 +79,9 @@ def start_jobs(app: FastAPI) -> list[asyncio.Task]:
             asyncio.create_task(_every(REPORTS_SECONDS, send_due_reports, app, first=0), name="reports"),
             asyncio.create_task(_every(ROUTING_SECONDS, route_queued_chats, app), name="routing"),
             asyncio.create_task(_every(NOTIFY_WAITING_SECONDS, notify_waiting_chats, app), name="waiting"),
-            asyncio.create_task(_every(QUEUE_POSITIONS_SECONDS, tell_queue_positions, app), name="positions")]
+            asyncio.create_task(_every(QUEUE_POSITIONS_SECONDS, tell_queue_positions, app), name="positions"),
+            asyncio.create_task(_every(ORPHAN_FILES_SECONDS, sweep_orphan_files, app,
+                                       first=ORPHAN_FILES_FIRST_SECONDS), name="orphan-files")]
 
 
 async def _every(seconds: float, job: Callable[[FastAPI], Awaitable[None]], app: FastAPI,

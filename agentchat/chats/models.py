@@ -62,7 +62,12 @@ class Chat(Base):
 
 class Message(Base):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_chat_id_id", "chat_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_chat_id_id", "chat_id", "id"),
+        # The orphaned-files sweep asks which stored keys a message names (files/sweep.py); few messages have one.
+        Index("ix_message_file_key", "file_key",
+              sqlite_where=text("file_key IS NOT NULL"), postgresql_where=text("file_key IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"))
