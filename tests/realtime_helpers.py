@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections.abc import Callable
 
 from websockets.sync.client import connect
 
@@ -57,3 +58,14 @@ def visitor_acknowledges(ws, agent_socket: AgentSocket, *, message_id: int, chat
                                  "FailureReason": None}
     ws.send(json.dumps({"Type": "Read", "UpTo": message_id}))
     assert agent_socket.wait_for("MessageStatusChanged", MessageID=message_id)["Data"]["DeliveryStatus"] == "Read"
+
+
+def next_frame(ws, predicate: Callable[[dict], bool] = lambda _: True, timeout: float = 10) -> dict:
+    """A web chat socket's next frame that satisfies `predicate` (others are skipped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, "no matching frame arrived"
+        frame = json.loads(ws.recv(timeout=remaining))
+        if predicate(frame):
+            return frame

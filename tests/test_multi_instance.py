@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 from instances import Instance, drop_database, recreate_database
-from realtime_helpers import AgentSocket, visitor_acknowledges
+from realtime_helpers import AgentSocket, next_frame, visitor_acknowledges
 from websockets.sync.client import connect
 
 REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -79,17 +79,6 @@ def api_post(instance: Instance, name: str, token: str, body: dict) -> dict:
     return response.json()
 
 
-def visitor_frame(ws, predicate) -> dict:
-    """The visitor socket's next frame that satisfies `predicate` (others are skipped)."""
-    deadline = time.monotonic() + 10
-    while True:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, "no matching frame arrived"
-        frame = json.loads(ws.recv(timeout=remaining))
-        if predicate(frame):
-            return frame
-
-
 class TestWebChatAcrossInstances:
     def test_a_visitor_on_one_instance_gets_replies_receipts_and_typing_from_the_other(self, two_instances):
         a, b = two_instances
@@ -109,7 +98,7 @@ class TestWebChatAcrossInstances:
             api_post(a, "GrabChat", ann, {"ChatID": chat_id})
             sent = api_post(a, "SendMessage", ann, {"ChatID": chat_id, "Message": "Hi Vera, Ann here."})
             # Sent through A, pushed by B to the visitor's socket.
-            reply = visitor_frame(ws, lambda f: f["Type"] == "Message" and f["Message"]["SenderType"] == "Agent")
+            reply = next_frame(ws, lambda f: f["Type"] == "Message" and f["Message"]["SenderType"] == "Agent")
             assert (reply["Message"]["MessageID"], reply["Message"]["Text"]) == (sent["MessageID"],
                                                                                  "Hi Vera, Ann here.")
             message_id = sent["MessageID"]
@@ -118,7 +107,7 @@ class TestWebChatAcrossInstances:
             visitor_acknowledges(ws, ann_socket, message_id=message_id, chat_id=chat_id)
             # Typing both ways.
             ann_socket.ws.send(json.dumps({"Type": "Typing", "ChatID": chat_id}))
-            assert visitor_frame(ws, lambda f: f["Type"] == "AgentTyping") == {"Type": "AgentTyping"}
+            assert next_frame(ws, lambda f: f["Type"] == "AgentTyping") == {"Type": "AgentTyping"}
             ws.send(json.dumps({"Type": "Typing"}))
             typing = ann_socket.wait_for("CustomerTyping")
             assert typing["Data"] == {"ChatID": chat_id, "CustomerID": customer_id}

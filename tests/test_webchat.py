@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import add_agent, assert_error, race
-from realtime_helpers import AgentSocket, visitor_acknowledges
+from realtime_helpers import AgentSocket, next_frame, visitor_acknowledges
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -71,17 +71,6 @@ def new_visitor(server, **body) -> Visitor:
     assert response.status_code == 200, response.text
     data = response.json()
     return Visitor(server, data["VisitorToken"], data["CustomerID"])
-
-
-def next_frame(ws: ClientConnection, predicate: Callable[[dict], bool] = lambda _: True) -> dict:
-    """The next frame that satisfies `predicate` (others are skipped)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, "no matching frame arrived"
-        frame = json.loads(ws.recv(timeout=remaining))
-        if predicate(frame):
-            return frame
 
 
 def pushed(ws: ClientConnection, sender_type: str) -> dict:
