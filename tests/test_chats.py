@@ -557,6 +557,34 @@ class TestGetChats:
         assert [c["ChatID"] for p in alice for c in p["Items"]] == [
             c.chat_id for c in reversed(chats) if c.chat_id != chats[3].chat_id]
 
+    def test_an_agent_of_several_departments_pages_through_everything_newest_first(self, server, api, team):
+        billing = add_department(server, "Billing", menu_option=3)
+        erin = add_agent(server, name="Erin", department_ids=(team.sales, billing))
+        erin_token = api.logon("erin@example.com")
+        chats = []
+        for i, department in enumerate([team.sales, billing, team.support, billing, team.sales, team.support,
+                                        billing, team.sales]):
+            chats.append(queued_chat(server, department, phone=f"2782100000{i}"))
+            clock.travel(timedelta(minutes=1))
+        api.ok(grab(api, erin_token, chats[0].chat_id))
+        api.ok(api.post("CloseChat", erin_token, {"ChatID": chats[0].chat_id}))
+        api.ok(grab(api, erin_token, chats[3].chat_id))
+        elsewhere = chats[5].chat_id  # Support's, assigned to Erin: she sees it too
+
+        async def assign_to_erin(db):
+            await db.execute(update(Chat).where(Chat.id == elsewhere).values(status="Assigned", agent_id=erin))
+        server.with_db(assign_to_erin)
+        seen = [c.chat_id for c in reversed(chats) if c.chat_id not in (chats[2].chat_id,)]
+
+        def listed(**params):
+            pages = [api.ok(api.get("GetChats", erin_token, {"PageSize": 2, "Page": n, **params}))
+                     for n in (1, 2, 3, 4)]
+            return [c["ChatID"] for p in pages for c in p["Items"]], pages[0]["Total"]
+
+        assert listed() == (seen, len(seen))
+        assert listed(Status=["Open", "Closed"]) == ([chats[5].chat_id, chats[3].chat_id, chats[0].chat_id], 3)
+        assert listed(Status="Unassigned", DepartmentID=billing) == ([chats[6].chat_id, chats[1].chat_id], 2)
+
     def test_items_carry_their_tags(self, server, api, team):
         chat = queued_chat(server, team.sales)
         tags = [add_tag(server, "Billing"), add_tag(server, "Urgent")]
