@@ -319,7 +319,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
             for column, value in [*ranges, ("chat.agent_id", agent)] for status in _statuses(where.statuses))
     page = (f"SELECT p.* FROM (SELECT * FROM ({page}) ORDER BY {_NEWEST_FIRST} LIMIT {paging.page_size:d} "
             f"OFFSET {paging.offset:d}) AS k JOIN chat AS p ON p.id = k.id ORDER BY p.created_at DESC, p.id DESC")
-    items = f"coalesce(json_group_array(json({_chat_object_sql(True)})), '[]')"  # in the page's order
+    items = f"coalesce(json_group_array({_chat_object_sql(True)}), '[]')"  # in the page's order
     count = f"SELECT count(*) FROM ({matching} LIMIT {paging.count_cap:d})"
     return db.fetchrow(f"SELECT {items}, ({count}) FROM ({page}) AS p", *args)
 
