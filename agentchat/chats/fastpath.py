@@ -265,18 +265,22 @@ def _time_sql(column: str, sqlite: bool) -> str:
     return f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 
-def _chat_object_sql(sqlite: bool) -> str:
-    """ChatOut's JSON object for a row `p` of the chat table, built by the database."""
-    if sqlite:
-        obj, tags = "json_object", ("json((SELECT json_group_array(tag_id) FROM "
-                                    "(SELECT tag_id FROM chat_tag WHERE chat_id = p.id ORDER BY tag_id)))")
-    else:
-        obj, tags = "json_build_object", "ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = p.id ORDER BY tag_id)"
-    times = ", ".join(f"'{name}', {_time_sql('p.' + column, sqlite)}" for name, column in (
-        ("CreatedAt", "created_at"), ("QueuedAt", "queued_at"), ("AssignedAt", "assigned_at"),
-        ("ClosedAt", "closed_at"), ("LastMessageAt", "last_message_at")))
-    return (f"{obj}('ChatID', p.id, 'CustomerID', p.customer_id, 'Channel', p.channel, 'Status', p.status, "
-            f"'DepartmentID', p.department_id, 'AgentID', p.agent_id, 'TagIDs', {tags}, {times})")
+def _chat_fields_sql(sqlite: bool) -> list[tuple[str, str]]:
+    """ChatOut's fields (by alias) for a row `p` of the chat table, as SQL expressions."""
+    tag_ids = "SELECT tag_id FROM chat_tag WHERE chat_id = p.id ORDER BY tag_id"
+    tags = f"json((SELECT json_group_array(tag_id) FROM ({tag_ids})))" if sqlite else f"ARRAY({tag_ids})"
+    return [("ChatID", "p.id"), ("CustomerID", "p.customer_id"), ("Channel", "p.channel"), ("Status", "p.status"),
+            ("DepartmentID", "p.department_id"), ("AgentID", "p.agent_id"), ("TagIDs", tags),
+            *((name, _time_sql(f"p.{column}", sqlite)) for name, column in (
+                ("CreatedAt", "created_at"), ("QueuedAt", "queued_at"), ("AssignedAt", "assigned_at"),
+                ("ClosedAt", "closed_at"), ("LastMessageAt", "last_message_at")))]
+
+
+# ChatOut's JSON object for a row `p`: built by SQLite; on PostgreSQL a record `r` with the fields as its columns
+# (json_agg(r) cost less than json_build_object for each of 50 rows).
+_CHAT_OBJECT_SQLITE = "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in _chat_fields_sql(True)) + ")"
+_CHAT_RECORD_PG = ("CROSS JOIN LATERAL (SELECT "
+                   + ", ".join(f'{sql} AS "{name}"' for name, sql in _chat_fields_sql(False)) + ") AS r")
 
 
 async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFilter, paging: Paging) -> str:
@@ -319,7 +323,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
             for column, value in [*ranges, ("chat.agent_id", agent)] for status in _statuses(where.statuses))
     page = (f"SELECT p.* FROM (SELECT * FROM ({page}) ORDER BY {_NEWEST_FIRST} LIMIT {paging.page_size:d} "
             f"OFFSET {paging.offset:d}) AS k JOIN chat AS p ON p.id = k.id ORDER BY p.created_at DESC, p.id DESC")
-    items = f"coalesce(json_group_array({_chat_object_sql(True)}), '[]')"  # in the page's order
+    items = f"coalesce(json_group_array({_CHAT_OBJECT_SQLITE}), '[]')"  # in the page's order
     count = f"SELECT count(*) FROM ({matching} LIMIT {paging.count_cap:d})"
     return db.fetchrow(f"SELECT {items}, ({count}) FROM ({page}) AS p", *args)
 
@@ -352,8 +356,8 @@ async def _list_chats_pg(raw: Raw, session: PresentedSession, where: ChatFilter,
     managers = f"SELECT id, created_at FROM chat WHERE {manager} {newest} {deepest}"
     page = (f"SELECT * FROM (({managers}) UNION ALL ({departments} UNION {assigned})) AS k {newest} "
             f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
-    items = (f"SELECT coalesce(json_agg({_chat_object_sql(False)} ORDER BY p.created_at DESC, p.id DESC), '[]')::text "
-             f"FROM ({page}) AS k JOIN chat AS p ON p.id = k.id")
+    items = (f"SELECT coalesce(json_agg(r ORDER BY p.created_at DESC, p.id DESC), '[]')::text "
+             f"FROM ({page}) AS k JOIN chat AS p ON p.id = k.id {_CHAT_RECORD_PG}")
     # Counted up to the cap: a manager's matches; an agent's two parts, each up to the cap, and their union.
     theirs = f"NOT {_S_MANAGER} AND {condition}"
     total = (f"(SELECT count(*) FROM (SELECT FROM chat WHERE {manager} {cap}) AS c) + (SELECT count(*) FROM ("
