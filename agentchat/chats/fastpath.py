@@ -358,11 +358,14 @@ async def _list_chats_pg(raw: Raw, session: PresentedSession, where: ChatFilter,
             f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
     items = (f"SELECT coalesce(json_agg(r ORDER BY p.created_at DESC, p.id DESC), '[]')::text "
              f"FROM ({page}) AS k JOIN chat AS p ON p.id = k.id {_CHAT_RECORD_PG}")
-    # Counted up to the cap: a manager's matches; an agent's two parts, each up to the cap, and their union.
+    # Counted up to the cap: a manager's matches; an agent's departments' chats, and only if those are fewer than
+    # the cap, the union of those and the agent's own (each part up to the cap).
     theirs = f"NOT {_S_MANAGER} AND {condition}"
-    total = (f"(SELECT count(*) FROM (SELECT FROM chat WHERE {manager} {cap}) AS c) + (SELECT count(*) FROM ("
-             f"(SELECT id FROM chat WHERE {theirs} AND {_S_IN_MY_DEPARTMENTS} {cap}) UNION "
-             f"(SELECT id FROM chat WHERE {theirs} AND chat.agent_id = {_S_AGENT} {cap})) AS c)")
+    departments_count = f"SELECT count(*) FROM (SELECT FROM chat WHERE {theirs} AND {_S_IN_MY_DEPARTMENTS} {cap}) AS c"
+    union_count = (f"SELECT count(*) FROM ((SELECT id FROM chat WHERE {theirs} AND {_S_IN_MY_DEPARTMENTS} {cap}) "
+                   f"UNION (SELECT id FROM chat WHERE {theirs} AND chat.agent_id = {_S_AGENT} {cap})) AS c")
+    total = (f"(SELECT count(*) FROM (SELECT FROM chat WHERE {manager} {cap}) AS c) + (SELECT CASE WHEN d.n >= "
+             f"{paging.count_cap:d} THEN d.n ELSE ({union_count}) END FROM ({departments_count}) AS d(n))")
     found = await raw.fetchrow(
         f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, ({items}), {total} FROM s", *args)
     if found is None:
