@@ -350,6 +350,22 @@ class TestMedia:
         assert stored.text.startswith("Look at this\n") and "could not be downloaded" in stored.text
         assert chat_of(server).status == BOT
 
+    def test_a_commit_that_answers_with_an_error_but_committed_keeps_the_file(self, server, graph_api, departments,
+                                                                              monkeypatch):
+        from agentchat.channels.whatsapp import inbound
+
+        async def commit_then_lose_the_answer(db):
+            await db.commit()
+            raise ConnectionResetError("the answer to COMMIT was lost")
+        monkeypatch.setattr(inbound, "commit_and_publish", commit_then_lose_the_answer)
+        picture = b"\x89PNG" + secrets.token_bytes(64)
+        body = payload("image.json", media_id=graph_api.add_media(picture, "image/png"))
+        assert post_webhook(server, body).status_code >= 500  # Meta retries; the retry finds it stored
+        monkeypatch.undo()
+        assert post_webhook(server, body).status_code == 200
+        stored = [m for m in messages(server) if m.file_key is not None]
+        assert len(stored) == 1 and server.run(server.app.state.file_storage.read(stored[0].file_key)) == picture
+
     def test_a_retried_media_message_is_fetched_and_stored_once(self, server, graph_api, departments):
         media_id = graph_api.add_media(b"\x89PNG", "image/png")
         body = payload("image.json", media_id=media_id)

@@ -238,12 +238,9 @@ async def receive_one(ctx: WebhookContext, message: CustomerMessage) -> None:
             if await already_received(db, message.external_id):
                 return
         file = await fetch_media(ctx, message)
-    try:
-        stored = await _store(ctx, message, file)
-    except BaseException:
-        if file is not None:
-            await ctx.storage.delete(file["file_key"])
-        raise
+    # If storing fails, the file stays: a COMMIT that raised may still have committed its message, and the
+    # orphaned-files sweep (files/sweep.py) removes it later if not. A duplicate delivery certainly stored nothing.
+    stored = await _store(ctx, message, file)
     if stored is None and file is not None:
         await ctx.storage.delete(file["file_key"])
 
