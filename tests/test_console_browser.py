@@ -1,5 +1,7 @@
 """The web console in a real browser: headless Chromium (Debian's package) driven by Playwright, against the live
-server. An agent and a web chat customer talk end to end; a manager's new department reaches the bot's menu.
+server. An agent and a web chat customer talk end to end (and the agent sees the customer typing); a manager's
+new department reaches the bot's menu; an agent finds a customer and reads their closed chats (Customers,
+History); a manager erases a customer.
 
 Screenshots of the main views are saved in test-artifacts/ (gitignored). Without /usr/bin/chromium these tests
 fail (install it with `apt-get install -y chromium`; .ci/run does) unless AGENTCHAT_SKIP_BROWSER=1.
@@ -253,3 +255,168 @@ def test_agent_uses_canned_responses_tags_files_and_transfers(console, api, mana
     detail = api.ok(api.get("GetChat", manager, {"ChatID": chat.chat_id}))
     assert detail["AgentID"] == colleague
     assert [m["File"]["FileName"] for m in detail["Messages"] if m["File"]] == ["invoice.txt"]
+
+
+def closed_chat(api, server, department_id: int, agent_email: str, *, phone: str, name: str, text: str,
+                tag_id: int | None = None) -> int:
+    """A WhatsApp chat that an agent grabbed, tagged (if tag_id) and closed; returns its ChatID."""
+    from chat_helpers import queued_chat
+
+    chat = queued_chat(server, department_id, phone=phone, name=name, first_text=text)
+    token = api.logon(agent_email)
+    api.ok(api.post("GrabChat", token, {"ChatID": chat.chat_id}))
+    if tag_id:
+        api.ok(api.post("AddTag", token, {"ChatID": chat.chat_id, "TagID": tag_id}))
+    api.ok(api.post("CloseChat", token, {"ChatID": chat.chat_id}))
+    return chat.chat_id
+
+
+def test_agent_finds_a_customer_and_reads_their_closed_chat_in_history(console, api, server):
+    from chat_helpers import add_department, add_tag
+    from playwright.sync_api import expect
+
+    billing = add_department(server, "Billing", menu_option=1)
+    refund = add_tag(server, "Refund")
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(billing,))
+    closed_chat(api, server, billing, "sam@example.com", phone="27821234567", name="Thandi Nkosi",
+                text="My invoice is wrong", tag_id=refund)
+    closed_chat(api, server, billing, "sam@example.com", phone="27829876543", name="Sipho Dlamini",
+                text="Where is my order?")
+
+    page = console("/")
+    log_on(page, "sam@example.com")
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.get_by_label("Search customers").fill("nkos")
+    page.get_by_role("button", name="Search", exact=True).click()
+    found = page.get_by_role("table", name="Customers")
+    expect(found).to_contain_text("Thandi Nkosi")
+    expect(found).to_contain_text("27821234567")
+    expect(found).not_to_contain_text("Sipho")
+    expect(page.get_by_role("navigation", name="Customer pages")).to_contain_text("1–1 of 1")
+
+    found.get_by_role("button", name="Thandi Nkosi").click()
+    customer = page.get_by_role("region", name="Customer")
+    expect(customer.get_by_role("heading", name="Thandi Nkosi")).to_be_focused()
+    expect(customer.get_by_role("table", name="Chats")).to_contain_text("Billing · WhatsApp · closed")
+    customer.get_by_label("E-mail address").fill("thandi@example.com")
+    customer.get_by_role("button", name="Save customer").click()
+    expect(found).to_contain_text("thandi@example.com")
+    customer.get_by_role("button", name="View chat of").click()
+    conversation = page.get_by_role("region", name="Conversation")
+    expect(conversation.get_by_role("list", name="Messages")).to_contain_text("My invoice is wrong")
+    expect(conversation.get_by_role("list", name="Tags")).to_contain_text("Topics: Refund")
+    shot(page, "agent-customers")
+    sam = api.logon("sam@example.com")
+    assert [c["EmailAddress"] for c in api.ok(api.get("SearchCustomer", sam, {"Search": "Thandi"}))["Items"]] \
+        == ["thandi@example.com"]
+
+    page.get_by_role("link", name="History", exact=True).click()
+    history = page.get_by_role("table", name="Closed chats")
+    expect(history).to_contain_text("Sipho Dlamini")
+    page.get_by_label("Started from").fill("2999-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#history")).to_contain_text("No closed chats started in those days.")
+    page.get_by_label("Started from").fill("")
+    page.get_by_role("button", name="Show").click()
+    history.get_by_role("button", name="View chat with Thandi Nkosi").click()
+    conversation = page.get_by_role("region", name="Conversation")
+    expect(conversation.get_by_role("list", name="Messages")).to_contain_text("My invoice is wrong")
+    expect(conversation).not_to_contain_text("Where is my order?")
+    with page.expect_download() as download:
+        conversation.get_by_role("button", name="Export CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "MessageID,CreatedAt,SenderType,SenderName,Text,FileName,DeliveryStatus"
+    assert any("My invoice is wrong" in line for line in lines[1:])
+    shot(page, "agent-history")
+
+
+def test_manager_erases_a_customer_from_the_customer_panel(console, api, server):
+    from chat_helpers import add_department, queued_chat
+    from playwright.sync_api import expect
+
+    billing = add_department(server, "Billing", menu_option=1)
+    add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
+    chat = queued_chat(server, billing, name="Thandi Nkosi", first_text="My ID number is 8001015009087")
+
+    page = console("/")
+    log_on(page, "mia@example.com")
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.get_by_label("Search customers").fill("thandi")
+    page.get_by_role("button", name="Search", exact=True).click()
+    found = page.get_by_role("table", name="Customers")
+    found.get_by_role("button", name="Thandi Nkosi").click()
+    customer = page.get_by_role("region", name="Customer")
+    customer.get_by_label("New comment").fill("Asked us to forget her")
+    customer.get_by_role("button", name="Add comment").click()
+    expect(customer.get_by_role("list")).to_contain_text("Asked us to forget her")
+
+    customer.get_by_role("button", name="Erase personal data").click()
+    confirm = page.get_by_role("dialog", name="Erase Thandi Nkosi?")
+    shot(page, "manager-erase-confirm")
+    confirm.get_by_role("button", name="Erase personal data").click()
+    expect(confirm).to_be_hidden()
+    expect(customer).to_contain_text("Personal data erased")
+    expect(customer).not_to_contain_text("Thandi")
+    expect(page.locator("#customer-results")).to_contain_text("No customer matches “thandi”.")
+    customer.get_by_role("button", name="View chat of").click()
+    messages = page.get_by_role("region", name="Conversation").get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("[erased]")
+    expect(messages).not_to_contain_text("8001015009087")
+    shot(page, "manager-customer-erased")
+
+    mia = api.logon("mia@example.com")
+    assert api.ok(api.get("SearchCustomer", mia, {"Search": "Thandi"}))["Items"] == []
+    assert api.ok(api.get("GetChat", mia, {"ChatID": chat.chat_id}))["Status"] == "Closed"
+
+
+def test_agent_sees_the_web_chat_customer_typing(console, api, manager, server):
+    from playwright.sync_api import expect
+
+    api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
+                                                  "WelcomeMenuName": "Buy something", "MenuOption": 1}))
+    sales = next(d["DepartmentID"] for d in api.ok(api.get("GetDepartments", manager))["Items"])
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    agent = console("/")
+    log_on(agent, "sam@example.com")
+    customer = console("/chat", width=420, height=800)
+    start_web_chat(customer, "Cora Customer", "Hello")
+    customer.get_by_role("button", name="1. Buy something").click()
+    agent.get_by_role("button", name="Grab chat with Cora Customer").click()
+    expect(agent.get_by_role("list", name="Messages")).to_contain_text("Hello")
+
+    typing = agent.locator(".conversation .typing")
+    expect(typing).to_have_text("")
+    # Key by key over a few seconds: the page sends Typing at most every 2 s, and its first one went with "Hello".
+    customer.get_by_label("Your message").press_sequentially("Is the red one in stock?", delay=150)
+    expect(typing).to_have_text("Customer is typing…")
+    shot(agent, "agent-customer-typing")
+    customer.get_by_role("button", name="Send").click()
+    expect(agent.get_by_role("list", name="Messages")).to_contain_text("Is the red one in stock?")
+    expect(typing).to_have_text("")
+
+
+def test_customer_search_pages_through_more_matches_than_are_counted(console, server):
+    from playwright.sync_api import expect
+
+    from agentchat.customers import service as customers
+
+    async def many(db):
+        for n in range(205):
+            await customers.customer_by_phone(db, phone_number=f"2782000{n:04d}", profile_name=f"Bulk Buyer {n}")
+    server.with_db(many)
+    add_agent(server, name="Sam Agent", email="sam@example.com")
+
+    page = console("/")
+    log_on(page, "sam@example.com")
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.get_by_label("Search customers").fill("bulk buyer")
+    page.get_by_role("button", name="Search", exact=True).click()
+    pages = page.get_by_role("navigation", name="Customer pages")
+    # The service stops counting at 200: "200+", and Next as long as a page follows.
+    expect(pages).to_contain_text("1–25 of 200+")
+    expect(pages.get_by_role("button", name="Previous")).to_be_disabled()
+    pages.get_by_role("button", name="Next").click()
+    expect(pages).to_contain_text("26–50 of 200+")
+    expect(page.get_by_role("table", name="Customers").get_by_role("row")).to_have_count(26)
+    pages.get_by_role("button", name="Previous").click()
+    expect(pages).to_contain_text("1–25 of 200+")

@@ -1,14 +1,11 @@
 // The agent's inbox: the live queue, my chats, the conversation, the customer.
 import {get, post, all, download, fileToBase64} from "./api.js";
 import {el, clear, toast, attempt, duration, since, time, field, dialog, notify, STATUSES} from "./ui.js";
+import {messageItem, customerName} from "./transcript.js";
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
-
-function size(bytes) {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
+// How long "Customer is typing…" stays after the last CustomerTyping (the visitor's page sends one every 2 s).
+const TYPING_SHOWN_MS = 4000;
 
 export class AgentView {
   constructor(main, store) {
@@ -28,6 +25,7 @@ export class AgentView {
   destroy() {
     this.off();
     clearInterval(this.ticker);
+    clearTimeout(this.typingTimer);
   }
 
   // ---- layout ----------------------------------------------------------------------------------------
@@ -51,6 +49,7 @@ export class AgentView {
 
   showEmpty() {
     this.open = null;
+    clearTimeout(this.typingTimer);
     this.root.dataset.pane = "lists";
     clear(this.conversation, el("p", {class: "empty"}, "Choose a chat, or grab the next waiting one."));
     clear(this.customer, el("p", {class: "empty"}, "The customer's details show here."));
@@ -115,7 +114,7 @@ export class AgentView {
     this.names.set(chatId, null);
     const detail = await get("GetChat", {ChatID: chatId}).catch(() => null);
     if (!detail) return;
-    this.names.set(chatId, detail.Customer.Name || detail.Customer.PhoneNumber || `Customer ${detail.CustomerID}`);
+    this.names.set(chatId, customerName(detail.Customer));
     const item = this.root.querySelector(`li[data-chat-id="${chatId}"]`);
     if (!item) return;
     item.querySelector(".name").textContent = this.names.get(chatId);
@@ -165,6 +164,7 @@ export class AgentView {
       if (chat) chat.LastMessageAt = data.CreatedAt;
       if (this.open && this.open.ChatID === data.ChatID) {
         this.addMessage(data);
+        if (event.Type === "MessageReceived") this.showTyping(false);
       } else if (chat && event.Type === "MessageReceived" && chat.Status === "Assigned") {
         this.unread.set(data.ChatID, (this.unread.get(data.ChatID) || 0) + 1);
       }
@@ -172,6 +172,10 @@ export class AgentView {
     } else if (event.Type === "MessageStatusChanged") {
       const node = this.messages && this.messages.querySelector(`li[data-id="${data.MessageID}"] .status`);
       if (node) node.textContent = data.DeliveryStatus + (data.FailureReason ? `: ${data.FailureReason}` : "");
+    } else if (event.Type === "CustomerTyping") {
+      // A socket catching up after a reconnect replays old ones: only a fresh event means typing now.
+      const fresh = !event.At || Date.now() - Date.parse(event.At) < TYPING_SHOWN_MS * 2;
+      if (fresh && this.open && this.open.ChatID === data.ChatID) this.showTyping(true);
     } else if (event.Type === "CustomerUpdated") {
       if (this.open && this.open.CustomerID === data.CustomerID) {
         this.open.Customer = {...this.open.Customer, ...data};
@@ -179,6 +183,13 @@ export class AgentView {
         this.renderCustomer();
       }
     }
+  }
+
+  showTyping(on) {
+    clearTimeout(this.typingTimer);
+    if (!this.typing) return;
+    this.typing.textContent = on ? "Customer is typing…" : "";
+    if (on) this.typingTimer = setTimeout(() => this.showTyping(false), TYPING_SHOWN_MS);
   }
 
   // ---- actions ---------------------------------------------------------------------------------------
@@ -197,7 +208,7 @@ export class AgentView {
     if (!detail) return;
     this.open = detail;
     this.unread.delete(chatId);
-    this.names.set(chatId, detail.Customer.Name || detail.Customer.PhoneNumber || `Customer ${detail.CustomerID}`);
+    this.names.set(chatId, customerName(detail.Customer));
     this.root.dataset.pane = "chat";
     this.renderConversation();
     this.renderCustomer();
@@ -215,8 +226,10 @@ export class AgentView {
     this.messages = el("ol", {class: "messages", "aria-live": "polite", "aria-relevant": "additions",
       "aria-label": "Messages"});
     this.shown = new Set();
+    clearTimeout(this.typingTimer);
+    this.typing = el("p", {class: "typing", "aria-live": "polite"});
     this.compose = el("div", {class: "compose-wrap"});
-    clear(this.conversation, this.header, this.messages, this.compose);
+    clear(this.conversation, this.header, this.messages, this.typing, this.compose);
     this.renderHeader();
     for (const message of this.open.Messages) this.addMessage(message);
   }
@@ -253,22 +266,7 @@ export class AgentView {
   addMessage(message) {
     if (this.shown.has(message.MessageID)) return;
     this.shown.add(message.MessageID);
-    const me = this.store.me.AgentID;
-    const agent = message.AgentID ? this.store.agents.get(message.AgentID) : null;
-    const who = message.SenderType === "Customer" ? (this.names.get(message.ChatID) || "Customer")
-      : message.SenderType === "Agent" ? (message.AgentID === me ? "You" : agent ? agent.Name : "Agent")
-        : message.SenderType === "Bot" ? "Bot" : "System";
-    const item = el("li", {class: `msg ${message.SenderType}` + (message.AgentID === me ? " mine" : ""),
-      dataset: {id: message.MessageID}},
-      el("span", {class: "who"}, who),
-      message.Text ? el("span", {class: "text"}, message.Text)
-        : message.File ? null : el("span", {class: "text muted"}, "(no text)"),
-      message.File ? el("button", {type: "button", class: "file", onclick: () =>
-        attempt(() => download(message.File.URL, message.File.FileName))},
-        `Download ${message.File.FileName} (${size(message.File.Size)})`) : null,
-      el("span", {class: "when"}, time(message.CreatedAt),
-        message.SenderType === "Agent" && message.DeliveryStatus ? el("span", {class: "status"},
-          message.DeliveryStatus + (message.FailureReason ? `: ${message.FailureReason}` : "")) : null));
+    const item = messageItem(message, {customerName: this.names.get(message.ChatID), store: this.store});
     const next = [...this.messages.children].find((li) => Number(li.dataset.id) > message.MessageID);
     this.messages.insertBefore(item, next || null);
     if (!next) this.messages.scrollTop = this.messages.scrollHeight;

@@ -3,6 +3,8 @@ import {get, post, logon, logoff, session, all} from "./api.js";
 import {EventSocket} from "./socket.js";
 import {el, clear, toast, attempt, form, dialog, enableAlerts, STATUSES} from "./ui.js";
 import {AgentView} from "./agent.js";
+import {CustomersView} from "./customers.js";
+import {HistoryView} from "./history.js";
 import {MANAGER_VIEWS} from "./manager.js";
 
 const root = document.getElementById("app");
@@ -69,12 +71,18 @@ function resetDialog(logonForm) {
     }));
 }
 
-const AGENT_NAV = [["inbox", "Inbox"]];
+// Each view: {id (the #/id route), label, create(main, store) -> an object with an optional destroy()}.
+const AGENT_VIEWS = [
+  {id: "inbox", label: "Inbox", create: (main, s) => new AgentView(main, s)},
+  {id: "customers", label: "Customers", create: (main, s) => new CustomersView(main, s)},
+  {id: "history", label: "History", create: (main, s) => new HistoryView(main, s)},
+];
+
+const views = () => (store.isManager ? [...AGENT_VIEWS, ...MANAGER_VIEWS] : AGENT_VIEWS);
 
 function route() {
   const name = location.hash.replace(/^#\/?/, "") || "inbox";
-  const allowed = store.isManager ? [...AGENT_NAV, ...MANAGER_VIEWS.map((v) => [v.id, v.label])] : AGENT_NAV;
-  return allowed.some(([id]) => id === name) ? name : "inbox";
+  return views().find((v) => v.id === name) || AGENT_VIEWS[0];
 }
 
 async function start() {
@@ -120,7 +128,6 @@ function applyShared(event) {
 
 function renderShell() {
   document.title = "AgentChat console";
-  const views = store.isManager ? [...AGENT_NAV, ...MANAGER_VIEWS.map((v) => [v.id, v.label])] : AGENT_NAV;
   const status = el("select", {id: "my-status", "aria-label": "My status",
     onchange: async () => {
       const value = Number(status.value);
@@ -130,7 +137,7 @@ function renderShell() {
   status.value = String(store.me.StatusID);
   const alerts = el("button", {type: "button", id: "alerts", onclick: enableAlerts},
     "Notification" in window && Notification.permission === "granted" ? "Alerts on" : "Turn on alerts");
-  const nav = el("nav", {"aria-label": "Views"}, el("ul", {}, views.map(([id, label]) =>
+  const nav = el("nav", {"aria-label": "Views"}, el("ul", {}, views().map(({id, label}) =>
     el("li", {}, el("a", {href: "#/" + id, dataset: {view: id}}, label)))));
   const main = el("main", {id: "main", tabindex: "-1"});
   clear(root,
@@ -150,15 +157,14 @@ function renderShell() {
 function show(main = document.getElementById("main")) {
   if (!main) return;
   if (current && current.destroy) current.destroy();
-  const name = route();
+  const view = route();
   for (const link of document.querySelectorAll("nav a")) {
-    if (link.dataset.view === name) link.setAttribute("aria-current", "page");
+    if (link.dataset.view === view.id) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   clear(main);
-  const view = MANAGER_VIEWS.find((v) => v.id === name);
-  current = view ? view.create(main, store) : new AgentView(main, store);
-  document.title = (view ? view.label : "Inbox") + " · AgentChat";
+  current = view.create(main, store);
+  document.title = view.label + " · AgentChat";
 }
 
 session.onExpired = () => { session.clear(); showLogon("Your session has ended; please log on again."); };

@@ -172,6 +172,22 @@ export function table(caption, columns, rows, empty = "Nothing here yet.") {
     el("tbody", {}, rows.map((row) => el("tr", {}, columns.map((c) => el("td", {"data-label": c.label}, c.value(row))))))));
 }
 
+// The service counts a long list (SearchCustomer, GetChats) only up to 200 matches, or one past the page asked
+// for if that is deeper (contract.COUNT_CAP): a Total there means "at least", and still says if a next page exists.
+const COUNT_CAP = 200;
+
+// "21–40 of 200+" with Previous and Next for a page of a list call; onPage(n) loads page n.
+export function pager(label, data, onPage) {
+  const {Page: page, PageSize: pageSize, Total: total, Items: items} = data;
+  const first = (page - 1) * pageSize + 1;
+  const capped = total >= Math.max(COUNT_CAP, page * pageSize + 1);
+  const text = items.length ? `${first}–${first + items.length - 1} of ${total}${capped ? "+" : ""}` : "No more.";
+  return el("nav", {class: "pager", "aria-label": label},
+    el("button", {type: "button", disabled: page <= 1, onclick: () => onPage(page - 1)}, "Previous"),
+    el("span", {class: "meta", role: "status"}, text),
+    el("button", {type: "button", disabled: page * pageSize >= total, onclick: () => onPage(page + 1)}, "Next"));
+}
+
 export const STATUSES = {1: "Offline", 2: "Busy", 3: "On break", 4: "Online"};
 export const ROLES = {1: "Agent", 2: "Manager"};
 

@@ -1,0 +1,81 @@
+// History (every agent; managers see every department): the closed chats the caller may see, newest first,
+// optionally started within a date range, each readable with its tags and exportable as CSV.
+import {get} from "./api.js";
+import {el, clear, attempt, form, table, pager} from "./ui.js";
+import {customerName, chatSummary, loadTagNames, showTranscript} from "./transcript.js";
+
+const PAGE_SIZE = 25;
+
+export class HistoryView {
+  constructor(main, store) {
+    this.store = store;
+    this.filter = {};
+    this.names = new Map();   // ChatID -> customer name (null while GetChat runs)
+    this.tagNames = new Map();
+    this.build(main);
+    loadTagNames().then((names) => { this.tagNames = names; });
+    attempt(() => this.load(1));
+  }
+
+  build(main) {
+    const filter = form([
+      {name: "From", label: "Started from", type: "date"},
+      {name: "To", label: "to", type: "date"},
+    ], {submit: "Show", onSubmit: async (v) => {
+      this.filter = {From: v.From, To: v.To};
+      await this.load(1);
+    }});
+    filter.classList.add("filters");
+    this.list = el("div", {id: "history"}, el("p", {class: "loading"}, "Loading…"));
+    this.transcript = el("section", {class: "panel transcript", "aria-label": "Conversation"},
+      el("p", {class: "empty"}, "Choose a chat to read it."));
+    main.append(el("div", {class: "page wide"},
+      el("div", {class: "page-head"}, el("h1", {}, "History")),
+      el("div", {class: "split"},
+        el("section", {class: "panel", "aria-label": "Closed chats"}, filter, this.list),
+        this.transcript)));
+  }
+
+  // Throws (the filter form shows the error, e.g. From after To); the pager's calls go through attempt.
+  async load(page) {
+    const data = await get("GetChats", {Status: "Closed", ...this.filter, Page: page, PageSize: PAGE_SIZE});
+    clear(this.list, table("Closed chats", [
+      {label: "Customer", value: (c) => el("span", {dataset: {nameOf: c.ChatID}}, "…")},
+      {label: "Chat", value: (c) => chatSummary(c, this.store)},
+      {label: "Read", value: (c) => el("button", {type: "button", dataset: {chatId: c.ChatID},
+        "aria-label": `View chat ${c.ChatID}`, onclick: () => this.read(c.ChatID)}, "View")},
+    ], data.Items, this.filter.From || this.filter.To ? "No closed chats started in those days."
+      : "No closed chats yet."),
+    data.Items.length || page > 1 ? pager("History pages", data, (n) => attempt(() => this.load(n))) : null);
+    this.fetchNames(data.Items);
+  }
+
+  // A Chat carries no customer name: each row's is asked of GetChat once, and fills its cell and button.
+  fetchNames(chats) {
+    for (const {ChatID: chatId} of chats) {
+      if (this.names.has(chatId)) { this.fillName(chatId); continue; }
+      this.names.set(chatId, null);
+      get("GetChat", {ChatID: chatId}).then((detail) => {
+        this.names.set(chatId, customerName(detail.Customer));
+        this.fillName(chatId);
+      }).catch(() => this.names.delete(chatId));
+    }
+  }
+
+  fillName(chatId) {
+    const name = this.names.get(chatId);
+    if (!name) return;
+    for (const node of this.list.querySelectorAll(`[data-name-of="${chatId}"]`)) node.textContent = name;
+    for (const node of this.list.querySelectorAll(`button[data-chat-id="${chatId}"]`)) {
+      node.setAttribute("aria-label", `View chat with ${name}`);
+    }
+  }
+
+  async read(chatId) {
+    const detail = await showTranscript(this.transcript, chatId, {store: this.store, tagNames: this.tagNames});
+    if (detail) {
+      this.names.set(chatId, customerName(detail.Customer));
+      this.fillName(chatId);
+    }
+  }
+}
