@@ -16,10 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 DSN = os.environ.get("BENCH_CEILING_DSN", "")
+# Stored as already sent: AgentChat delivers every Pending agent message when it starts (Outbound.resume_pending),
+# and the ceiling's tens of thousands of rows were being delivered in the background of the measured calls.
 INSERT_PG = ("INSERT INTO message (chat_id, sender_type, text, created_at, delivery_status) "
-             "VALUES ($1, 'Agent', $2, now() at time zone 'utc', 'Pending') RETURNING id")
+             "VALUES ($1, 'Agent', $2, now() at time zone 'utc', 'Sent') RETURNING id")
 INSERT_SQLITE = ("INSERT INTO message (chat_id, sender_type, text, created_at, delivery_status) "
-                 "VALUES (?, 'Agent', ?, datetime('now'), 'Pending') RETURNING id")
+                 "VALUES (?, 'Agent', ?, datetime('now'), 'Sent') RETURNING id")
 
 
 @asynccontextmanager
