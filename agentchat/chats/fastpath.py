@@ -297,6 +297,8 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
 
 
 _NEWEST_FIRST = "created_at DESC, id DESC"
+# SQLite's SQLITE_MAX_COMPOUND_SELECT (its default): at most this many SELECTs joined by UNION in one statement.
+_SQLITE_MAX_COMPOUND_SELECT = 500
 
 
 def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: ChatFilter, paging: Paging) -> tuple:
@@ -315,12 +317,18 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
                     f"UNION SELECT * FROM (SELECT id FROM chat WHERE chat.agent_id = {agent} AND {condition} "
                     f"LIMIT {paging.count_cap:d})")
         departments = db.fetch("SELECT department_id FROM agent_department WHERE agent_id = ?1", caller.agent_id)
-        ranges = [("chat.department_id", _parameter(args, department_id)) for (department_id,) in departments]
-        deepest = paging.offset + paging.page_size
-        page = " UNION ".join(
-            f"SELECT * FROM (SELECT id, created_at FROM chat WHERE {column} = {value} AND chat.status = '{status}' "
-            f"AND {condition} ORDER BY {column} DESC, chat.status DESC, {_NEWEST_FIRST} LIMIT {deepest:d})"
-            for column, value in [*ranges, ("chat.agent_id", agent)] for status in _statuses(where.statuses))
+        if (len(departments) + 1) * len(_statuses(where.statuses)) > _SQLITE_MAX_COMPOUND_SELECT:
+            # More ranges than SQLite takes in one compound SELECT ("too many terms"): an agent of over a hundred
+            # departments, who sees most chats anyway, gets one newest-first walk as a manager does.
+            page = f"SELECT id, created_at FROM chat WHERE ({mine} OR chat.agent_id = {agent}) AND {condition}"
+        else:
+            ranges = [("chat.department_id", _parameter(args, department_id)) for (department_id,) in departments]
+            deepest = paging.offset + paging.page_size
+            page = " UNION ".join(
+                f"SELECT * FROM (SELECT id, created_at FROM chat WHERE {column} = {value} AND chat.status = "
+                f"'{status}' AND {condition} ORDER BY {column} DESC, chat.status DESC, {_NEWEST_FIRST} "
+                f"LIMIT {deepest:d})"
+                for column, value in [*ranges, ("chat.agent_id", agent)] for status in _statuses(where.statuses))
     page = (f"SELECT p.* FROM (SELECT * FROM ({page}) ORDER BY {_NEWEST_FIRST} LIMIT {paging.page_size:d} "
             f"OFFSET {paging.offset:d}) AS k JOIN chat AS p ON p.id = k.id ORDER BY p.created_at DESC, p.id DESC")
     items = f"coalesce(json_group_array({_CHAT_OBJECT_SQLITE}), '[]')"  # in the page's order
