@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from chat_helpers import add_department
+from chat_helpers import add_department, bot_chat, queued_chat
 from conftest import add_agent
 from sqlalchemy import select, update
 
@@ -105,6 +105,21 @@ def every_page(api, token, page_size=50, **params) -> tuple[list[int], list[int]
     raise AssertionError("no end")
 
 
+def stored(statuses: list[str]) -> list[str]:
+    """The Status filter's values as stored: Open is Assigned."""
+    return [ASSIGNED if status == "Open" else status for status in statuses]
+
+
+def customer_of(server, chat_id: int) -> int:
+    async def work(db):
+        return (await db.get(Chat, chat_id)).customer_id
+    return server.with_db(work)
+
+
+def wire(moment: datetime) -> str:
+    return moment.isoformat() + "Z"
+
+
 def listed(api, token, page_size=50, **params) -> tuple[list[int], int]:
     """Every page's ChatIDs, and the Total, which must be the same on every page (all tests here stay below the
     cap unless they say otherwise)."""
@@ -136,3 +151,94 @@ class TestAgentsOwnAndDepartmentsChats:
         for status in ("Unassigned", "Closed"):
             chats = expected(server, zed, statuses=(status,))
             assert listed(api, token, page_size=3, Status=status) == (chats, len(chats))
+
+    def test_a_chat_of_their_department_assigned_to_them_is_listed_and_counted_once(self, server, api, office):
+        alice, bob = office.tokens["alice"], office.tokens["bob"]
+        chats = [queued_chat(server, office.sales, phone=f"2782300000{n}").chat_id for n in range(5)]
+        clock.travel(timedelta(seconds=1))
+        elsewhere = queued_chat(server, office.support, phone="27823000009").chat_id
+        waiting_elsewhere = queued_chat(server, office.support, phone="27823000008").chat_id
+        bot = bot_chat(server, phone="27823000007").chat_id
+        api.ok(api.post("GrabChat", alice, {"ChatID": chats[0]}))
+        api.ok(api.post("GrabChat", alice, {"ChatID": chats[1]}))
+        api.ok(api.post("CloseChat", alice, {"ChatID": chats[1]}))
+        api.ok(api.post("GrabChat", bob, {"ChatID": chats[2]}))
+        assign(server, elsewhere, office.ids["alice"])
+        # The expectation itself: Alice's department's five, and Support's chat assigned to her; not the other
+        # Support chat, nor the chat still with the bot (no department), which only a Manager sees.
+        assert sorted(expected(server, office.ids["alice"])) == sorted([*chats, elsewhere])
+        assert {waiting_elsewhere, bot} <= set(expected(server, None))
+
+        for statuses in ([], ["Open", "Closed"], ["Open", "Assigned"], ["Closed"], ["Bot"], ["Unassigned", "Bot"],
+                         ["Bot", "Unassigned", "Assigned", "Closed"]):
+            to_alice = expected(server, office.ids["alice"], statuses=stored(statuses))
+            to_manager = expected(server, None, statuses=stored(statuses))
+            for page_size in (1, 2, 50):
+                assert listed(api, alice, page_size, Status=statuses) == (to_alice, len(to_alice)), statuses
+                assert listed(api, office.manager, page_size, Status=statuses) == (to_manager, len(to_manager))
+        assert listed(api, alice, Status=["Open", "Assigned"])[0] == [elsewhere, chats[2], chats[0]]
+
+    def test_filters_for_an_agent_and_what_get_chat_allows(self, server, api, office):
+        alice = office.ids["alice"]
+        minute = timedelta(minutes=1)
+        rows = dict(zip(
+            ["sales_waiting", "sales_alice", "sales_bob", "support_alice", "support_alice_closed", "support_carol",
+             "support_bob", "billing_alice", "sales_closed", "bot"],
+            add_chats(server,
+                      {"status": UNASSIGNED, "department_id": office.sales, "created_at": T0},
+                      {"status": ASSIGNED, "department_id": office.sales, "agent_id": alice,
+                       "created_at": T0 + minute},
+                      {"status": ASSIGNED, "department_id": office.sales, "agent_id": office.ids["bob"],
+                       "created_at": T0 + 2 * minute},
+                      {"status": ASSIGNED, "department_id": office.support, "agent_id": alice,
+                       "created_at": T0 + 3 * minute},
+                      # Within the second that To=08:04:00Z names.
+                      {"status": CLOSED, "department_id": office.support, "agent_id": alice,
+                       "created_at": T0 + 4 * minute + timedelta(milliseconds=500)},
+                      {"status": ASSIGNED, "department_id": office.support, "agent_id": office.ids["carol"],
+                       "created_at": T0 + 5 * minute},
+                      {"status": ASSIGNED, "department_id": office.support, "agent_id": office.ids["bob"],
+                       "created_at": T0 + 6 * minute},
+                      {"status": ASSIGNED, "department_id": office.billing, "agent_id": alice,
+                       "created_at": T0 + 7 * minute},
+                      {"status": CLOSED, "department_id": office.sales, "created_at": T0 + 8 * minute},
+                      {"status": "Bot", "created_at": T0 + 9 * minute}), strict=True))
+        token = office.tokens["alice"]
+
+        def check(expect: list[str], **params):
+            names = {chat_id: name for name, chat_id in rows.items()}
+            ids, total = listed(api, token, 2, **params)
+            assert [names[i] for i in ids] == expect and total == len(expect), params
+
+        # A department she is not in: only her own chats there (GetChat shows them too, and nothing else there).
+        check(["support_alice_closed", "support_alice"], DepartmentID=office.support)
+        check(["support_alice"], DepartmentID=office.support, Status="Open")
+        check(["billing_alice"], DepartmentID=office.billing)
+        check(["billing_alice", "support_alice_closed", "support_alice", "sales_alice"], AgentID=alice)
+        check(["sales_alice"], AgentID=alice, DepartmentID=office.sales, Status="Open")
+        check(["sales_bob"], AgentID=office.ids["bob"])  # not Bob's Support chat
+        check([], AgentID=office.ids["carol"])
+        check(["support_alice"], CustomerID=customer_of(server, rows["support_alice"]))
+        check([], CustomerID=customer_of(server, rows["support_carol"]))
+        check(["support_alice_closed", "support_alice", "sales_bob", "sales_alice"],
+              From=wire(T0 + minute), To=wire(T0 + 4 * minute))
+        check(["support_alice", "sales_bob"], From="2024-05-01T10:02:00+02:00", To="2024-05-01T08:03:59Z")
+        check(["sales_closed", "billing_alice", "support_alice_closed"], From=wire(T0 + 4 * minute), To="2024-05-01")
+        check([], To="2024-04-30")
+        check(["support_alice_closed"], From=wire(T0 + 2 * minute), Status="Closed", AgentID=alice)
+        for params in ({"DepartmentID": office.support}, {"AgentID": alice}, {"Status": ["Open", "Closed"]},
+                       {"From": wire(T0 + 3 * minute), "To": wire(T0 + 8 * minute)}):
+            statuses = params.pop("Status", [])
+            where = {"statuses": stored(statuses), "department_id": params.get("DepartmentID"),
+                     "agent_id": params.get("AgentID")}
+            if "From" in params:
+                where |= {"created_from": T0 + 3 * minute,
+                          "created_to": T0 + 8 * minute + timedelta(microseconds=999_999)}
+            want = expected(server, alice, **where)
+            assert listed(api, token, 3, Status=statuses, **params) == (want, len(want))
+
+        # The list shows exactly the chats that GetChat lets her open.
+        seen = set(listed(api, token)[0])
+        for name, chat_id in rows.items():
+            response = api.get("GetChat", token, {"ChatID": chat_id})
+            assert response.status_code == (200 if chat_id in seen else 404), name
