@@ -86,6 +86,16 @@ def log_on(page, email: str) -> None:
     expect(page.locator("#live")).to_have_text("Live")
 
 
+def search_customers(console, email: str, search: str):
+    """Log on as `email`, open Customers and search for `search`; the page."""
+    page = console("/")
+    log_on(page, email)
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.get_by_label("Search customers").fill(search)
+    page.get_by_role("button", name="Search", exact=True).click()
+    return page
+
+
 def start_web_chat(page, name: str, first_message: str) -> None:
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Start chat").click()
@@ -283,11 +293,7 @@ def test_agent_finds_a_customer_and_reads_their_closed_chat_in_history(console, 
     closed_chat(api, server, billing, "sam@example.com", phone="27829876543", name="Sipho Dlamini",
                 text="Where is my order?")
 
-    page = console("/")
-    log_on(page, "sam@example.com")
-    page.get_by_role("link", name="Customers", exact=True).click()
-    page.get_by_label("Search customers").fill("nkos")
-    page.get_by_role("button", name="Search", exact=True).click()
+    page = search_customers(console, "sam@example.com", "nkos")
     found = page.get_by_role("table", name="Customers")
     expect(found).to_contain_text("Thandi Nkosi")
     expect(found).to_contain_text("27821234567")
@@ -338,11 +344,7 @@ def test_manager_erases_a_customer_from_the_customer_panel(console, api, server)
     add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
     chat = queued_chat(server, billing, name="Thandi Nkosi", first_text="My ID number is 8001015009087")
 
-    page = console("/")
-    log_on(page, "mia@example.com")
-    page.get_by_role("link", name="Customers", exact=True).click()
-    page.get_by_label("Search customers").fill("thandi")
-    page.get_by_role("button", name="Search", exact=True).click()
+    page = search_customers(console, "mia@example.com", "thandi")
     found = page.get_by_role("table", name="Customers")
     found.get_by_role("button", name="Thandi Nkosi").click()
     customer = page.get_by_role("region", name="Customer")
@@ -406,11 +408,7 @@ def test_customer_search_pages_through_more_matches_than_are_counted(console, se
     server.with_db(many)
     add_agent(server, name="Sam Agent", email="sam@example.com")
 
-    page = console("/")
-    log_on(page, "sam@example.com")
-    page.get_by_role("link", name="Customers", exact=True).click()
-    page.get_by_label("Search customers").fill("bulk buyer")
-    page.get_by_role("button", name="Search", exact=True).click()
+    page = search_customers(console, "sam@example.com", "bulk buyer")
     pages = page.get_by_role("navigation", name="Customer pages")
     # The service stops counting at 200: "200+", and Next as long as a page follows.
     expect(pages).to_contain_text("1–25 of 200+")
