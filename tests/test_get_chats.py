@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from chat_helpers import add_department, bot_chat, queued_chat
-from conftest import add_agent
+from conftest import add_agent, assert_error
 from sqlalchemy import select, update
 
 from agentchat import clock
@@ -242,3 +242,105 @@ class TestAgentsOwnAndDepartmentsChats:
         for name, chat_id in rows.items():
             response = api.get("GetChat", token, {"ChatID": chat_id})
             assert response.status_code == (200 if chat_id in seen else 404), name
+
+    def test_an_agent_in_no_department_sees_only_the_chats_assigned_to_them(self, server, api, office):
+        nora = office.ids["nora"]
+        mine = add_chats(server, {"status": ASSIGNED, "department_id": office.sales, "agent_id": nora},
+                         {"status": CLOSED, "department_id": office.support, "agent_id": nora})
+        others = add_chats(server, {"status": UNASSIGNED, "department_id": office.sales},
+                           {"status": ASSIGNED, "department_id": office.sales, "agent_id": office.ids["alice"]})
+        assert listed(api, office.tokens["nora"], 1) == (mine[::-1], 2) == (expected(server, nora), 2)
+        assert listed(api, office.tokens["nora"], Status="Unassigned") == ([], 0)
+        assert listed(api, office.tokens["nora"], DepartmentID=office.sales) == ([mine[0]], 1)
+        assert_error(api.get("GetChat", office.tokens["nora"], {"ChatID": others[0]}), 404, "chat_not_found")
+
+    def test_an_agent_whose_departments_have_no_chats(self, server, api, office):
+        frank = office.tokens["frank"]  # Billing only
+        add_chats(server, *({"status": status, "department_id": office.sales} for status in (UNASSIGNED, CLOSED)))
+        assert listed(api, frank) == ([], 0)
+        assert api.ok(api.get("GetChats", frank, {"Page": 3})) == {"Items": [], "Page": 3, "PageSize": 50, "Total": 0}
+        [assigned] = add_chats(server, {"status": ASSIGNED, "department_id": office.sales,
+                                        "agent_id": office.ids["frank"]})
+        assert listed(api, frank) == ([assigned], 1)
+
+
+def capped(count: int, page: int, page_size: int, cap: int = 200) -> int:
+    """The contract's Total (contract.COUNT_CAP): exact below the cap, else counted up to the cap or one past the
+    page asked for."""
+    return min(count, max(cap, (page - 1) * page_size + page_size + 1))
+
+
+class TestPaging:
+    def tied(self, server, office) -> list[int]:
+        """Chats of every kind an agent sees, several created in the same instant (ChatID breaks the tie)."""
+        alice, bob = office.ids["alice"], office.ids["bob"]
+        second = timedelta(seconds=1)
+        return add_chats(
+            server,
+            {"status": UNASSIGNED, "department_id": office.sales, "created_at": T0},
+            {"status": ASSIGNED, "department_id": office.support, "agent_id": alice, "created_at": T0},
+            {"status": ASSIGNED, "department_id": office.sales, "agent_id": alice, "created_at": T0},
+            {"status": CLOSED, "department_id": office.sales, "agent_id": bob, "created_at": T0 + second},
+            {"status": UNASSIGNED, "department_id": office.support, "created_at": T0 + second},
+            {"status": "Bot", "created_at": T0 + second},
+            {"status": CLOSED, "department_id": office.support, "agent_id": alice, "created_at": T0 + second},
+            {"status": ASSIGNED, "department_id": office.sales, "agent_id": bob, "created_at": T0 + 2 * second},
+            {"status": UNASSIGNED, "department_id": office.sales, "created_at": T0 - second},
+            {"status": CLOSED, "department_id": office.sales, "agent_id": alice, "created_at": T0 + second},
+            {"status": ASSIGNED, "department_id": office.billing, "agent_id": office.ids["erin"],
+             "created_at": T0},
+            {"status": UNASSIGNED, "department_id": office.sales, "created_at": T0 + 2 * second})
+
+    def test_page_size_1_gives_every_chat_once_newest_first_with_ties_by_chat_id(self, server, api, office):
+        chats = self.tied(server, office)
+        viewers = {"alice": office.ids["alice"], "erin": office.ids["erin"], "carol": office.ids["carol"],
+                   "manager": None}
+        for name, viewer in viewers.items():
+            want = expected(server, viewer)
+            token = office.manager if viewer is None else office.tokens[name]
+            for page_size in (1, 2, 5):
+                assert listed(api, token, page_size) == (want, len(want)), (name, page_size)
+        # What "newest first, ties by ChatID" means here, without the expectation's help.
+        assert listed(api, office.tokens["alice"])[0] == [
+            chats[11], chats[7], chats[9], chats[6], chats[3], chats[2], chats[1], chats[0], chats[8]]
+
+    def test_a_page_past_the_end_is_empty_with_the_total(self, server, api, office):
+        self.tied(server, office)
+        for token, viewer in ((office.tokens["alice"], office.ids["alice"]), (office.manager, None)):
+            count = len(expected(server, viewer))
+            for page, page_size in ((count + 1, 1), (2, count), (-(-count // 5) + 1, 5), (1_000_000, 200)):
+                assert api.ok(api.get("GetChats", token, {"Page": page, "PageSize": page_size})) == {
+                    "Items": [], "Page": page, "PageSize": page_size, "Total": count}
+
+    def test_pages_of_200_over_more_than_200_chats(self, server, api, office):
+        alice = office.ids["alice"]
+
+        def at(n: int) -> datetime:
+            return T0 + timedelta(seconds=n // 7)  # seven chats to each second: ties everywhere
+
+        kinds = ([{"status": UNASSIGNED, "department_id": office.sales}] * 150
+                 + [{"status": ASSIGNED, "department_id": office.sales, "agent_id": alice}] * 80
+                 + [{"status": ASSIGNED, "department_id": office.support, "agent_id": alice}] * 30
+                 + [{"status": UNASSIGNED, "department_id": office.support}] * 40
+                 + [{"status": CLOSED, "department_id": office.sales, "agent_id": office.ids["bob"]}] * 20)
+        add_chats(server, *({**kind, "created_at": at(n * 37 % len(kinds))} for n, kind in enumerate(kinds)))
+        for token, viewer in ((office.tokens["alice"], alice), (office.manager, None)):
+            want = expected(server, viewer)
+            assert len(want) == (280 if viewer else 320)
+            ids, totals = every_page(api, token, 200)
+            assert ids == want
+            assert totals == [capped(len(want), page, 200) for page in (1, 2, 3)] == [201, len(want), len(want)]
+            open_chats = expected(server, viewer, statuses=[ASSIGNED])
+            assert listed(api, token, 200, Status="Open") == (open_chats, 110)
+
+    def test_a_manager_and_an_agent_of_the_department_list_it_alike(self, server, api, office):
+        self.tied(server, office)
+        boss = add_agent(server, name="Max", role_id=2, department_ids=(office.support,))  # a Manager in Support
+        boss_token = api.logon("max@example.com")
+        sales = expected(server, None, department_id=office.sales)
+        for page_size in (1, 3, 50):
+            for token in (office.manager, boss_token, office.tokens["alice"], office.tokens["bob"],
+                          office.tokens["erin"]):
+                assert listed(api, token, page_size, DepartmentID=office.sales) == (sales, len(sales))
+        assert listed(api, boss_token) == (expected(server, None), len(expected(server, None)))
+        assert expected(server, boss) != expected(server, None)  # were Max an agent, he would see less
