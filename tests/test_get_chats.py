@@ -11,7 +11,7 @@ from chat_helpers import add_department, bot_chat, queued_chat
 from conftest import add_agent, assert_error
 from sqlalchemy import select, update
 
-from agentchat import clock
+from agentchat import clock, contract
 from agentchat.agents.models import AgentDepartment
 from agentchat.chats.models import ASSIGNED, CLOSED, UNASSIGNED, WHATSAPP, Chat
 from agentchat.customers.models import Customer
@@ -344,3 +344,77 @@ class TestPaging:
                 assert listed(api, token, page_size, DepartmentID=office.sales) == (sales, len(sales))
         assert listed(api, boss_token) == (expected(server, None), len(expected(server, None)))
         assert expected(server, boss) != expected(server, None)  # were Max an agent, he would see less
+
+
+class TestTotal:
+    def test_an_agents_two_overlapping_parts_are_counted_once_up_to_the_cap(self, server, api, office, monkeypatch):
+        alice = office.ids["alice"]
+        kinds = ([{"status": ASSIGNED, "department_id": office.sales, "agent_id": alice}] * 4  # in both parts
+                 + [{"status": UNASSIGNED, "department_id": office.sales}] * 2  # her department's only
+                 + [{"status": ASSIGNED, "department_id": office.support, "agent_id": alice}] * 2  # hers only
+                 + [{"status": CLOSED, "department_id": office.support, "agent_id": alice}]
+                 + [{"status": UNASSIGNED, "department_id": office.support},  # neither
+                    {"status": ASSIGNED, "department_id": office.support, "agent_id": office.ids["carol"]}])
+        add_chats(server, *({**kind, "created_at": T0 + timedelta(seconds=n * 7 % 5)} for n, kind in enumerate(kinds)))
+        filters = [({}, {}), ({"Status": "Open"}, {"statuses": [ASSIGNED]}),
+                   ({"Status": ["Closed", "Unassigned"]}, {"statuses": [CLOSED, UNASSIGNED]}),
+                   ({"DepartmentID": office.sales}, {"department_id": office.sales}),
+                   ({"DepartmentID": office.sales, "Status": "Open"},
+                    {"department_id": office.sales, "statuses": [ASSIGNED]}),
+                   ({"AgentID": alice}, {"agent_id": alice})]
+        assert [len(expected(server, alice, **where)) for _, where in filters] == [9, 6, 3, 6, 4, 7]
+        for cap in range(1, 11):
+            monkeypatch.setattr(contract, "COUNT_CAP", cap)
+            for params, where in filters:
+                want = expected(server, alice, **where)
+                for page_size in (1, 2, 4):
+                    ids, totals = every_page(api, office.tokens["alice"], page_size, **params)
+                    assert ids == want
+                    assert totals == [capped(len(want), page, page_size, cap)
+                                      for page in range(1, len(totals) + 1)], (cap, params, page_size)
+
+
+class TestParameters:
+    BAD = [({"PageSize": 0}, "PageSize"), ({"PageSize": 201}, "PageSize"), ({"PageSize": "ten"}, "PageSize"),
+           ({"Page": "abc"}, "Page"), ({"Page": 0}, "Page"), ({"Page": 1_000_001}, "Page"),
+           ({"DepartmentID": -1}, "DepartmentID"), ({"AgentID": 2_147_483_648}, "AgentID"),
+           ({"CustomerID": "x"}, "CustomerID"), ({"Status": "Nope"}, "Status"),
+           ({"Status": ["Open", "Nope"]}, "Status"), ({"Status": ["Open"] * 11}, "Status"),
+           ({"From": "2024-13-01"}, "From"), ({"To": "yesterday"}, "To"),
+           ({"From": "2024-05-02", "To": "2024-05-01"}, "From"), ({"From": "2024-05-01T10:00:00" + "0" * 30}, "From")]
+
+    def test_a_bad_parameter_is_422_naming_it_but_a_wrong_session_is_told_first(self, server, api, office):
+        token = office.tokens["alice"]
+        api.ok(api.get("AgentLogoff", office.tokens["bob"]))
+        for params, field in self.BAD:
+            assert_error(api.get("GetChats", token, params), 422, "invalid_field", field)
+            assert_error(api.http.get("/api/GetChats", params=params, headers={"Authorization": f"Bearer {token}"}),
+                         422, "invalid_field", field)
+            assert_error(api.get("GetChats", None, params), 401, "session_required")
+            assert_error(api.get("GetChats", "f" * 32, params), 401, "session_invalid")
+            assert_error(api.get("GetChats", office.tokens["bob"], params), 401, "session_invalid")
+            assert_error(api.get("GetChats", None, {**params, "Version": "2"}), 400, "unsupported_version")
+
+    def test_what_is_accepted(self, server, api, office):
+        [chat] = add_chats(server, {"status": CLOSED, "department_id": office.sales, "created_at": T0})
+        for params in ({"Status": " closed "}, {"Status": ["CLOSED", "closed"]}, {"Version": "1.2"},
+                       {"From": "2024-05-01", "To": "2024-05-01"}, {"To": "2024-05-01T08:00:00.5+00:00"}):
+            assert listed(api, office.tokens["alice"], 200, **params) == ([chat], 1), params
+
+    def test_the_lean_route_answers_as_fastapis_own_route(self, server, api, office):
+        from fastapi.testclient import TestClient
+
+        from agentchat.app import create_app
+
+        add_chats(server, *({"status": status, "department_id": office.sales, "agent_id": office.ids["alice"]}
+                            for status in (ASSIGNED, CLOSED)))
+        app = create_app(server.settings)
+        app.router.routes[:] = [r for r in app.router.routes if not getattr(r, "name", "").startswith("lean:")]
+        token = office.tokens["alice"]
+        with TestClient(app) as fastapi:
+            for params in [*(p for p, _ in self.BAD), {}, {"Status": "open", "PageSize": 1, "Page": 2},
+                           {"DepartmentID": office.sales, "Version": "1"}]:
+                for session in ({"SessionToken": token}, {}, {"SessionToken": "f" * 32}):
+                    lean = api.http.get("/api/GetChats", params={**params, **session})
+                    own = fastapi.get("/api/GetChats", params={**params, **session})
+                    assert (lean.status_code, lean.json()) == (own.status_code, own.json()), (params, session)
