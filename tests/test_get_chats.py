@@ -264,6 +264,17 @@ class TestAgentsOwnAndDepartmentsChats:
         assert listed(api, frank) == ([assigned], 1)
 
 
+    def test_the_role_is_read_on_every_call(self, server, api, office):
+        add_chats(server, {"status": UNASSIGNED, "department_id": office.sales},
+                  {"status": UNASSIGNED, "department_id": office.support}, {"status": "Bot"})
+        alice = office.tokens["alice"]
+        everything, sales = expected(server, None), expected(server, None, department_id=office.sales)
+        api.ok(api.post("UpdateAgent", office.manager, {"AgentID": office.ids["alice"], "RoleID": 2}))
+        assert listed(api, alice, 1) == (everything, 3)
+        api.ok(api.post("UpdateAgent", office.manager, {"AgentID": office.ids["alice"], "RoleID": 1}))
+        assert listed(api, alice, 1) == (sales, 1)
+
+
 def capped(count: int, page: int, page_size: int, cap: int = 200) -> int:
     """The contract's Total (contract.COUNT_CAP): exact below the cap, else counted up to the cap or one past the
     page asked for."""
