@@ -371,7 +371,7 @@ def test_manager_erases_a_customer_from_the_customer_panel(console, api, server)
     assert api.ok(api.get("GetChat", mia, {"ChatID": chat.chat_id}))["Status"] == "Closed"
 
 
-def test_agent_sees_the_web_chat_customer_typing(console, api, manager, server):
+def test_agent_and_web_chat_customer_see_each_other_typing(console, api, manager, server):
     from playwright.sync_api import expect
 
     api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
@@ -395,6 +395,16 @@ def test_agent_sees_the_web_chat_customer_typing(console, api, manager, server):
     customer.get_by_role("button", name="Send").click()
     expect(agent.get_by_role("list", name="Messages")).to_contain_text("Is the red one in stock?")
     expect(typing).to_have_text("")
+
+    # And the other way: the agent types, the customer's page says so until the answer arrives.
+    agent_typing = customer.locator("#typing")
+    expect(agent_typing).to_have_text("")
+    reply = agent.get_by_role("textbox", name="Message")
+    reply.press_sequentially("Let me check", delay=50)
+    expect(agent_typing).to_have_text("Agent is typing…")
+    reply.press("Enter")
+    expect(customer.get_by_role("list", name="Conversation")).to_contain_text("Let me check")
+    expect(agent_typing).to_have_text("")
 
 
 def test_customer_search_pages_through_more_matches_than_are_counted(console, server):

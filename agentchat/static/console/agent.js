@@ -6,6 +6,9 @@ import {messageItem, customerName} from "./transcript.js";
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 // How long "Customer is typing…" stays after the last CustomerTyping (the visitor's page sends one every 2 s).
 const TYPING_SHOWN_MS = 4000;
+// How often the reply box tells the customer "Agent is typing…" while the agent types (the server relays at most
+// one every 2 s per chat).
+const TYPING_SENT_EVERY_MS = 2000;
 
 export class AgentView {
   constructor(main, store) {
@@ -185,6 +188,13 @@ export class AgentView {
     }
   }
 
+  tellTyping() {
+    const now = Date.now();
+    if (!this.open || now - (this.typingSentAt || 0) < TYPING_SENT_EVERY_MS) return;
+    this.typingSentAt = now;
+    this.store.send({Type: "Typing", ChatID: this.open.ChatID});
+  }
+
   showTyping(on) {
     clearTimeout(this.typingTimer);
     if (!this.typing) return;
@@ -292,7 +302,10 @@ export class AgentView {
       el("div", {class: "compose-actions"},
         el("label", {for: "attach", class: "button"}, "Attach file"), file, fileName,
         el("button", {type: "submit", class: "primary"}, "Send")));
-    text.addEventListener("input", () => this.suggest(text, suggestions));
+    text.addEventListener("input", () => {
+      this.suggest(text, suggestions);
+      if (text.value.trim()) this.tellTyping();
+    });
     text.addEventListener("keydown", (event) => {
       if (event.key === "ArrowDown" && !suggestions.hidden) {
         event.preventDefault();

@@ -18,6 +18,8 @@ export const store = {
   listeners: new Set(),
   on(listener) { this.listeners.add(listener); return () => this.listeners.delete(listener); },
   emit(event) { for (const listener of [...this.listeners]) listener(event); },
+  // A frame to the server on the event socket (dropped while it is not connected).
+  send(message) { if (socket) socket.send(message); },
   get isManager() { return this.me && this.me.RoleID === 2; },
   department(id) { return this.departments.find((d) => d.DepartmentID === id); },
   async loadDepartments() { this.departments = (await get("GetDepartments")).Items; },
