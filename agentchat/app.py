@@ -18,12 +18,13 @@ from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
 from agentchat.channels.webchat.routes import router as webchat_router
 from agentchat.channels.whatsapp.routes import router as whatsapp_router
-from agentchat.chats.routes import LEAN_ENDPOINTS
+from agentchat.chats.routes import LEAN_ENDPOINTS as CHAT_LEAN_ENDPOINTS
 from agentchat.chats.routes import router as chats_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
 from agentchat.console.routes import router as console_router
 from agentchat.contract import check_version, install_error_handlers
+from agentchat.customers.routes import LEAN_ENDPOINTS as CUSTOMER_LEAN_ENDPOINTS
 from agentchat.customers.routes import router as customers_router
 from agentchat.db import create_engine, create_sessionmaker, drain_background
 from agentchat.departments.routes import router as departments_router
@@ -49,6 +50,9 @@ API_DEPENDENCIES = [check_version]
 # The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
 API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
                canned_router, hours_router, customers_router, files_router, reports_router]
+
+# The hottest calls, served by lean routes in front of FastAPI's routing (leanroute.py).
+LEAN_ENDPOINTS = (*CHAT_LEAN_ENDPOINTS, *CUSTOMER_LEAN_ENDPOINTS)
 
 
 def tune_garbage_collector() -> None:
@@ -110,9 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(call) for call in API_DEPENDENCIES])
     # The hottest calls in front of FastAPI's routing; their FastAPI routes still describe them (leanroute.py).
-    for api_route in chats_router.routes:
-        if getattr(api_route, "endpoint", None) in LEAN_ENDPOINTS:
-            app.router.routes.insert(0, lean_route(api_route, API_DEPENDENCIES))
+    for router in API_ROUTERS:
+        for api_route in router.routes:
+            if getattr(api_route, "endpoint", None) in LEAN_ENDPOINTS:
+                app.router.routes.insert(0, lean_route(api_route, API_DEPENDENCIES))
     app.include_router(events_router)
     # Meta's webhook: public, signed, outside /api (no session, no Version).
     app.include_router(whatsapp_router)

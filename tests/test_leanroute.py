@@ -1,4 +1,4 @@
-"""The lean routes in front of SendMessage, GrabChat and GetChats (agentchat/leanroute.py)."""
+"""The lean routes in front of SendMessage, GrabChat, GetChats and SearchCustomer (agentchat/leanroute.py)."""
 
 from typing import Annotated
 
@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from agentchat.chats.routes import LEAN_ENDPOINTS
+from agentchat.app import LEAN_ENDPOINTS
 from agentchat.leanroute import lean_route
 
 
