@@ -45,6 +45,25 @@ def to_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+# What pydantic's str_strip_whitespace strips (Unicode White_Space), so JSON written from raw rows (or by the
+# database) matches what the response schemas would have written.
+WHITE_SPACE = " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+              "\u2028\u2029\u202f\u205f\u3000"
+
+
+def parameter(args: list, value: Any) -> str:
+    """`value` as the statement's next parameter: its placeholder ($n; Raw turns it into ?n on SQLite)."""
+    args.append(value)
+    return f"${len(args)}"
+
+
+def time_sql(column: str, sqlite: bool) -> str:
+    """A timestamp column as the contract writes it (contract.format_time: 2024-05-01T10:00:00Z), in SQL."""
+    if sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+        return f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z'"
+    return f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+
 def wire_time(value: Any) -> str | None:
     """A datetime column read raw, in the contract's form (contract.format_time): 2024-05-01T10:00:00Z."""
     # Hot (GetChats formats five per chat): the common shapes without a detour.

@@ -160,6 +160,11 @@ class PresentedSession:
                 f"x AS (UPDATE agent_session SET expires_at = {extend_to} WHERE id = (SELECT id FROM s) "
                 f"AND expires_at <= {due} RETURNING id)")
 
+    def cte(self, args: list, now: datetime) -> str:
+        """session_cte for a statement built from parts: this session's values appended to `args`."""
+        token, _, extend_to, due = self.session_args(now)
+        return self.session_cte(*(rawdb.parameter(args, value) for value in (token, now, extend_to, due)))
+
     def session_args(self, now: datetime) -> tuple:
         """The values for session_cte's parameters: token, now, extend_to, due."""
         return token_hash(self.token), now, now + self.idle, now + self.idle - EXTEND_GRANULARITY

@@ -21,13 +21,9 @@ from agentchat.events import Event, emit
 from agentchat.rawdb import Raw, SqliteInThread
 from agentchat.security import Caller, PresentedSession, session_invalid
 
-# What pydantic's str_strip_whitespace strips (Unicode White_Space), so raw JSON matches the Schema output.
-_WHITE_SPACE = " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-               "\u2028\u2029\u202f\u205f\u3000"
-
 
 def _strip(value: str | None) -> str | None:
-    return value.strip(_WHITE_SPACE) if value is not None else None
+    return value.strip(rawdb.WHITE_SPACE) if value is not None else None
 
 
 def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int | None, text: str | None,
@@ -258,11 +254,6 @@ async def check_visible(raw: Raw, *, caller: Caller, chat_id: int) -> None:
         raise not_found(chat_id)
 
 
-def _time_sql(column: str, sqlite: bool) -> str:
-    """A timestamp column as the contract writes it (contract.format_time: 2024-05-01T10:00:00Z), in SQL."""
-    if sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'
-        return f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z'"
-    return f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 
 def _chat_fields_sql(sqlite: bool) -> list[tuple[str, str]]:
@@ -271,7 +262,7 @@ def _chat_fields_sql(sqlite: bool) -> list[tuple[str, str]]:
     tags = f"json((SELECT json_group_array(tag_id) FROM ({tag_ids})))" if sqlite else f"ARRAY({tag_ids})"
     return [("ChatID", "p.id"), ("CustomerID", "p.customer_id"), ("Channel", "p.channel"), ("Status", "p.status"),
             ("DepartmentID", "p.department_id"), ("AgentID", "p.agent_id"), ("TagIDs", tags),
-            *((name, _time_sql(f"p.{column}", sqlite)) for name, column in (
+            *((name, rawdb.time_sql(f"p.{column}", sqlite)) for name, column in (
                 ("CreatedAt", "created_at"), ("QueuedAt", "queued_at"), ("AssignedAt", "assigned_at"),
                 ("ClosedAt", "closed_at"), ("LastMessageAt", "last_message_at")))]
 
@@ -311,7 +302,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
         # An agent's chats: those of their departments and those assigned to them, as a union of index ranges
         # (a department's or the agent's chats of one status), each read newest first only as deep as the page;
         # with OR, SQLite walked ix_chat_created_at through everyone's chats. Counted as a union too.
-        agent = _parameter(args, caller.agent_id)
+        agent = rawdb.parameter(args, caller.agent_id)
         mine = f"chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent})"
         matching = (f"SELECT * FROM (SELECT id FROM chat WHERE {mine} AND {condition} LIMIT {paging.count_cap:d}) "
                     f"UNION SELECT * FROM (SELECT id FROM chat WHERE chat.agent_id = {agent} AND {condition} "
@@ -322,7 +313,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
             # departments, who sees most chats anyway, gets one newest-first walk as a manager does.
             page = f"SELECT id, created_at FROM chat WHERE ({mine} OR chat.agent_id = {agent}) AND {condition}"
         else:
-            ranges = [("chat.department_id", _parameter(args, department_id)) for (department_id,) in departments]
+            ranges = [("chat.department_id", rawdb.parameter(args, department_id)) for (department_id,) in departments]
             deepest = paging.offset + paging.page_size
             page = " UNION ".join(
                 f"SELECT * FROM (SELECT id, created_at FROM chat WHERE {column} = {value} AND chat.status = "
@@ -339,8 +330,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
 async def _list_chats_pg(raw: Raw, session: PresentedSession, where: ChatFilter, paging: Paging) -> tuple:
     now = clock.now()
     args: list = []
-    token, _, extend_to, due = session.session_args(now)
-    session_cte = PresentedSession.session_cte(*(_parameter(args, value) for value in (token, now, extend_to, due)))
+    session_cte = session.cte(args, now)
     condition = _filter_sql(where, args)
     # Written into the statement, not a parameter: from a fixed set (ChatFilter's), and a parameter's unknown
     # length made PostgreSQL plan every call afresh (0.45 ms) rather than reuse its plan.
@@ -394,20 +384,16 @@ def _status_array(statuses: list[str]) -> str:
     return "ARRAY[" + ", ".join(f"'{status}'" for status in _statuses(statuses)) + "]"
 
 
-def _parameter(args: list, value) -> str:
-    """`value` as the statement's next parameter: its placeholder."""
-    args.append(value)
-    return f"${len(args)}"
 
 
 def _filter_sql(where: ChatFilter, args: list) -> str:
     """GetChats' filters as SQL on the chat table, their values appended to `args`."""
     conditions = []
     if where.statuses:
-        conditions.append(f"chat.status IN ({', '.join(_parameter(args, s) for s in where.statuses)})")
+        conditions.append(f"chat.status IN ({', '.join(rawdb.parameter(args, s) for s in where.statuses)})")
     for column, op, value in (("department_id", "=", where.department_id), ("agent_id", "=", where.agent_id),
                               ("customer_id", "=", where.customer_id), ("created_at", ">=", where.created_from),
                               ("created_at", "<=", where.created_to)):
         if value is not None:
-            conditions.append(f"chat.{column} {op} {_parameter(args, value)}")
+            conditions.append(f"chat.{column} {op} {rawdb.parameter(args, value)}")
     return " AND ".join(conditions) or "TRUE"

@@ -6,17 +6,12 @@ The database writes the page's JSON, as for GetChats (chats/fastpath.py): throug
 queries and pydantic for 50 customers, a call cost the worker 3.6 ms of CPU on PostgreSQL (bench/).
 """
 
-from agentchat import clock
+from agentchat import clock, rawdb
 from agentchat.chats.models import CLOSED
 from agentchat.contract import Paging
 from agentchat.customers.service import search_patterns
 from agentchat.rawdb import Raw, SqliteInThread
 from agentchat.security import PresentedSession, session_invalid
-
-# What pydantic's str_strip_whitespace strips (Unicode White_Space): CustomerOut and CommentOut strip the texts
-# they are given, and a WhatsApp profile name is stored as it comes. The same set as chats/fastpath.py's.
-_WHITE_SPACE = " \t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-               "\u2028\u2029\u202f\u205f\u3000"
 
 
 async def search_customers_json(raw: Raw, *, session: PresentedSession, search: str, paging: Paging) -> str:
@@ -32,7 +27,7 @@ def _search_sqlite(db: SqliteInThread, session: PresentedSession, search: str, p
     session.check_in_thread(db)
     args: list = []
     match = _match_sql(search, args, sqlite=True)
-    fields = _customer_fields_sql(_parameter(args, _WHITE_SPACE), sqlite=True)
+    fields = _customer_fields_sql(rawdb.parameter(args, rawdb.WHITE_SPACE), sqlite=True)
     customer = "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in fields) + ")"
     # json_group_array takes the rows in the page's order.
     items = f"SELECT json_group_array({customer}) AS items, count(*) AS n FROM ({_page_sql(match, paging)}) AS p"
@@ -42,10 +37,9 @@ def _search_sqlite(db: SqliteInThread, session: PresentedSession, search: str, p
 async def _search_pg(raw: Raw, session: PresentedSession, search: str, paging: Paging) -> tuple:
     now = clock.now()
     args: list = []
-    token, _, extend_to, due = session.session_args(now)
-    session_cte = PresentedSession.session_cte(*(_parameter(args, value) for value in (token, now, extend_to, due)))
+    session_cte = session.cte(args, now)
     match = _match_sql(search, args, sqlite=False)
-    fields = _customer_fields_sql(_parameter(args, _WHITE_SPACE), sqlite=False)
+    fields = _customer_fields_sql(rawdb.parameter(args, rawdb.WHITE_SPACE), sqlite=False)
     # Each customer's JSON from a record of its fields (json_agg(r) costs less than json_build_object per row).
     record = "SELECT " + ", ".join(f'{sql} AS "{name}"' for name, sql in fields)
     items = (f"SELECT coalesce(json_agg(r ORDER BY p.created_at DESC, p.id DESC), '[]')::text "
@@ -65,12 +59,12 @@ def _match_sql(search: str, args: list, *, sqlite: bool) -> str:
     LIKE (SQLAlchemy's ilike: ILIKE on PostgreSQL, lower() on both sides on SQLite) of name, phone number or
     e-mail address, or the digits typed matching the phone number; never an erased customer."""
     pattern, digits = search_patterns(search)
-    like = _parameter(args, pattern)
+    like = rawdb.parameter(args, pattern)
     matches = [f"lower(customer.{column}) LIKE lower({like}) ESCAPE '\\'" if sqlite
                else f"customer.{column} ILIKE {like} ESCAPE '\\'"
                for column in ("name", "phone_number", "email_address")]
     if digits is not None:
-        matches.append(f"customer.phone_number LIKE {_parameter(args, digits)}")
+        matches.append(f"customer.phone_number LIKE {rawdb.parameter(args, digits)}")
     return f"({' OR '.join(matches)}) AND customer.erased_at IS NULL"
 
 
@@ -97,7 +91,7 @@ def _customer_fields_sql(white_space: str, *, sqlite: bool) -> list[tuple[str, s
         return f"{'trim' if sqlite else 'btrim'}({column}, {white_space})"
 
     comment = [("CommentID", "cm.id"), ("Text", text("cm.text")), ("AgentID", "cm.agent_id"),
-               ("CreatedAt", _time_sql("cm.created_at", sqlite))]
+               ("CreatedAt", rawdb.time_sql("cm.created_at", sqlite))]
     comments = "FROM comment AS cm WHERE cm.customer_id = p.id"
     tag_ids = (f"SELECT chat_tag.tag_id FROM chat JOIN chat_tag ON chat_tag.chat_id = chat.id "
                f"WHERE chat.customer_id = p.id AND chat.status != '{CLOSED}' ORDER BY chat_tag.tag_id")
@@ -111,17 +105,8 @@ def _customer_fields_sql(white_space: str, *, sqlite: bool) -> list[tuple[str, s
         tags = f"ARRAY({tag_ids})"
     return [("CustomerID", "p.id"), ("Name", text("p.name")), ("PhoneNumber", text("p.phone_number")),
             ("EmailAddress", text("p.email_address")), ("Comments", comments), ("TagIDs", tags),
-            ("CreatedAt", _time_sql("p.created_at", sqlite))]
+            ("CreatedAt", rawdb.time_sql("p.created_at", sqlite))]
 
 
-def _time_sql(column: str, sqlite: bool) -> str:
-    """A timestamp column as the contract writes it (contract.format_time: 2024-05-01T10:00:00Z), in SQL."""
-    if sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'
-        return f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z'"
-    return f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 
-def _parameter(args: list, value) -> str:
-    """`value` as the statement's next parameter: its placeholder."""
-    args.append(value)
-    return f"${len(args)}"
