@@ -9,6 +9,8 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from agentchat.events.broker import Broker
@@ -37,6 +39,12 @@ class VisitorSocket:
         self.socket = socket
         self.customer_id = customer_id
         self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def opening(self) -> AsyncIterator[None]:
+        """Sends wait until the block ends: the socket is registered before it is accepted."""
+        async with self._lock:
+            yield
 
     async def send_json(self, data: dict[str, Any]) -> None:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -166,19 +166,23 @@ async def accept_message(db: AsyncSession, state: State, customer_id: int, body:
 async def visitor_socket(websocket: WebSocket) -> None:
     token = presented_visitor_token(websocket.query_params.get("VisitorToken"),
                                     websocket.headers.get("authorization"))
-    await websocket.accept()
     state = websocket.app.state
     async with state.sessionmaker() as db:
         customer = await webchat.visitor_by_token(db, token)
     if customer is None:
+        await websocket.accept()
         await websocket.close(CLOSE_UNAUTHORIZED, "visitor token not known")
         return
     socket = VisitorSocket(websocket, customer.id)
-    pushed_out = state.webchat_hub.add(socket)
-    if pushed_out is not None:
-        await pushed_out.close(1008, "too many open chat windows")
-    seen = _SocketState()
     try:
+        # Registered before the page sees the socket open, so that a message pushed meanwhile is not missed (the
+        # page reads the history once its socket is open); such a push waits until the socket is accepted.
+        async with socket.opening():
+            pushed_out = state.webchat_hub.add(socket)
+            await websocket.accept()
+        if pushed_out is not None:
+            await pushed_out.close(1008, "too many open chat windows")
+        seen = _SocketState()
         while True:
             frame = await websocket.receive()
             if frame["type"] == "websocket.disconnect":
