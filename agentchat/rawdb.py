@@ -180,12 +180,15 @@ class RawConnections:
         # itself never makes anyone wait. See also fairpool.py, the same fix for SQLAlchemy's pool.
         self._turns = asyncio.Semaphore(self.POOL_SIZE)
         self._read_turns = asyncio.Semaphore(self.READ_TURNS)
+        self._client_side_error: tuple[type[Exception], ...] = ()  # asyncpg's, once started
 
     async def start(self) -> None:
         if self.sqlite or self._pool is not None:
             return
         import asyncpg
 
+        # DataError is also what asyncpg raises for an argument it cannot encode, before the statement is bound.
+        self._client_side_error = (asyncpg.InterfaceError, asyncpg.DataError)
         url = make_url(self.engine.url).set(drivername="postgresql")
         self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=2,
                                                max_size=self.POOL_SIZE, reset=_no_session_state)
@@ -200,7 +203,14 @@ class RawConnections:
         """A Raw on a pooled connection; `heavy_read` for a read that keeps the database busy (READ_TURNS)."""
         if self._pool is not None:
             async with self._read_turns if heavy_read else _NO_WAIT, self._turns, self._pool.acquire() as connection:
-                yield Raw(connection, False, dict(self.info))
+                try:
+                    yield Raw(connection, False, dict(self.info))
+                except self._client_side_error:
+                    # Refused on our side of the wire (a wrong argument count or type): the statement was prepared
+                    # but never finished, and the server held its locks until the connection was used again (a
+                    # TRUNCATE waited a minute). Closed, not reused; the pool opens another.
+                    connection.terminate()
+                    raise
             return
         # SQLite: the engine's own connection, checked out of its pool without an AsyncConnection around it.
         fairy = await self.engine.raw_connection()

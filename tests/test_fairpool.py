@@ -89,3 +89,31 @@ def test_heavy_reads_take_only_their_share_of_the_raw_connections(server):
             await engine.dispose()
 
     asyncio.run(scenario())
+
+
+def test_a_statement_refused_before_it_is_bound_leaves_no_lock_behind(server):
+    """An argument asyncpg cannot encode fails after the statement was prepared: that connection is not reused
+    (it held the statement's locks, and a TRUNCATE waited for it)."""
+    if server.settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's driver connections only")
+    import asyncpg
+
+    async def scenario():
+        engine = create_async_engine(server.settings.database_url)
+        connections = RawConnections(engine)
+        await connections.start()
+        try:
+            with pytest.raises(asyncpg.DataError):
+                async with connections.connect() as raw:
+                    await raw.fetchrow("SELECT id FROM chat WHERE id = $1 FOR UPDATE", "not a number")
+            async with engine.connect() as other:
+                await other.exec_driver_sql("SET lock_timeout = '2s'")
+                await other.exec_driver_sql("LOCK TABLE chat IN ACCESS EXCLUSIVE MODE")  # waited a minute before
+                await other.rollback()
+            async with connections.connect() as raw:
+                assert (await raw.fetchrow("SELECT 1"))[0] == 1
+        finally:
+            await connections.stop()
+            await engine.dispose()
+
+    asyncio.run(scenario())
