@@ -25,6 +25,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util import greenlet_spawn
@@ -62,6 +63,18 @@ def time_sql(column: str, sqlite: bool) -> str:
     if sqlite:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]'
         return f"substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z'"
     return f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+
+def json_object_sql(fields: list[tuple[str, str]], sqlite: bool) -> str:
+    """SQL for a JSON object of (name, SQL expression) fields, built by the database."""
+    pairs = ", ".join(f"'{name}', {sql}" for name, sql in fields)
+    return f"json_object({pairs})" if sqlite else f"json_build_object({pairs})"
+
+
+def record_sql(fields: list[tuple[str, str]]) -> str:
+    """PostgreSQL: a SELECT of the fields as named columns, for json_agg(r) over a LATERAL of it (cheaper per row
+    than json_build_object)."""
+    return "SELECT " + ", ".join(f'{sql} AS "{name}"' for name, sql in fields)
 
 
 def wire_time(value: Any) -> str | None:
@@ -180,15 +193,10 @@ class RawConnections:
         # itself never makes anyone wait. See also fairpool.py, the same fix for SQLAlchemy's pool.
         self._turns = asyncio.Semaphore(self.POOL_SIZE)
         self._read_turns = asyncio.Semaphore(self.READ_TURNS)
-        self._client_side_error: tuple[type[Exception], ...] = ()  # asyncpg's, once started
 
     async def start(self) -> None:
         if self.sqlite or self._pool is not None:
             return
-        import asyncpg
-
-        # DataError is also what asyncpg raises for an argument it cannot encode, before the statement is bound.
-        self._client_side_error = (asyncpg.InterfaceError, asyncpg.DataError)
         url = make_url(self.engine.url).set(drivername="postgresql")
         self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=2,
                                                max_size=self.POOL_SIZE, reset=_no_session_state)
@@ -205,7 +213,7 @@ class RawConnections:
             async with self._read_turns if heavy_read else _NO_WAIT, self._turns, self._pool.acquire() as connection:
                 try:
                     yield Raw(connection, False, dict(self.info))
-                except self._client_side_error:
+                except _REFUSED_BEFORE_BINDING:
                     # Refused on our side of the wire (a wrong argument count or type): the statement was prepared
                     # but never finished, and the server held its locks until the connection was used again (a
                     # TRUNCATE waited a minute). Closed, not reused; the pool opens another.
@@ -221,6 +229,9 @@ class RawConnections:
 
 
 _NO_WAIT = contextlib.nullcontext()
+# What asyncpg raises for a statement it refused on our side of the wire (DataError too, for an argument it cannot
+# encode; a server-side DataError also closes the connection, which only costs a reconnect).
+_REFUSED_BEFORE_BINDING = (asyncpg.InterfaceError, asyncpg.DataError)
 
 
 async def _no_session_state(connection) -> None:

@@ -3,6 +3,7 @@ never to a newcomer, so no request starves under load. The hot paths' raw connec
 share."""
 
 import asyncio
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -55,27 +56,35 @@ def test_a_waiter_that_gives_up_leaves_the_line_and_passes_on_what_it_was_handed
     assert asyncio.run(scenario()) == "a"
 
 
+@asynccontextmanager
+async def postgres_raw_connections(server):
+    """The hot paths' own connections (and an engine beside them) on the test server's PostgreSQL database."""
+    if server.settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's driver connections only (SQLite's is the engine's single one)")
+    engine = create_async_engine(server.settings.database_url)
+    connections = RawConnections(engine)
+    await connections.start()
+    try:
+        yield engine, connections
+    finally:
+        await connections.stop()
+        await engine.dispose()
+
+
 def test_heavy_reads_take_only_their_share_of_the_raw_connections(server):
     """GetChats-like reads hold at most READ_TURNS connections; a write does not queue behind the waiting ones."""
-    if server.settings.database_url.startswith("sqlite"):
-        pytest.skip("SQLite's raw connection is the engine's single one")
-
     async def scenario():
-        engine = create_async_engine(server.settings.database_url)
-        connections = RawConnections(engine)
-        await connections.start()
         holding, most, release = 0, 0, asyncio.Event()
+        async with postgres_raw_connections(server) as (_, connections):
+            async def read():
+                nonlocal holding, most
+                async with connections.connect(heavy_read=True) as raw:
+                    holding += 1
+                    most = max(most, holding)
+                    await raw.fetchrow("SELECT 1")
+                    await release.wait()
+                    holding -= 1
 
-        async def read():
-            nonlocal holding, most
-            async with connections.connect(heavy_read=True) as raw:
-                holding += 1
-                most = max(most, holding)
-                await raw.fetchrow("SELECT 1")
-                await release.wait()
-                holding -= 1
-
-        try:
             readers = [asyncio.create_task(read()) for _ in range(RawConnections.READ_TURNS + 3)]
             await asyncio.sleep(0.3)
             async with asyncio.timeout(5), connections.connect() as raw:
@@ -84,9 +93,6 @@ def test_heavy_reads_take_only_their_share_of_the_raw_connections(server):
             release.set()
             await asyncio.gather(*readers)
             assert holding == 0
-        finally:
-            await connections.stop()
-            await engine.dispose()
 
     asyncio.run(scenario())
 
@@ -94,15 +100,10 @@ def test_heavy_reads_take_only_their_share_of_the_raw_connections(server):
 def test_a_statement_refused_before_it_is_bound_leaves_no_lock_behind(server):
     """An argument asyncpg cannot encode fails after the statement was prepared: that connection is not reused
     (it held the statement's locks, and a TRUNCATE waited for it)."""
-    if server.settings.database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's driver connections only")
     import asyncpg
 
     async def scenario():
-        engine = create_async_engine(server.settings.database_url)
-        connections = RawConnections(engine)
-        await connections.start()
-        try:
+        async with postgres_raw_connections(server) as (engine, connections):
             with pytest.raises(asyncpg.DataError):
                 async with connections.connect() as raw:
                     await raw.fetchrow("SELECT id FROM chat WHERE id = $1 FOR UPDATE", "not a number")
@@ -112,8 +113,5 @@ def test_a_statement_refused_before_it_is_bound_leaves_no_lock_behind(server):
                 await other.rollback()
             async with connections.connect() as raw:
                 assert (await raw.fetchrow("SELECT 1"))[0] == 1
-        finally:
-            await connections.stop()
-            await engine.dispose()
 
     asyncio.run(scenario())

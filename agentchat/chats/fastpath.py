@@ -269,9 +269,8 @@ def _chat_fields_sql(sqlite: bool) -> list[tuple[str, str]]:
 
 # ChatOut's JSON object for a row `p`: built by SQLite; on PostgreSQL a record `r` with the fields as its columns
 # (json_agg(r) cost less than json_build_object for each of 50 rows).
-_CHAT_OBJECT_SQLITE = "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in _chat_fields_sql(True)) + ")"
-_CHAT_RECORD_PG = ("CROSS JOIN LATERAL (SELECT "
-                   + ", ".join(f'{sql} AS "{name}"' for name, sql in _chat_fields_sql(False)) + ") AS r")
+_CHAT_OBJECT_SQLITE = rawdb.json_object_sql(_chat_fields_sql(True), sqlite=True)
+_CHAT_RECORD_PG = f"CROSS JOIN LATERAL ({rawdb.record_sql(_chat_fields_sql(False))}) AS r"
 
 
 async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFilter, paging: Paging) -> str:
@@ -284,7 +283,7 @@ async def list_chats_json(raw: Raw, *, session: PresentedSession, where: ChatFil
     else:
         items, total = await _list_chats_pg(raw, session, where, paging)
     total = min(total, paging.count_cap)  # an agent's chats are counted in two parts, each up to the cap
-    return f'{{"Items":{items},"Page":{paging.page:d},"PageSize":{paging.page_size:d},"Total":{total:d}}}'
+    return paging.page_json(items, total)
 
 
 _NEWEST_FIRST = "created_at DESC, id DESC"

@@ -20,7 +20,7 @@ async def search_customers_json(raw: Raw, *, session: PresentedSession, search: 
         items, total = await raw.in_one_hop(lambda db: _search_sqlite(db, session, search, paging))
     else:
         items, total = await _search_pg(raw, session, search, paging)
-    return f'{{"Items":{items},"Page":{paging.page:d},"PageSize":{paging.page_size:d},"Total":{total:d}}}'
+    return paging.page_json(items, total)
 
 
 def _search_sqlite(db: SqliteInThread, session: PresentedSession, search: str, paging: Paging) -> tuple:
@@ -28,7 +28,7 @@ def _search_sqlite(db: SqliteInThread, session: PresentedSession, search: str, p
     args: list = []
     match = _match_sql(search, args, sqlite=True)
     fields = _customer_fields_sql(rawdb.parameter(args, rawdb.WHITE_SPACE), sqlite=True)
-    customer = "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in fields) + ")"
+    customer = rawdb.json_object_sql(fields, sqlite=True)
     # json_group_array takes the rows in the page's order.
     items = f"SELECT json_group_array({customer}) AS items, count(*) AS n FROM ({_page_sql(match, paging)}) AS p"
     return db.fetchrow(f"SELECT items, {_total_sql(match, paging)} FROM ({items})", *args)
@@ -41,7 +41,7 @@ async def _search_pg(raw: Raw, session: PresentedSession, search: str, paging: P
     match = _match_sql(search, args, sqlite=False)
     fields = _customer_fields_sql(rawdb.parameter(args, rawdb.WHITE_SPACE), sqlite=False)
     # Each customer's JSON from a record of its fields (json_agg(r) costs less than json_build_object per row).
-    record = "SELECT " + ", ".join(f'{sql} AS "{name}"' for name, sql in fields)
+    record = rawdb.record_sql(fields)
     items = (f"SELECT coalesce(json_agg(r ORDER BY p.created_at DESC, p.id DESC), '[]')::text "
              f"FROM p CROSS JOIN LATERAL ({record}) AS r")
     total = f"SELECT {_total_sql(match, paging)} FROM (SELECT count(*) FROM p) AS k(n)"
@@ -95,12 +95,11 @@ def _customer_fields_sql(white_space: str, *, sqlite: bool) -> list[tuple[str, s
     comments = "FROM comment AS cm WHERE cm.customer_id = p.id"
     tag_ids = (f"SELECT chat_tag.tag_id FROM chat JOIN chat_tag ON chat_tag.chat_id = chat.id "
                f"WHERE chat.customer_id = p.id AND chat.status != '{CLOSED}' ORDER BY chat_tag.tag_id")
+    comment_object = rawdb.json_object_sql(comment, sqlite)
     if sqlite:
-        comment_object = "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in comment) + ")"
         comments = f"json((SELECT json_group_array({comment_object}) FROM (SELECT * {comments} ORDER BY cm.id) AS cm))"
         tags = f"json((SELECT json_group_array(tag_id) FROM ({tag_ids})))"
     else:
-        comment_object = "json_build_object(" + ", ".join(f"'{name}', {sql}" for name, sql in comment) + ")"
         comments = f"(SELECT coalesce(json_agg({comment_object} ORDER BY cm.id), '[]') {comments})"
         tags = f"ARRAY({tag_ids})"
     return [("CustomerID", "p.id"), ("Name", text("p.name")), ("PhoneNumber", text("p.phone_number")),
