@@ -41,6 +41,7 @@ from agentchat.rawdb import RawConnections
 from agentchat.reports.routes import router as reports_router
 from agentchat.security import password_hasher
 from agentchat.tags.routes import router as tags_router
+from agentchat.walcheckpoint import start_wal_checkpoints
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -71,10 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = create_engine(settings)
+        engine = create_engine(settings, background_checkpoints=True)
         app.state.engine = engine
         raw_connections = RawConnections(engine)
         await raw_connections.start()
+        app.state.wal_checkpoints = checkpoints = start_wal_checkpoints(raw_connections)
         app.state.raw = raw_connections
         broker = create_broker(settings.broker_url)
         hub = AgentHub()
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await stop_channels(app)
             await broker.stop()
             await hub.stop()
+            if checkpoints is not None:
+                await checkpoints.stop()
             await raw_connections.stop()
             await engine.dispose()
 

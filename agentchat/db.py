@@ -29,16 +29,23 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, background_checkpoints: bool = False) -> AsyncEngine:
+    """`background_checkpoints` (SQLite): the WAL is not checkpointed by the commits of this engine's connection;
+    the caller runs walcheckpoint.WalCheckpoints instead (the serving process: its commits run on the event loop's
+    thread, see rawdb.Raw.in_one_hop)."""
     if settings.is_sqlite:
         _ensure_sqlite_dir(settings.database_url)
         # One connection per process: SQLite has a single writer anyway, and queueing on the pool
         # is fairer and faster than SQLITE_BUSY retries between connections of one process.
         # No rollback on return to the pool: sessions and connections end their transactions themselves, and
         # on aiosqlite each rollback is one more hop to its thread (two per SendMessage).
+        # check_same_thread: the hot paths also use the connection from the event loop's thread, while they have
+        # it checked out of the pool (rawdb.Raw.in_one_hop); aiosqlite's thread then has nothing to run on it.
         engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60,
-                                     poolclass=FairAsyncQueuePool, pool_reset_on_return=None)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+                                     poolclass=FairAsyncQueuePool, pool_reset_on_return=None,
+                                     connect_args={"check_same_thread": False})
+        event.listen(engine.sync_engine, "connect",
+                     _sqlite_pragmas_without_checkpoints if background_checkpoints else _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # 64 concurrent requests plus deliveries need more than 10 connections: an overflow connection is closed on
@@ -59,13 +66,22 @@ def _ensure_sqlite_dir(url: str) -> None:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # busy_timeout must come before WAL, or a second process fails at start with "database is locked".
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={rawdb.SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
     # We issue BEGIN ourselves (below): the driver's own implicit transactions break SAVEPOINT.
     dbapi_connection.isolation_level = None
+
+
+def _sqlite_pragmas_without_checkpoints(dbapi_connection, record) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    # A WAL that grew while checkpoints lagged is cut back to this when it starts again from its beginning.
+    cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
+    cursor.close()
 
 
 def _sqlite_begin(connection) -> None:

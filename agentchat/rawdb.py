@@ -6,8 +6,9 @@ statements here instead of the async ORM, which costs several times more CPU per
 an AsyncSession alone cost ~8 % of a SendMessage): on PostgreSQL an asyncpg pool of its own, on SQLite the
 engine's single connection (one writer per process). Such a connection is in autocommit: on PostgreSQL each hot
 path is written as ONE statement that checks and changes at once (a CTE, `UPDATE … RETURNING`); on SQLite its few
-statements run in one hop to aiosqlite's thread, in a transaction there (`Raw.in_one_hop`). `raw(db)` gives the
-driver connection behind an ORM session instead, sharing its transaction.
+statements run together, in a transaction (`Raw.in_one_hop`), right on the event loop's thread when that cannot
+wait (see `_here_without_waiting`), else in one hop to aiosqlite's thread. `raw(db)` gives the driver connection
+behind an ORM session instead, sharing its transaction.
 
 SQL is written once with PostgreSQL's `$1` placeholders; for SQLite they become `?1` (numbered parameters).
 Datetimes are naive UTC everywhere: PostgreSQL `timestamp without time zone`; on SQLite the text SQLAlchemy's
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -31,6 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
+
+# How long a SQLite statement waits for another connection's lock before it fails with "database is locked".
+# Set on every connection (db.py); statements run on the event loop's thread wait not at all (Raw.in_one_hop).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def sqlite_time(value: datetime) -> str:
@@ -100,25 +106,42 @@ class Raw:
     """One driver connection; `sqlite` tells which SQL dialect a caller must write where they differ.
 
     `info` holds what an ORM session's info would (the broker, the outbound dispatcher) and, like it, the
-    events and after-commit jobs of the work done here (events.emit, db.after_commit; db.publish_committed)."""
+    events and after-commit jobs of the work done here (events.emit, db.after_commit; db.publish_committed).
+    `here`: SQLite statements may run on the event loop's thread, sharing its turns as LoopTurns says (a
+    RawConnections connection, which nothing else uses meanwhile; not an ORM session's)."""
 
-    __slots__ = ("connection", "sqlite", "info")
+    __slots__ = ("connection", "sqlite", "info", "here")
 
-    def __init__(self, connection: Any, sqlite: bool, info: dict | None = None):
+    def __init__(self, connection: Any, sqlite: bool, info: dict | None = None, *, here: "LoopTurns | None" = None):
         self.connection = connection
         self.sqlite = sqlite
         self.info = info if info is not None else {}
+        self.here = here
 
     async def fetch(self, sql: str, *args: Any) -> list:
         if self.sqlite:
-            return list(await self.connection.execute_fetchall(_sqlite_sql(sql), _sqlite_params(args)))
+            sql, params = _sqlite_sql(sql), _sqlite_params(args)
+            if self.here is not None:
+                connection = self.connection._conn
+                rows = self.here.run(connection, lambda: connection.execute(sql, params).fetchall())
+                if rows is not _WOULD_WAIT:
+                    return rows
+            return list(await self.connection.execute_fetchall(sql, params))
         return await self.connection.fetch(sql, *args)
 
-    async def in_one_hop(self, work: Callable[["SqliteInThread"], T]) -> T:
-        """SQLite: run `work` inside aiosqlite's thread, where its statements run synchronously. Each statement
-        through aiosqlite is a hop to that thread and back (~100 µs of CPU); a hot path of six statements is
-        one hop this way. `work` must not wait on anything but the database (it holds the connection's thread)."""
+    async def in_one_hop(self, work: Callable[["SqliteInThread"], T], *, long: bool = False) -> T:
+        """SQLite: run `work`, whose statements run synchronously, all at once. On a `here` connection it runs
+        right here, on the event loop's thread, unless that would wait for another process's lock; otherwise, and
+        for `long` work (a scan that SQLite may take milliseconds over, better spent beside the loop's other work),
+        inside aiosqlite's thread. Each statement through aiosqlite is a hop to that thread and back (~100 µs of
+        CPU, and the two threads then take turns at the GIL): SendMessage ran 1.5× faster here than in one hop
+        (README, "Round 7"). `work` must not wait on anything but the database, and must be safe to run again
+        after failing with SQLITE_BUSY (it then changed nothing, or nothing that matters twice)."""
         connection = self.connection
+        if self.here is not None and not long:
+            result = self.here.run(connection._conn, lambda: work(SqliteInThread(connection._conn)))
+            if result is not _WOULD_WAIT:
+                return result
         # aiosqlite's own way of running a call in its thread (Connection._execute, as its execute() does).
         return await connection._execute(lambda: work(SqliteInThread(connection._conn)))
 
@@ -163,6 +186,65 @@ class SqliteInThread:
         self.connection.commit()
 
 
+_WOULD_WAIT = object()
+
+
+class LoopTurns:
+    """SQLite work run on the event loop's thread (Raw.here), at most about BUDGET_SECONDS of it per turn of the loop.
+
+    uvloop (libuv) accepts one new connection per turn of the loop. Run inline, 64 concurrent SendMessages made
+    each turn ~30 ms long, and a client that connected meanwhile waited up to 1.6 s for its connection to be taken
+    (the bench's p99 went from 70 ms to 1 s). Once a turn has run BUDGET_SECONDS of such work, the next caller
+    waits for the next turn (FIFO: asyncio.sleep(0) queues it behind what is ready now), so a turn stays a few
+    milliseconds long, as it is when every statement is a hop to aiosqlite's thread. With 0.5 ms (about one
+    SendMessage's statements), p99 stayed at 77-84 ms; 2 ms gave 190-410 ms, 5 ms up to 550 ms (bench/)."""
+
+    BUDGET_SECONDS = 0.0005
+
+    def __init__(self) -> None:
+        self._used = 0.0
+        self._reset_due = False
+
+    async def wait(self) -> None:
+        """Before checking the connection out (RawConnections.connect): waiting with it would hold up everyone."""
+        while self._used >= self.BUDGET_SECONDS:
+            await asyncio.sleep(0)
+
+    def run(self, connection: sqlite3.Connection, work: Callable[[], T]) -> T | object:
+        """_here_without_waiting, counted against this turn."""
+        started = time.perf_counter()
+        try:
+            return _here_without_waiting(connection, work)
+        finally:
+            self._used += time.perf_counter() - started
+            if not self._reset_due:
+                # Runs at the start of the next turn: after what is ready now, before what this turn queues.
+                self._reset_due = True
+                asyncio.get_running_loop().call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._used = 0.0
+        self._reset_due = False
+
+
+def _here_without_waiting(connection: sqlite3.Connection, work: Callable[[], T]) -> T | object:
+    """`work` on this thread (the event loop's), or _WOULD_WAIT if it met another connection's lock: it must not wait
+    here, where SQLite's busy handler would sleep the whole loop. Only another process can hold a lock (this one
+    has a single connection, checked out by the caller); SQLite then failed at once, before changing anything
+    (BEGIN IMMEDIATE, or a single statement), and its transaction is rolled back."""
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        return work()
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            raise
+        if connection.in_transaction:
+            connection.rollback()
+        return _WOULD_WAIT
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def _sqlite_params(args: tuple) -> tuple:
     return tuple(sqlite_time(a) if isinstance(a, datetime) else a for a in args)
 
@@ -193,6 +275,7 @@ class RawConnections:
         # itself never makes anyone wait. See also fairpool.py, the same fix for SQLAlchemy's pool.
         self._turns = asyncio.Semaphore(self.POOL_SIZE)
         self._read_turns = asyncio.Semaphore(self.READ_TURNS)
+        self._loop_turns = LoopTurns()
 
     async def start(self) -> None:
         if self.sqlite or self._pool is not None:
@@ -221,9 +304,10 @@ class RawConnections:
                     raise
             return
         # SQLite: the engine's own connection, checked out of its pool without an AsyncConnection around it.
+        await self._loop_turns.wait()
         fairy = await self.engine.raw_connection()
         try:
-            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info))
+            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info), here=self._loop_turns)
         finally:
             await greenlet_spawn(fairy.close)
 
