@@ -11,7 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agentchat.app import LEAN_ENDPOINTS
-from agentchat.leanroute import lean_route
+from agentchat.contract import Conflict, install_error_handlers
+from agentchat.leanroute import LeanRoutesFirst, lean_route
+from agentchat.metrics import MetricsRegistry, RequestMetrics
 
 
 class TestBuilding:
@@ -39,6 +41,54 @@ class TestBuilding:
             path = f"/api/{''.join(part.title() for part in endpoint.__name__.split('_'))}"
             assert type(first[path]) is Route and first[path].name == f"lean:{endpoint.__name__}"
             assert path in server.app.openapi()["paths"]
+
+
+class TestBeforeTheMiddleware:
+    """LeanRoutesFirst serves a lean route before FastAPI's middleware: what the middleware gave it still holds."""
+
+    @pytest.fixture
+    def client(self):
+        router = APIRouter()
+        passed_middleware = []
+
+        @router.get("/hot")
+        async def hot(request: Request, outcome: Annotated[str | None, Query(alias="Outcome")] = None) -> JSONResponse:
+            if outcome == "conflict":
+                raise Conflict("Taken already.", code="taken", field="ChatID")
+            if outcome == "bug":
+                raise RuntimeError("a bug")
+            return JSONResponse({"Middleware": list(passed_middleware)})
+
+        app = LeanRoutesFirst()
+        install_error_handlers(app)
+        registry = MetricsRegistry()
+        app.include_router(router)
+        app.add_lean_route(lean_route(router.routes[0], []), registry)
+
+        @app.middleware("http")
+        async def note(request, call_next):
+            passed_middleware.append(request.url.path)
+            return await call_next(request)
+
+        app.add_middleware(RequestMetrics, registry=registry)
+        return TestClient(app, raise_server_exceptions=False), registry, passed_middleware
+
+    def test_served_without_the_middleware_and_counted(self, client):
+        http, registry, passed = client
+        assert http.get("/hot").json() == {"Middleware": []}
+        assert http.get("/docs").status_code == 200  # everything else still goes through it
+        assert passed == ["/docs"]
+        counted = "\n".join(registry.render())
+        assert 'path="/hot",status="200"' in counted
+
+    def test_errors_are_the_contracts(self, client):
+        http, registry, _ = client
+        conflict = http.get("/hot", params={"Outcome": "conflict"})
+        assert (conflict.status_code, conflict.json()["Error"]["Code"]) == (409, "taken")
+        bug = http.get("/hot", params={"Outcome": "bug"})
+        assert (bug.status_code, bug.json()["Error"]["Code"]) == (500, "internal_error")
+        counted = "\n".join(registry.render())
+        assert 'path="/hot",status="409"' in counted and 'path="/hot",status="500"' in counted
 
 
 class TestValidation:
