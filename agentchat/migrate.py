@@ -16,7 +16,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", url)
+    # The config is a ConfigParser: "%" starts an interpolation there, and a URL may hold percent-encoded parts
+    # (a password with "@", a socket directory in ?host=%2Fvar%2Frun%2Fpostgresql).
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

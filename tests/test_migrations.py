@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 
 import agentchat.models  # noqa: F401 (every model on Base.metadata)
 from agentchat.db import Base, create_engine
+from agentchat.migrate import alembic_config
 
 # Indexes made by migrations alone, on purpose (see each migration's docstring).
 MIGRATION_ONLY_INDEXES = {"ix_chat_closed_at", "ix_customer_created_at_id", "ix_customer_name_trgm",
@@ -26,3 +27,10 @@ def test_the_migrated_database_matches_the_models(server):
     found = asyncio.run(differences())
     unexpected = [d for d in found if not (d[0] == "remove_index" and d[1].name in MIGRATION_ONLY_INDEXES)]
     assert unexpected == []
+
+
+def test_a_url_with_percent_encoded_parts_reaches_alembic_unchanged():
+    """A password with "@" or PostgreSQL's socket directory is percent-encoded in the URL; Alembic's config is a
+    ConfigParser, where "%" starts an interpolation (serve and migrate failed at start with such a URL)."""
+    url = "postgresql+asyncpg://agentchat:p%40ss%25word@/agentchat?host=%2Fvar%2Frun%2Fpostgresql"
+    assert alembic_config(url).get_main_option("sqlalchemy.url") == url
