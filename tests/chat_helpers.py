@@ -6,6 +6,7 @@ receive_message, so a queued chat has the same history, messages and tags as a r
 
 from dataclasses import dataclass
 
+from conftest import add_agent
 from sqlalchemy import select
 
 from agentchat.bot import service as bot
@@ -93,3 +94,13 @@ def chat_events(server, chat_id: int) -> list[ChatEvent]:
         query = select(ChatEvent).where(ChatEvent.chat_id == chat_id).order_by(ChatEvent.id)
         return list((await db.execute(query)).scalars())
     return server.with_db(work)
+
+
+def agent_with_a_chat(server, api) -> tuple[str, int]:
+    """Alice, an agent of Sales, logged on, with a WhatsApp chat she grabbed: her token and the ChatID."""
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Alice", department_ids=(sales,))
+    token = api.logon("alice@example.com")
+    chat = queued_chat(server, sales)
+    api.ok(api.post("GrabChat", token, {"ChatID": chat.chat_id}))
+    return token, chat.chat_id

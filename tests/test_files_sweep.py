@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from chat_helpers import add_department, queued_chat
-from conftest import add_agent
+from chat_helpers import agent_with_a_chat
 from sqlalchemy import select
 
 from agentchat.chats.models import Message
@@ -22,12 +21,7 @@ HOUR = 60 * 60
 
 @pytest.fixture
 def alice(server, api):
-    sales = add_department(server, "Sales", menu_option=1)
-    add_agent(server, name="Alice", department_ids=(sales,))
-    token = api.logon("alice@example.com")
-    chat = queued_chat(server, sales)
-    api.ok(api.post("GrabChat", token, {"ChatID": chat.chat_id}))
-    return token, chat.chat_id
+    return agent_with_a_chat(server, api)
 
 
 def sent_file(server, api, alice) -> tuple[int, Path]:

@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from chat_helpers import add_department, queued_chat
-from conftest import add_agent
+from chat_helpers import agent_with_a_chat
 
 from agentchat.config import Settings
 from agentchat.db import create_engine, drain_background
@@ -33,13 +32,8 @@ def _wal_frames(path: str) -> int:
 
 
 @pytest.fixture
-def assigned_chat(server, api, manager) -> tuple[str, int]:
-    sales = add_department(server, "Sales", menu_option=1)
-    add_agent(server, name="Alice", department_ids=(sales,))
-    alice = api.logon("alice@example.com")
-    chat = queued_chat(server, sales)
-    api.ok(api.post("GrabChat", alice, {"ChatID": chat.chat_id}))
-    return alice, chat.chat_id
+def assigned_chat(server, api) -> tuple[str, int]:
+    return agent_with_a_chat(server, api)
 
 
 def test_a_message_sent_while_another_process_holds_the_lock_waits_beside_the_loop_and_is_stored_once(
