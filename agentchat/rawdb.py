@@ -129,16 +129,17 @@ class Raw:
             return list(await self.connection.execute_fetchall(sql, params))
         return await self.connection.fetch(sql, *args)
 
-    async def in_one_hop(self, work: Callable[["SqliteInThread"], T], *, long: bool = False) -> T:
+    async def in_one_hop(self, work: Callable[["SqliteInThread"], T]) -> T:
         """SQLite: run `work`, whose statements run synchronously, all at once. On a `here` connection it runs
-        right here, on the event loop's thread, unless that would wait for another process's lock; otherwise, and
-        for `long` work (a scan that SQLite may take milliseconds over, better spent beside the loop's other work),
-        inside aiosqlite's thread. Each statement through aiosqlite is a hop to that thread and back (~100 µs of
-        CPU, and the two threads then take turns at the GIL): SendMessage ran 1.5× faster here than in one hop
-        (README, "Round 7"). `work` must not wait on anything but the database, and must be safe to run again
-        after failing with SQLITE_BUSY (it then changed nothing, or nothing that matters twice)."""
+        right here, on the event loop's thread, unless that would wait for another process's lock; otherwise
+        inside aiosqlite's thread (work that SQLite may take milliseconds over, like SearchCustomer's scans, asks
+        for a connection that is not `here`: there it overlaps the loop's other work). Each statement through
+        aiosqlite is a hop to that thread and back (~100 µs of CPU, and the two threads then take turns at the
+        GIL): SendMessage served 1.4-1.7× the requests here than in one hop (README, "Round 7"). `work` must not
+        wait on anything but the database, and must be safe to run again after failing with SQLITE_BUSY (it then
+        changed nothing, or nothing that matters twice)."""
         connection = self.connection
-        if self.here is not None and not long:
+        if self.here is not None:
             result = self.here.run(connection._conn, lambda: work(SqliteInThread(connection._conn)))
             if result is not _WOULD_WAIT:
                 return result
@@ -205,9 +206,15 @@ class LoopTurns:
         self._used = 0.0
         self._reset_due = False
 
+    # A caller waits at most this many turns (then runs anyway): under load the WAL checkpoints' own turn was once
+    # put off for 14 s, though the requests around it waited ~60 ms (bench/, 64 SendMessages).
+    MAX_TURNS_WAITED = 64
+
     async def wait(self) -> None:
         """Before checking the connection out (RawConnections.connect): waiting with it would hold up everyone."""
-        while self._used >= self.BUDGET_SECONDS:
+        for _ in range(self.MAX_TURNS_WAITED):
+            if self._used < self.BUDGET_SECONDS:
+                return
             await asyncio.sleep(0)
 
     def run(self, connection: sqlite3.Connection, work: Callable[[], T]) -> T | object:
@@ -290,8 +297,10 @@ class RawConnections:
             await pool.close()
 
     @asynccontextmanager
-    async def connect(self, *, heavy_read: bool = False) -> AsyncIterator[Raw]:
-        """A Raw on a pooled connection; `heavy_read` for a read that keeps the database busy (READ_TURNS)."""
+    async def connect(self, *, heavy_read: bool = False, here: bool = True) -> AsyncIterator[Raw]:
+        """A Raw on a pooled connection; `heavy_read` for a read that keeps the database busy (READ_TURNS).
+        SQLite: `here=False` for work that runs in aiosqlite's thread only (Raw.in_one_hop's `long`), which need
+        not wait for a turn of the loop."""
         if self._pool is not None:
             async with self._read_turns if heavy_read else _NO_WAIT, self._turns, self._pool.acquire() as connection:
                 try:
@@ -304,10 +313,11 @@ class RawConnections:
                     raise
             return
         # SQLite: the engine's own connection, checked out of its pool without an AsyncConnection around it.
-        await self._loop_turns.wait()
+        if here:
+            await self._loop_turns.wait()
         fairy = await self.engine.raw_connection()
         try:
-            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info), here=self._loop_turns)
+            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info), here=self._loop_turns if here else None)
         finally:
             await greenlet_spawn(fairy.close)
 

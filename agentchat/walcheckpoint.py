@@ -63,8 +63,8 @@ class WalCheckpoints:
         result = await asyncio.to_thread(self._alongside)
         # What step 1 copied is the WAL as it stood when it began: the writer went on meanwhile.
         if result[1] >= FINISH_FRAMES:
-            async with self.raw_connections.connect() as raw:
-                result = await raw.in_one_hop(lambda db: db.fetchrow(_CHECKPOINT), long=True)
+            async with self.raw_connections.connect(here=False) as raw:
+                result = await raw.in_one_hop(lambda db: db.fetchrow(_CHECKPOINT))
         return tuple(result)
 
     def _alongside(self) -> tuple[int, int, int]:

@@ -117,6 +117,37 @@ def test_work_past_the_turns_budget_waits_for_the_next_turn_of_the_loop():
     assert asyncio.run(scenario(0)) == ["waited", "ready before the wait"]
 
 
+def test_no_caller_waits_for_a_turn_forever_and_work_beside_the_loop_takes_none(tmp_path):
+    """The WAL checkpoints' second step (in aiosqlite's thread) once waited 14 s for a turn under load."""
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}", data_dir=tmp_path)
+
+    async def scenario() -> tuple[int, bool]:
+        engine = create_engine(settings)
+        raw_connections = RawConnections(engine)
+        turns = raw_connections._loop_turns
+        turns._used, turns._reset_due = LoopTurns.BUDGET_SECONDS, True  # as if every turn were spent before ours
+        turns_seen = 0
+
+        def count() -> None:
+            nonlocal turns_seen
+            turns_seen += 1
+            if not waited.done():
+                loop.call_soon(count)
+
+        loop = asyncio.get_running_loop()
+        waited = asyncio.ensure_future(turns.wait())
+        loop.call_soon(count)
+        await waited
+        async with raw_connections.connect(here=False) as raw:  # no turn to wait for
+            beside = raw.here is None
+        await engine.dispose()
+        return turns_seen, beside
+
+    turns_seen, beside = asyncio.run(scenario())
+    assert LoopTurns.MAX_TURNS_WAITED - 2 <= turns_seen <= LoopTurns.MAX_TURNS_WAITED + 2
+    assert beside
+
+
 def test_work_that_meets_a_lock_is_not_run_here_and_leaves_nothing_behind(tmp_path):
     path = tmp_path / "locked.db"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

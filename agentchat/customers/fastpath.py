@@ -17,7 +17,7 @@ from agentchat.security import PresentedSession, session_invalid
 async def search_customers_json(raw: Raw, *, session: PresentedSession, search: str, paging: Paging) -> str:
     """SearchCustomer's Page[CustomerOut] as JSON text (`search` already trimmed and checked by the route)."""
     if raw.sqlite:
-        items, total = await raw.in_one_hop(lambda db: _search_sqlite(db, session, search, paging), long=True)
+        items, total = await raw.in_one_hop(lambda db: _search_sqlite(db, session, search, paging))
     else:
         items, total = await _search_pg(raw, session, search, paging)
     return paging.page_json(items, total)
