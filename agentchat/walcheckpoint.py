@@ -7,7 +7,7 @@ whichever COMMIT takes the WAL past 1,000 pages: it copies them into the databas
 
 1. a PASSIVE checkpoint on a connection of its own, in a worker thread: it copies what the WAL holds while the
    writer goes on (it neither waits for nor blocks readers and writers);
-2. if writes came in meanwhile and the WAL is past FINISH_FRAMES, the rest is copied on the process's own
+2. if the WAL is past FINISH_FRAMES and still growing, the rest is copied on the process's own
    connection, in aiosqlite's thread, while the hot paths wait for that connection (not the loop). A WAL copied to
    its end starts again from its beginning at the next write; under steady writes, step 1 alone never gets there,
    and the WAL grew by hundreds of MB a minute.
@@ -32,6 +32,7 @@ class WalCheckpoints:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._connection: sqlite3.Connection | None = None
+        self._frames_seen = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="wal-checkpoints")
@@ -61,8 +62,12 @@ class WalCheckpoints:
     async def checkpoint(self) -> tuple[int, int, int]:
         """Both steps: SQLite's (busy, frames in the WAL, frames copied into the database) after the last one."""
         result = await asyncio.to_thread(self._alongside)
-        # What step 1 copied is the WAL as it stood when it began: the writer went on meanwhile.
-        if result[1] >= FINISH_FRAMES:
+        # What step 1 copied is the WAL as it stood when it began: if it grew since the last round, the writer is
+        # still at it. A WAL that stopped growing is copied to its end already and starts again at the next write
+        # (step 2 then only held the connection: GetChats after a burst of SendMessages paid for it).
+        growing = result[1] != self._frames_seen
+        self._frames_seen = result[1]
+        if result[1] >= FINISH_FRAMES and growing:
             async with self.raw_connections.connect(here=False) as raw:
                 result = await raw.in_one_hop(lambda db: db.fetchrow(_CHECKPOINT))
         return tuple(result)
