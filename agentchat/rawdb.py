@@ -196,19 +196,18 @@ class LoopTurns:
     uvloop (libuv) accepts one new connection per turn of the loop. Run inline, 64 concurrent SendMessages made
     each turn ~30 ms long, and a client that connected meanwhile waited up to 1.6 s for its connection to be taken
     (the bench's p99 went from 70 ms to 1 s). Once a turn has run BUDGET_SECONDS of such work, the next caller
-    waits for the next turn (FIFO: asyncio.sleep(0) queues it behind what is ready now), so a turn stays a few
-    milliseconds long, as it is when every statement is a hop to aiosqlite's thread. With 0.5 ms (about one
-    SendMessage's statements), p99 stayed at 77-84 ms; 2 ms gave 190-410 ms, 5 ms up to 550 ms (bench/)."""
+    waits for the next turn (asyncio.sleep(0) queues it behind what is ready now), so turns stay short, as they
+    are when every statement is a hop to aiosqlite's thread. With 0.5 ms (about one SendMessage's statements),
+    p99 stayed at 77-84 ms; 2 ms gave 190-410 ms, 5 ms up to 550 ms (bench/)."""
 
     BUDGET_SECONDS = 0.0005
+    # A caller waits at most this many turns, then runs anyway: under load a waiter was once put off for 14 s (the
+    # WAL checkpoint's, which now takes no turn), though the requests around it waited ~60 ms (bench/).
+    MAX_TURNS_WAITED = 64
 
     def __init__(self) -> None:
         self._used = 0.0
         self._reset_due = False
-
-    # A caller waits at most this many turns (then runs anyway): under load the WAL checkpoints' own turn was once
-    # put off for 14 s, though the requests around it waited ~60 ms (bench/, 64 SendMessages).
-    MAX_TURNS_WAITED = 64
 
     async def wait(self) -> None:
         """Before checking the connection out (RawConnections.connect): waiting with it would hold up everyone."""
@@ -299,8 +298,8 @@ class RawConnections:
     @asynccontextmanager
     async def connect(self, *, heavy_read: bool = False, here: bool = True) -> AsyncIterator[Raw]:
         """A Raw on a pooled connection; `heavy_read` for a read that keeps the database busy (READ_TURNS).
-        SQLite: `here=False` for work that runs in aiosqlite's thread only (Raw.in_one_hop's `long`), which need
-        not wait for a turn of the loop."""
+        SQLite: `here=False` for work to run in aiosqlite's thread (a scan SQLite may take milliseconds over, the
+        WAL checkpoint): it then takes no turn of the loop (LoopTurns)."""
         if self._pool is not None:
             async with self._read_turns if heavy_read else _NO_WAIT, self._turns, self._pool.acquire() as connection:
                 try:
