@@ -50,7 +50,7 @@ async def search_customer(
     search = search.strip()
     if not search or "\x00" in search:
         raise Invalid("Search must hold 1 to 100 characters.", code="invalid_field", field="Search")
-    # here=False: its scans run in aiosqlite's thread on SQLite (fastpath: long), so it takes no turn of the loop.
+    # here=False: on SQLite its scans run in aiosqlite's thread, beside the loop's other work, and take no turn of it.
     async with request.app.state.raw.connect(heavy_read=True, here=False) as raw:
         return Response(await fastpath.search_customers_json(raw, session=session, search=search, paging=page),
                         media_type="application/json")
