@@ -32,6 +32,8 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
+from agentchat.fairpool import FairAsyncQueuePool
+
 T = TypeVar("T")
 
 # How long a SQLite statement waits for another connection's lock before it fails with "database is locked".
@@ -311,12 +313,22 @@ class RawConnections:
                     connection.terminate()
                     raise
             return
-        # SQLite: the engine's own connection, checked out of its pool without an AsyncConnection around it.
+        # SQLite: the engine's own connection, taken from its pool without a checkout (FairAsyncQueuePool.take_open)
+        # or, until the pool has opened it, checked out without an AsyncConnection around it.
         if here:
             await self._loop_turns.wait()
+        turns = self._loop_turns if here else None
+        pool = self.engine.sync_engine.pool
+        record = await pool.take_open() if isinstance(pool, FairAsyncQueuePool) else None
+        if record is not None:
+            try:
+                yield Raw(record.driver_connection, self.sqlite, dict(self.info), here=turns)
+            finally:
+                pool.give_back(record)
+            return
         fairy = await self.engine.raw_connection()
         try:
-            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info), here=self._loop_turns if here else None)
+            yield Raw(fairy.driver_connection, self.sqlite, dict(self.info), here=turns)
         finally:
             await greenlet_spawn(fairy.close)
 

@@ -6,10 +6,13 @@ import asyncio
 from contextlib import asynccontextmanager
 
 import pytest
+from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.util import queue as sqla_queue
 
-from agentchat.fairpool import FairQueue
+from agentchat.config import Settings
+from agentchat.db import create_engine
+from agentchat.fairpool import FairAsyncQueuePool, FairQueue
 from agentchat.rawdb import RawConnections
 
 
@@ -115,3 +118,92 @@ def test_a_statement_refused_before_it_is_bound_leaves_no_lock_behind(server):
                 assert (await raw.fetchrow("SELECT 1"))[0] == 1
 
     asyncio.run(scenario())
+
+
+def _sqlite_engine(tmp_path, **engine_args):
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}", data_dir=tmp_path)
+    if not engine_args:
+        return create_engine(settings)
+    return create_async_engine(settings.database_url, poolclass=FairAsyncQueuePool, pool_size=1, max_overflow=0,
+                               **engine_args)
+
+
+def test_sqlites_raw_connections_and_sessions_take_its_one_connection_in_arrival_order(tmp_path):
+    """The hot paths take SQLite's single connection straight from the pool's queue (FairAsyncQueuePool.take_open):
+    still one user at a time, in the same line as the ORM's checkouts."""
+    async def scenario():
+        engine = _sqlite_engine(tmp_path)
+        connections = RawConnections(engine)
+        order: list[str] = []
+        try:
+            async with connections.connect() as raw:  # the first: the pool opens its connection
+                await raw.execute("CREATE TABLE note (who TEXT)")
+
+            async def raw_writer(name: str) -> None:
+                async with connections.connect() as raw:
+                    order.append(name)
+                    await raw.execute("INSERT INTO note VALUES ($1)", name)
+                    await asyncio.sleep(0.05)  # holds it across a wait: nobody else may use it meanwhile
+                    order.append(name + " done")
+
+            async def session_writer(name: str) -> None:
+                async with engine.begin() as connection:
+                    order.append(name)
+                    await connection.exec_driver_sql("INSERT INTO note VALUES (?)", (name,))
+                    await asyncio.sleep(0.05)
+                    order.append(name + " done")
+
+            tasks = []
+            for name, writer in [("raw 1", raw_writer), ("session 1", session_writer), ("raw 2", raw_writer),
+                                 ("raw 3", raw_writer), ("session 2", session_writer)]:
+                tasks.append(asyncio.create_task(writer(name)))
+                await asyncio.sleep(0.01)  # arrival order
+            await asyncio.gather(*tasks)
+            async with connections.connect() as raw:
+                stored = [row[0] for row in await raw.fetch("SELECT who FROM note ORDER BY rowid")]
+        finally:
+            await engine.dispose()
+        return order, stored
+
+    order, stored = asyncio.run(scenario())
+    names = ["raw 1", "session 1", "raw 2", "raw 3", "session 2"]
+    assert order == [step for name in names for step in (name, name + " done")]
+    assert stored == names
+
+
+def test_a_raw_connection_waits_no_longer_than_the_pools_timeout(tmp_path):
+    async def scenario():
+        engine = _sqlite_engine(tmp_path, pool_timeout=0.1)
+        connections = RawConnections(engine)
+        try:
+            async with connections.connect() as raw:
+                await raw.fetchrow("SELECT 1")
+            async with engine.connect() as held:
+                await held.exec_driver_sql("SELECT 1")
+                with pytest.raises(exc.TimeoutError):
+                    async with connections.connect():
+                        pass
+            async with connections.connect() as raw:  # the one that gave up left the line
+                return (await raw.fetchrow("SELECT 41 + 1"))[0]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(scenario()) == 42
+
+
+def test_a_closed_connection_is_opened_again_for_the_hot_paths(tmp_path):
+    async def scenario():
+        engine = _sqlite_engine(tmp_path)
+        connections = RawConnections(engine)
+        try:
+            async with connections.connect() as raw:
+                first = raw.connection
+            async with engine.connect() as connection:
+                await connection.invalidate()  # as after a connection error: the pool's record is closed
+            async with connections.connect() as raw:
+                assert raw.connection is not first
+                return (await raw.fetchrow("SELECT 41 + 1"))[0]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(scenario()) == 42
