@@ -4,7 +4,7 @@
     python -m bench --backends postgresql --chats 20000 --duration 5 --sockets 1000
 
 Needs: wrk (apt-get install wrk), PostgreSQL at BENCH_POSTGRES_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/
-postgres). Every figure is printed with its ratio to the ceiling measured in the same run, and with the server's
+postgres). Every figure is printed with its ratio to the ceiling measured beside it, and with the server's
 CPU microseconds per request (from /proc/<pid>/stat). Then, on PostgreSQL, the time and peak RSS of the scheduled
 report over --report-chats chats (bench/report_memory.py, in its own scratch database; 0 skips it).
 """
@@ -163,10 +163,11 @@ def parse_wrk(name: str, out: str, ticks: int) -> Result:
                   cpu_us=ticks / CLK_TCK * 1e6 / requests if requests else None)
 
 
-def wrk(name: str, target: Process, script: Path, args) -> Result:
+def wrk(name: str, target: Process, script: Path, args, seconds: int | None = None) -> Result:
     before = target.cpu_ticks()
-    run = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                          "--timeout", "10s", "-s", str(script), target.base], capture_output=True, text=True)
+    run = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds or args.duration}s",
+                          "--latency", "--timeout", "10s", "-s", str(script), target.base], capture_output=True,
+                         text=True)
     ticks = target.cpu_ticks() - before
     result = parse_wrk(name, run.stdout, ticks)
     if run.returncode or math.isnan(result.rps) or math.isnan(result.p50_ms) or math.isnan(result.p99_ms):
@@ -174,6 +175,33 @@ def wrk(name: str, target: Process, script: Path, args) -> Result:
     if socket_errors := _figure(r"Socket errors: (.*)", run.stdout):
         print(f"  {name}: socket errors: {socket_errors}", file=sys.stderr)
     return result
+
+
+def merged(name: str, parts: list[Result]) -> Result:
+    """One Result of several runs of the same call: requests per second over their whole time, CPU per request
+    over all requests, and the mean of their p50s and of their p99s (wrk prints percentiles, not its histogram)."""
+    answered = [p for p in parts if p.requests and p.rps > 0]  # a run wrk got no answer in has no figures
+    requests = sum(p.requests for p in answered)
+    seconds = sum(p.requests / p.rps for p in answered)
+    cpus = [(p.cpu_us * p.requests, p.requests) for p in answered if p.cpu_us is not None]
+    nan = float("nan")
+    return Result(name=name, rps=requests / seconds if seconds else nan,
+                  p50_ms=statistics.fmean(p.p50_ms for p in answered) if answered else nan,
+                  p99_ms=statistics.fmean(p.p99_ms for p in answered) if answered else nan,
+                  requests=requests, errors=sum(p.errors for p in parts),
+                  cpu_us=sum(c for c, _ in cpus) / sum(n for _, n in cpus) if cpus else None)
+
+
+def beside_the_ceiling(name: str, server: Process, script: Path, ceiling: Process, ceiling_script: Path,
+                       args) -> tuple[Result, Result]:
+    """`name` and the ceiling, measured in turns — ceiling, call, call, ceiling, each for half the duration — so
+    that the machine's drift over the pair weighs on both alike (these boxes swing by half within minutes, and a
+    ceiling measured once at the start made later calls' ratios depend on when they ran)."""
+    half = max(1, args.duration // 2)
+    first_ceiling = wrk("ceiling", ceiling, ceiling_script, args, half)
+    calls = [wrk(name, server, script, args, half) for _ in range(2)]
+    last_ceiling = wrk("ceiling", ceiling, ceiling_script, args, half)
+    return merged(name, calls), merged("ceiling", [first_ceiling, last_ceiling])
 
 
 def fan_out(server: Process, seeded: Seeded, sockets: int, work: Path, events: int = 30) -> tuple[float, float, int]:
@@ -224,7 +252,8 @@ async def _recreate_postgres() -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
 
 
-def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[list[Result], tuple | None]:
+def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[list[Result], list[Result],
+                                                                                  tuple | None]:
     from agentchat.config import Settings
     from agentchat.migrate import migrate
 
@@ -247,49 +276,54 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
     env = dict(os.environ, AGENTCHAT_DATABASE_URL=url, AGENTCHAT_DATA_DIR=str(work / "data"),
                AGENTCHAT_LOG_LEVEL="WARNING", BENCH_CEILING_DSN=dsn, AGENTCHAT_BROKER_URL="memory://")
     results: list[Result] = []
-    scenarios = [s for s in ["ceiling", "SendMessage", "GetChats", "GrabChat", "SearchCustomer", "GetLiveMetrics"]
-                 if s == "ceiling" or s in args.scenarios]
-    ceiling_port = free_port()
+    ceilings: list[Result] = []
+    scenarios = [s for s in ["SendMessage", "GetChats", "GrabChat", "SearchCustomer", "GetLiveMetrics"]
+                 if s in args.scenarios]
+    ceiling_port, port = free_port(), free_port()
     ceiling = Process([sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--port", str(ceiling_port),
                        "--log-level", "warning", "--no-access-log"], env, ceiling_port, work / f"ceiling-{backend}.log",
                       "/ceiling")
-    try:
-        script = work / "ceiling.lua"
-        script.write_text(lua_script("ceiling", seeded))
-        results.append(wrk("ceiling (raw INSERT)", ceiling, script, args))
-    finally:
-        ceiling.stop()
-    port = free_port()
-    server = Process([sys.executable, "-m", "agentchat", "serve", "--port", str(port)], env, port,
-                     work / f"server-{backend}.log", "/healthz")
+    server = None
     fan = None
     try:
-        for kind in scenarios[1:]:
+        ceiling_script = work / "ceiling.lua"
+        ceiling_script.write_text(lua_script("ceiling", seeded))
+        server = Process([sys.executable, "-m", "agentchat", "serve", "--port", str(port)], env, port,
+                         work / f"server-{backend}.log", "/healthz")
+        for kind in scenarios:
             script = work / f"{kind}.lua"
             script.write_text(lua_script(kind, seeded))
-            results.append(wrk(kind, server, script, args))
+            result, beside = beside_the_ceiling(kind, server, script, ceiling, ceiling_script, args)
+            results.append(result)
+            ceilings.append(beside)
         if args.sockets:
             fan = fan_out(server, seeded, args.sockets, work)
     finally:
-        server.stop()
-    return results, fan
+        ceiling.stop()
+        if server is not None:
+            server.stop()
+    return [merged("ceiling (raw INSERT)", ceilings), *results], ceilings, fan
 
 
 def _number(value: float, spec: str) -> str:
     return "n/a" if math.isnan(value) else format(value, spec)
 
 
-def print_table(backend: str, results: list[Result], fan, args) -> None:
-    ceiling = results[0]
-    print(f"\n## {backend}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s, one uvicorn worker")
+def print_table(backend: str, results: list[Result], ceilings: list[Result], fan, args) -> None:
+    """The calls, each with its ratio to the ceiling measured beside it (beside_the_ceiling); the ceiling's row is
+    all of its runs together."""
+    print(f"\n## {backend}: wrk -t{args.threads} -c{args.connections}, {args.duration}s per call and as much of the "
+          "ceiling beside it, one uvicorn worker")
     print(f"| {'call':<22} | {'req/s':>8} | {'× ceiling':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'CPU µs/req':>10} "
-          f"| {'non-2xx':>7} |")
-    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 9}|")
-    for r in results:
+          f"| {'non-2xx':>7} | {'ceiling beside':>14} |")
+    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 12}|{'-' * 9}|{'-' * 16}|")
+    for r, ceiling in zip(results, [results[0], *ceilings], strict=True):
         cpu = f"{r.cpu_us:.0f}" if r.cpu_us is not None else "-"
         ratio = r.rps / ceiling.rps if ceiling.rps > 0 else float("nan")  # also when the ceiling is NaN
+        beside = "" if r is results[0] else _number(ceiling.rps, ".0f")
         print(f"| {r.name:<22} | {_number(r.rps, '.0f'):>8} | {_number(ratio, '.2f'):>9} "
-              f"| {_number(r.p50_ms, '.1f'):>7} | {_number(r.p99_ms, '.1f'):>7} | {cpu:>10} | {r.errors:>7} |")
+              f"| {_number(r.p50_ms, '.1f'):>7} | {_number(r.p99_ms, '.1f'):>7} | {cpu:>10} | {r.errors:>7} "
+              f"| {beside:>14} |")
     if fan:
         print(f"| fan-out to {args.sockets} sockets: p50 {fan[0]:.1f} ms, p99 {fan[1]:.1f} ms "
               f"({fan[2]} deliveries) |")
@@ -336,8 +370,8 @@ def main() -> None:
           + ", ".join(f"{len(v)} {k}" for k, v in rows.items()), file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="agentchat-bench-") as tmp:
         for backend in args.backends.split(","):
-            results, fan = run_backend(backend, rows, seeded, args, Path(tmp))
-            print_table(backend, results, fan, args)
+            results, ceilings, fan = run_backend(backend, rows, seeded, args, Path(tmp))
+            print_table(backend, results, ceilings, fan, args)
     if args.report_chats:
         print_report(args.report_chats)
 
