@@ -19,6 +19,7 @@ class MetricsRegistry:
         self.counts: dict[tuple[str, str, int], int] = defaultdict(int)
         self.buckets: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
         self.sums: dict[str, float] = defaultdict(float)
+        self.in_progress = 0  # requests begun and not yet answered (a scrape counts itself)
 
     def observe(self, method: str, path: str, status: int, elapsed: float) -> None:
         self.counts[(method, path, status)] += 1
@@ -43,6 +44,8 @@ class MetricsRegistry:
                 lines.append(f'agentchat_http_request_seconds_bucket{{path="{path}",le="{bound}"}} {running}')
             lines.append(f'agentchat_http_request_seconds_count{{path="{path}"}} {running}')
             lines.append(f'agentchat_http_request_seconds_sum{{path="{path}"}} {self.sums[path]:.6f}')
+        lines.append("# TYPE agentchat_http_requests_in_progress gauge")
+        lines.append(f"agentchat_http_requests_in_progress {self.in_progress}")
         return lines
 
 
@@ -78,9 +81,11 @@ class RequestMetrics:
                 observe()
             await send(message)
 
+        self.registry.in_progress += 1
         try:
             await self.app(scope, receive, send_and_note)
         finally:
+            self.registry.in_progress -= 1
             observe()
 
 

@@ -1,5 +1,7 @@
 """Operations endpoints: /healthz, /metrics and the interactive docs."""
 
+import time
+
 
 class TestHealthz:
     def test_reports_ok_when_the_database_answers(self, api):
@@ -24,6 +26,15 @@ class TestMetrics:
         after = scrape(api)
         assert after[ok] - before.get(ok, 0) == 2
         assert after[refused] - before.get(refused, 0) == 1
+
+    def test_a_scrape_sees_only_itself_in_progress_once_the_others_are_done(self, api, manager):
+        for _ in range(5):
+            api.get("GetDepartments", manager)
+        # A request's answer reaches the client a moment before the server is done with it.
+        deadline = time.monotonic() + 5
+        while (in_progress := scrape(api)["agentchat_http_requests_in_progress"]) != 1:
+            assert in_progress > 1 and time.monotonic() < deadline, f"{in_progress} in progress"
+            time.sleep(0.02)
 
     def test_gauges_show_agents_by_status(self, api, manager):
         assert scrape(api)['agentchat_agents{status_id="4"}'] == 1

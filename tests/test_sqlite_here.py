@@ -44,7 +44,11 @@ def test_a_message_sent_while_another_process_holds_the_lock_waits_beside_the_lo
     try:
         with ThreadPoolExecutor(1) as pool:
             sending = pool.submit(api.post, "SendMessage", alice, {"ChatID": chat_id, "Message": "Still there?"})
-            time.sleep(0.3)  # the request is in, waiting for the lock
+            requests = server.app.state.request_metrics
+            deadline = time.monotonic() + 10
+            while requests.in_progress < 1:  # the request is in, waiting for the lock
+                assert time.monotonic() < deadline, "SendMessage never reached the server"
+                time.sleep(0.01)
             # The service still serves: had SendMessage waited on the event loop's thread (10 s, SQLite's busy
             # timeout), nothing would answer now.
             assert api.http.get("/openapi.json", timeout=3).status_code == 200
