@@ -177,3 +177,19 @@ def test_work_that_meets_a_lock_is_not_run_here_and_leaves_nothing_behind(tmp_pa
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         _here_without_waiting(mine, lambda: mine.execute("SELECT * FROM missing"))
     assert [row[0] for row in holder.execute("SELECT text FROM note")] == ["mine"]
+
+
+
+def test_times_written_raw_are_the_text_sqlalchemy_writes():
+    """Rows written by the hot paths and by the ORM compare and order alike (rawdb.sqlite_time)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from agentchat.rawdb import sqlite_time
+
+    orm_text = DateTime().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
+    for moment in (datetime(2026, 12, 3, 14, 5, 9, 120), datetime(2026, 12, 3, 14, 5, 9), datetime(1, 1, 1),
+                   datetime(2026, 12, 3, 14, 5, 9, 999_999, tzinfo=UTC)):
+        assert sqlite_time(moment) == orm_text(moment)
