@@ -204,8 +204,10 @@ def beside_the_ceiling(name: str, server: Process, script: Path, ceiling: Proces
     return merged(name, calls), merged("ceiling", [first_ceiling, last_ceiling])
 
 
-def fan_out(server: Process, seeded: Seeded, sockets: int, work: Path, events: int = 30) -> tuple[float, float, int]:
-    """p50/p99 (ms) from the start of a SendMessage to the MessageSent frame on each of `sockets` sockets."""
+def fan_out(server: Process, seeded: Seeded, sockets: int, work: Path, events: int = 30,
+            send_path: str = "/api/SendMessage") -> tuple[float, float, int]:
+    """p50/p99 (ms) from the start of a SendMessage to the MessageSent frame on each of `sockets` sockets; with
+    the ceiling and its /broadcast, the floor beside it."""
     tokens = seeded.manager_tokens[:sockets]
     groups = 4
     clients = []
@@ -224,7 +226,7 @@ def fan_out(server: Process, seeded: Seeded, sockets: int, work: Path, events: i
     with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {token}"}) as http:
         for n in range(events):
             started = time.time()
-            response = http.post("/api/SendMessage", json={"ChatID": chat_id, "Message": f"fan-out {n}"})
+            response = http.post(send_path, json={"ChatID": chat_id, "Message": f"fan-out {n}"})
             sent[response.json()["MessageID"]] = started
             time.sleep(0.2)
     time.sleep(1)
@@ -280,9 +282,10 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
     scenarios = [s for s in ["SendMessage", "GetChats", "GrabChat", "SearchCustomer", "GetLiveMetrics"]
                  if s in args.scenarios]
     ceiling_port, port = free_port(), free_port()
+    # Served as AgentChat is (uvicorn's defaults, no per-message deflate on its sockets).
     ceiling = Process([sys.executable, "-m", "uvicorn", "bench.ceiling:app", "--port", str(ceiling_port),
-                       "--log-level", "warning", "--no-access-log"], env, ceiling_port, work / f"ceiling-{backend}.log",
-                      "/ceiling")
+                       "--log-level", "warning", "--no-access-log", "--ws-per-message-deflate", "false"], env,
+                      ceiling_port, work / f"ceiling-{backend}.log", "/ceiling")
     server = None
     fan = None
     try:
@@ -297,7 +300,8 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
             results.append(result)
             ceilings.append(beside)
         if args.sockets:
-            fan = fan_out(server, seeded, args.sockets, work)
+            floor = fan_out(ceiling, seeded, args.sockets, work, send_path="/broadcast")
+            fan = (*fan_out(server, seeded, args.sockets, work), *floor)
     finally:
         ceiling.stop()
         if server is not None:
@@ -325,8 +329,8 @@ def print_table(backend: str, results: list[Result], ceilings: list[Result], fan
               f"| {_number(r.p50_ms, '.1f'):>7} | {_number(r.p99_ms, '.1f'):>7} | {cpu:>10} | {r.errors:>7} "
               f"| {beside:>14} |")
     if fan:
-        print(f"| fan-out to {args.sockets} sockets: p50 {fan[0]:.1f} ms, p99 {fan[1]:.1f} ms "
-              f"({fan[2]} deliveries) |")
+        print(f"| fan-out to {args.sockets} sockets: p50 {fan[0]:.1f} ms, p99 {fan[1]:.1f} ms ({fan[2]} deliveries); "
+              f"bare sockets beside it (bench/ceiling.py): p50 {fan[3]:.1f} ms, p99 {fan[4]:.1f} ms |")
     sys.stdout.flush()
 
 
