@@ -124,13 +124,7 @@ class Raw:
 
     async def fetch(self, sql: str, *args: Any) -> list:
         if self.sqlite:
-            sql, params = _sqlite_sql(sql), _sqlite_params(args)
-            if self.here is not None:
-                connection = self.connection._conn
-                rows = self.here.run(connection, lambda: connection.execute(sql, params).fetchall())
-                if rows is not _WOULD_WAIT:
-                    return rows
-            return list(await self.connection.execute_fetchall(sql, params))
+            return await self.in_one_hop(lambda db: db.fetch(sql, *args))
         return await self.connection.fetch(sql, *args)
 
     async def in_one_hop(self, work: Callable[["SqliteInThread"], T]) -> T:

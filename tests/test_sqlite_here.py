@@ -7,15 +7,25 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from chat_helpers import agent_with_a_chat
+from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
 
 from agentchat.config import Settings
 from agentchat.db import create_engine, drain_background
 from agentchat.migrate import migrate
-from agentchat.rawdb import _WOULD_WAIT, SQLITE_BUSY_TIMEOUT_MS, LoopTurns, RawConnections, _here_without_waiting
+from agentchat.rawdb import (
+    _WOULD_WAIT,
+    SQLITE_BUSY_TIMEOUT_MS,
+    LoopTurns,
+    RawConnections,
+    _here_without_waiting,
+    sqlite_time,
+)
 from agentchat.walcheckpoint import FINISH_FRAMES, WalCheckpoints
 
 
@@ -179,16 +189,8 @@ def test_work_that_meets_a_lock_is_not_run_here_and_leaves_nothing_behind(tmp_pa
     assert [row[0] for row in holder.execute("SELECT text FROM note")] == ["mine"]
 
 
-
 def test_times_written_raw_are_the_text_sqlalchemy_writes():
     """Rows written by the hot paths and by the ORM compare and order alike (rawdb.sqlite_time)."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import DateTime
-    from sqlalchemy.dialects import sqlite
-
-    from agentchat.rawdb import sqlite_time
-
     orm_text = DateTime().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
     for moment in (datetime(2026, 12, 3, 14, 5, 9, 120), datetime(2026, 12, 3, 14, 5, 9), datetime(1, 1, 1),
                    datetime(2026, 12, 3, 14, 5, 9, 999_999, tzinfo=UTC)):
