@@ -73,7 +73,7 @@ def fast_answer(api, token: str, search: str, page: int, page_size: int) -> dict
 
 SEARCHES = ["thandi", "NKOSI", "Thandi Nkosi", "example.com", "SMITH.EX", "+27 82 123", "27-83-111", "2784",
             "%", "100%", "_", "van_w", "\\", "back\\s", "lindiwe", "LINDIWE\tZULU", "zoë", "erased", "Erin",
-            "  botha  ", "twin", "botha.example", "278", "nobody", "a"]
+            "  botha  ", "twin", "botha.example", "278", "nobody", "a", "ZOË", "THANDI@example.COM"]
 
 
 class TestSameAsTheOrm:
