@@ -6,7 +6,8 @@
 Needs: wrk (apt-get install wrk), PostgreSQL at BENCH_POSTGRES_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/
 postgres). Every figure is printed with its ratio to the ceiling measured beside it, and with the server's
 CPU microseconds per request (from /proc/<pid>/stat). Then, on PostgreSQL, the time and peak RSS of the scheduled
-report over --report-chats chats (bench/report_memory.py, in its own scratch database; 0 skips it).
+report over --report-chats chats (bench/report_memory.py, in its own scratch database; 0 skips it). Last, issue 8's
+targets, each judged on this box and at the speed of the box they were set on (bench/targets.py).
 """
 
 import argparse
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import targets
 from bench.dataset import Seeded, Shape, build_rows, load_postgres, load_sqlite
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -255,7 +257,9 @@ async def _recreate_postgres() -> str:
 
 
 def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[list[Result], list[Result],
-                                                                                  tuple | None]:
+                                                                                  tuple | None, Result]:
+    """The backend's calls, each beside the ceiling; the fan-out and its floor; and the box's speed (the ceiling's
+    plain JSON /hello, at the start and at the end: bench/targets.py)."""
     from agentchat.config import Settings
     from agentchat.migrate import migrate
 
@@ -288,9 +292,13 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
                       ceiling_port, work / f"ceiling-{backend}.log", "/ceiling")
     server = None
     fan = None
+    hello = []
     try:
         ceiling_script = work / "ceiling.lua"
         ceiling_script.write_text(lua_script("ceiling", seeded))
+        hello_script = work / "hello.lua"
+        hello_script.write_text('request = function() return wrk.format("GET", "/hello") end\n')
+        hello.append(wrk("hello", ceiling, hello_script, args, max(1, args.duration // 2)))
         server = Process([sys.executable, "-m", "agentchat", "serve", "--port", str(port)], env, port,
                          work / f"server-{backend}.log", "/healthz")
         for kind in scenarios:
@@ -302,11 +310,12 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
         if args.sockets:
             floor = fan_out(ceiling, seeded, args.sockets, work, send_path="/broadcast")
             fan = (*fan_out(server, seeded, args.sockets, work), *floor)
+        hello.append(wrk("hello", ceiling, hello_script, args, max(1, args.duration // 2)))
     finally:
         ceiling.stop()
         if server is not None:
             server.stop()
-    return [merged("ceiling (raw INSERT)", ceilings), *results], ceilings, fan
+    return [merged("ceiling (raw INSERT)", ceilings), *results], ceilings, fan, merged("hello", hello)
 
 
 def _number(value: float, spec: str) -> str:
@@ -334,20 +343,22 @@ def print_table(backend: str, results: list[Result], ceilings: list[Result], fan
     sys.stdout.flush()
 
 
-def print_report(chats: int) -> None:
-    """The scheduled report's line: the ChatSummary CSV over `chats` chats (bench/report_memory.py), on PostgreSQL."""
+def print_report(chats: int) -> tuple[float, float]:
+    """The scheduled report's line: the ChatSummary CSV over `chats` chats (bench/report_memory.py), on PostgreSQL.
+    Returns its seconds and peak RSS (MiB), NaN if it failed."""
     from bench import report_memory
 
     try:
         result = asyncio.run(report_memory.measure(ADMIN_URL, chats))
-        seconds, peak = f"{result['seconds']:.1f} s", f"{result['peak_rss_mib']:.1f} MiB"
+        seconds, peak = float(result["seconds"]), float(result["peak_rss_mib"])
     except Exception as exc:  # the wrk tables above stand; say why this line has no figures
         print(f"  scheduled report: {exc!r}", file=sys.stderr)
-        seconds = peak = "n/a"
+        seconds = peak = float("nan")
     print("\n## postgresql: scheduled report (ChatSummary CSV, bench/report_memory.py)")
     print("| report | time | peak RSS |\n|---|---|---|")
-    print(f"| scheduled report over {chats} chats | {seconds} | {peak} |")
+    print(f"| scheduled report over {chats} chats | {_number(seconds, '.1f')} s | {_number(peak, '.1f')} MiB |")
     sys.stdout.flush()
+    return seconds, peak
 
 
 def main() -> None:
@@ -372,12 +383,24 @@ def main() -> None:
     rows, seeded = build_rows(shape, PasswordHasher().hash("bench-password"))
     print(f"data set built in memory in {time.monotonic() - started:.1f}s: "
           + ", ".join(f"{len(v)} {k}" for k, v in rows.items()), file=sys.stderr)
+    found: list[targets.Verdict] = []
+    hellos: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="agentchat-bench-") as tmp:
         for backend in args.backends.split(","):
-            results, ceilings, fan = run_backend(backend, rows, seeded, args, Path(tmp))
+            results, ceilings, fan, hello = run_backend(backend, rows, seeded, args, Path(tmp))
             print_table(backend, results, ceilings, fan, args)
+            calls = {r.name: (r.rps, r.p99_ms, c.rps) for r, c in zip(results[1:], ceilings, strict=True)}
+            found += targets.verdicts(backend, calls, fan[1] if fan and args.sockets >= 1000 else None)
+            hellos.append(hello)
     if args.report_chats:
-        print_report(args.report_chats)
+        seconds, peak = print_report(args.report_chats)
+        if args.report_chats >= 100_000:
+            found += targets.report_verdicts(seconds, peak)
+    hello = merged("hello", hellos)
+    caveat = ("" if (args.chats, args.connections) == (100_000, 64) else
+              f"; NB the targets are for 100,000 chats at 64 connections, this run had {args.chats:,} at "
+              f"{args.connections}")
+    print(targets.table(found, targets.speed_of_this_box(hello.rps), hello.rps, caveat))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Every AgentChat figure is also printed as a ratio to this one, measured beside i
 
 The fan-out's floor too: WebSockets at /ws (no session; a Connected frame, then nothing but what is sent), and
 POST /broadcast, the same INSERT, then a MessageSent frame of the size AgentChat sends, written to every socket in
-turn from one task (as AgentChat's hub does; ../shared/PERFORMANCE.md's bare-socket figure).
+turn from one task (as AgentChat's hub does; ../shared/PERFORMANCE.md's bare-socket figure). And GET /hello, the
+box's speed (bench/targets.py).
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -105,5 +106,11 @@ async def _send_to_all(frame: str) -> None:
             SOCKETS.discard(websocket)
 
 
+async def hello(request: Request) -> Response:
+    """A plain JSON answer, no database: ../shared/PERFORMANCE.md's "Plain JSON response, Starlette" line, which
+    tells how fast this box is next to the one the targets were set on (bench/targets.py)."""
+    return JSONResponse({"hello": "world"})
+
+
 app = Starlette(routes=[Route("/ceiling", insert, methods=["POST"]), Route("/broadcast", broadcast, methods=["POST"]),
-                        WebSocketRoute("/ws", sockets)], lifespan=lifespan)
+                        Route("/hello", hello), WebSocketRoute("/ws", sockets)], lifespan=lifespan)

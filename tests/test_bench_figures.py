@@ -40,3 +40,29 @@ def test_a_run_with_no_answer_leaves_the_others_figures():
     failed = parse_wrk("GrabChat", "unable to connect to 127.0.0.1:8000 Connection refused\n", ticks=0)
     both = merged("GrabChat", [answered, failed])
     assert (both.rps, both.p50_ms, both.p99_ms, both.requests, both.cpu_us) == (800.0, 30.0, 60.0, 4000, 500.0)
+
+
+def test_targets_are_judged_here_and_at_the_reference_boxs_speed():
+    from bench import targets
+
+    speed = targets.speed_of_this_box(14_800)  # 0.4: this box is 2.5 times slower than the reference
+    calls = {"SendMessage": (1500.0, 60.0, 3200.0), "GetChats": (900.0, 130.0, 3100.0)}
+    found = {v.target: v for v in targets.verdicts("sqlite", calls, fan_p99=49.0)}
+    ratio, send_p99 = found["SendMessage ≥ 0.5× the ceiling"], found["SendMessage p99 ≤ 40 ms at 64 connections"]
+    assert math.isclose(ratio.here, 1500 / 3200) and ratio.scaled(speed) == ratio.here  # a ratio carries over as is
+    assert (ratio.met(ratio.here), send_p99.met(send_p99.here)) == (False, False)
+    assert math.isclose(send_p99.scaled(speed), 24.0) and send_p99.met(send_p99.scaled(speed))
+    get_chats = found["GetChats p99 ≤ 50 ms"]
+    assert math.isclose(get_chats.scaled(speed), 52.0) and not get_chats.met(get_chats.scaled(speed))
+    assert found["fan-out to 1,000 sockets p99 ≤ 50 ms"].met(49.0)
+    table = targets.table(list(found.values()), speed, 14_800)
+    assert "| SendMessage p99 ≤ 40 ms at 64 connections | sqlite | 60.0 ms | no | 24.0 ms | yes |" in table
+    assert "| SendMessage ≥ 0.5× the ceiling | sqlite | 0.47× | no | (the same) | no |" in table
+
+
+def test_a_target_without_a_figure_is_not_judged():
+    from bench import targets
+
+    seconds, memory = targets.report_verdicts(float("nan"), 76.0)
+    assert seconds.met(seconds.here) is None and memory.met(memory.here)  # 76 MiB is 79.7 MB, below 250
+    assert "| scheduled report ≤ 10 s | postgresql | n/a | n/a | n/a | n/a |" in targets.table([seconds], 0.4, 14_800)
