@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
 
+    # PostgreSQL's planner cost of a random page read, set on AgentChat's own connections: its default (4) is for
+    # spinning disks, and made it scan the agent and session tables row by row on every call instead of using
+    # their keys (a SendMessage's statement 15 % dearer). 0 leaves the server's own setting.
+    postgres_random_page_cost: float = Field(1.1, ge=0, le=100)
+
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
@@ -61,3 +66,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def postgres_server_settings(self) -> dict[str, str]:
+        """Settings for each PostgreSQL connection AgentChat opens (asyncpg's server_settings)."""
+        if not self.postgres_random_page_cost:
+            return {}
+        return {"random_page_cost": f"{self.postgres_random_page_cost:g}"}

@@ -52,7 +52,8 @@ def create_engine(settings: Settings, *, background_checkpoints: bool = False) -
     # return and opened again (TLS attempt, authentication) under load, which cost more than any statement.
     # Waiters are served in arrival order (fairpool.py): asyncio's queue let newcomers starve them for seconds.
     return create_async_engine(settings.database_url, pool_size=24, max_overflow=16, pool_pre_ping=False,
-                               poolclass=FairAsyncQueuePool)
+                               poolclass=FairAsyncQueuePool,
+                               connect_args={"server_settings": settings.postgres_server_settings})
 
 
 def _ensure_sqlite_dir(url: str) -> None:

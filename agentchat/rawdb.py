@@ -268,8 +268,9 @@ class RawConnections:
     # mostly waits for its commit and gains from company, so writes may use every connection.
     READ_TURNS = 6
 
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, server_settings: dict[str, str] | None = None):
         self.engine = engine
+        self.server_settings = server_settings or {}  # PostgreSQL: for each connection (Settings)
         self.sqlite = engine.dialect.name == "sqlite"
         self.info: dict = {}
         self._pool = None
@@ -286,7 +287,8 @@ class RawConnections:
             return
         url = make_url(self.engine.url).set(drivername="postgresql")
         self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=2,
-                                               max_size=self.POOL_SIZE, reset=_no_session_state)
+                                               max_size=self.POOL_SIZE, reset=_no_session_state,
+                                               server_settings=self.server_settings)
 
     async def stop(self) -> None:
         if self._pool is not None:
