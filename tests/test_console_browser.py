@@ -428,3 +428,52 @@ def test_customer_search_pages_through_more_matches_than_are_counted(console, se
     expect(page.get_by_role("table", name="Customers").get_by_role("row")).to_have_count(26)
     pages.get_by_role("button", name="Previous").click()
     expect(pages).to_contain_text("1–25 of 200+")
+
+
+def test_history_and_customers_follow_changes_made_elsewhere(console, api, manager, server):
+    """Closed chats arrive in History, and the chosen customer's details, comments and chats change in Customers,
+    as others work: without reloading, and without wiping what the agent is typing."""
+    from chat_helpers import add_department, queued_chat
+    from playwright.sync_api import expect
+
+    billing = add_department(server, "Billing", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(billing,))
+    closed_chat(api, server, billing, "sam@example.com", phone="27821234567", name="Thandi Nkosi", text="Invoice")
+    page = console("/")
+    log_on(page, "sam@example.com")
+    page.get_by_role("link", name="History", exact=True).click()
+    history = page.get_by_role("table", name="Closed chats")
+    expect(history).to_contain_text("Thandi Nkosi")
+    expect(history).not_to_contain_text("Sipho Dlamini")
+    closed_chat(api, server, billing, "sam@example.com", phone="27829876543", name="Sipho Dlamini", text="Order?")
+    expect(history).to_contain_text("Sipho Dlamini")
+
+    waiting = queued_chat(server, billing, phone="27821234567", name="Thandi Nkosi", first_text="Me again")
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.get_by_label("Search customers").fill("nkosi")
+    page.get_by_role("button", name="Search", exact=True).click()
+    found = page.get_by_role("table", name="Customers")
+    found.get_by_role("button", name="Thandi Nkosi").click()
+    customer = page.get_by_role("region", name="Customer")
+    expect(customer.get_by_role("table", name="Chats")).to_contain_text("unassigned")
+
+    api.ok(api.post("UpdateCustomer", manager, {"CustomerID": waiting.customer_id, "Name": "Thandi Mokoena-Nkosi",
+                                                "Comments": "Called back about the invoice"}))
+    expect(customer.get_by_role("heading", name="Thandi Mokoena-Nkosi")).to_be_visible()
+    expect(customer.get_by_role("list").first).to_contain_text("Called back about the invoice")
+    expect(found).to_contain_text("Thandi Mokoena-Nkosi")
+
+    # Sam starts typing a new e-mail address; a colleague's comment arrives meanwhile and leaves it be.
+    customer.get_by_label("E-mail address").fill("thandi@example")
+    api.ok(api.post("AddComment", manager, {"CustomerID": waiting.customer_id, "Comment": "Prefers e-mail"}))
+    expect(customer).to_contain_text("Prefers e-mail")
+    expect(customer.get_by_label("E-mail address")).to_have_value("thandi@example")
+
+    # The chat ends while Sam is still in the form: the chats list follows, the form stays.
+    api.ok(api.post("GrabChat", manager, {"ChatID": waiting.chat_id}))
+    api.ok(api.post("CloseChat", manager, {"ChatID": waiting.chat_id}))
+    chats = customer.get_by_role("table", name="Chats")
+    expect(chats).not_to_contain_text("unassigned")
+    expect(chats.get_by_text("closed", exact=False)).to_have_count(2)
+    expect(customer.get_by_label("E-mail address")).to_have_value("thandi@example")
+    shot(page, "agent-customers-live")

@@ -12,9 +12,71 @@ export class CustomersView {
     this.search = "";
     this.page = 1;
     this.selected = null;   // {customer, chats, erased}
+    this.listed = new Set(); // CustomerIDs in the search results
     this.tagNames = new Map();
     this.build(main);
     loadTagNames().then((names) => { this.tagNames = names; });
+    this.off = store.on((event) => this.onEvent(event));
+  }
+
+  destroy() {
+    this.off();
+    clearTimeout(this.pendingFind);
+    clearTimeout(this.pendingChats);
+  }
+
+  // Live: the chosen customer's details and comments as others change them (CustomerUpdated), their chats as
+  // they start and end, and the search results' rows.
+  onEvent(event) {
+    const data = event.Data || {};
+    const selected = this.selected && !this.selected.erased ? this.selected.customer : null;
+    if (event.Type === "CustomerUpdated") {
+      if (selected && selected.CustomerID === data.CustomerID) {
+        const editing = this.editing(selected);
+        this.selected.customer = data;
+        if (editing) this.refreshComments(); else this.rerender();
+      }
+      if (this.search && this.listed.has(data.CustomerID)) {
+        clearTimeout(this.pendingFind);
+        this.pendingFind = setTimeout(() => this.find(this.page).catch(() => {}), 300);
+      }
+    } else if (event.Type.startsWith("Chat") && selected && data.CustomerID === selected.CustomerID) {
+      clearTimeout(this.pendingChats);
+      this.pendingChats = setTimeout(() => this.reloadChats(selected.CustomerID), 300);
+    }
+  }
+
+  async reloadChats(customerId) {
+    const chats = await all("GetChats", {CustomerID: customerId}).catch(() => null);
+    if (!chats || !this.selected || this.selected.customer.CustomerID !== customerId) return;
+    const editing = this.editing(this.selected.customer);
+    this.selected.chats = chats;
+    if (!editing) this.rerender();
+    else this.detail.querySelector("#customer-chats").replaceWith(this.chatsTable(chats));
+  }
+
+  // render() for a change from elsewhere: focus that was in the panel goes to its heading, not to the page.
+  rerender() {
+    const hadFocus = this.detail.contains(document.activeElement);
+    this.render();
+    if (hadFocus) this.detail.querySelector("h2").focus();
+  }
+
+  // Whether the person at the console is changing the customer's form (a re-render would lose it).
+  editing(customer) {
+    const details = this.detail.querySelector("form");
+    const comment = this.detail.querySelector("textarea");
+    const focused = document.activeElement;
+    if (this.detail.contains(focused) && focused.matches("input, textarea, select")) return true;
+    if (comment && comment.value.trim()) return true;
+    if (!details) return false;
+    return (details.elements.Name && details.elements.Name.value !== (customer.Name || "")) ||
+      (details.elements.EmailAddress && details.elements.EmailAddress.value !== (customer.EmailAddress || ""));
+  }
+
+  refreshComments() {
+    const list = this.detail.querySelector("#customer-comments");
+    if (list) list.replaceWith(this.comments(this.selected.customer));
   }
 
   build(main) {
@@ -44,6 +106,7 @@ export class CustomersView {
   async find(page) {
     const data = await get("SearchCustomer", {Search: this.search, Page: page, PageSize: PAGE_SIZE});
     this.page = page;
+    this.listed = new Set(data.Items.map((c) => c.CustomerID));
     const rows = table("Customers", [
       {label: "Name", value: (c) => el("button", {type: "button", class: "link", onclick: () => this.select(c)},
         customerName(c))},
@@ -81,12 +144,16 @@ export class CustomersView {
           this.store.isManager ? el("p", {}, el("button", {type: "button", class: "danger",
             onclick: () => this.confirmErase()}, "Erase personal data")) : null],
       el("h3", {}, "Chats"),
-      table("Chats", [
-        {label: "Started", value: (c) => time(c.CreatedAt)},
-        {label: "Chat", value: (c) => chatSummary(c, this.store)},
-        {label: "Read", value: (c) => el("button", {type: "button", "aria-label": `View chat of ${time(c.CreatedAt)}`,
-          onclick: () => this.read(c.ChatID)}, "View")},
-      ], chats, "No chats that you can see."));
+      this.chatsTable(chats));
+  }
+
+  chatsTable(chats) {
+    return el("div", {id: "customer-chats"}, table("Chats", [
+      {label: "Started", value: (c) => time(c.CreatedAt)},
+      {label: "Chat", value: (c) => chatSummary(c, this.store)},
+      {label: "Read", value: (c) => el("button", {type: "button", "aria-label": `View chat of ${time(c.CreatedAt)}`,
+        onclick: () => this.read(c.ChatID)}, "View")},
+    ], chats, "No chats that you can see."));
   }
 
   detailsForm(customer) {
@@ -103,8 +170,8 @@ export class CustomersView {
   }
 
   comments(customer) {
-    if (!customer.Comments.length) return el("p", {class: "muted"}, "No comments yet.");
-    return el("ol", {class: "comments"}, customer.Comments.map((c) => {
+    if (!customer.Comments.length) return el("p", {class: "muted", id: "customer-comments"}, "No comments yet.");
+    return el("ol", {class: "comments", id: "customer-comments"}, customer.Comments.map((c) => {
       const agent = c.AgentID ? this.store.agents.get(c.AgentID) : null;
       return el("li", {}, el("span", {class: "text"}, c.Text),
         el("span", {class: "meta"}, `${agent ? agent.Name : "Agent"} · ${time(c.CreatedAt)}`));

@@ -12,9 +12,24 @@ export class HistoryView {
     this.filter = {};
     this.names = new Map();   // ChatID -> customer name (null while GetChat runs)
     this.tagNames = new Map();
+    this.page = 1;
+    this.shown = new Set();   // ChatIDs on the page
     this.build(main);
     loadTagNames().then((names) => { this.tagNames = names; });
     attempt(() => this.load(1));
+    // Live: a chat closed anywhere the caller can see lands on the first page; a listed chat's tags may change.
+    this.off = store.on((event) => {
+      const chatId = event.Data && event.Data.ChatID;
+      if ((event.Type === "ChatClosed" && this.page === 1) || (event.Type === "ChatTagged" && this.shown.has(chatId))) {
+        clearTimeout(this.pending);
+        this.pending = setTimeout(() => this.load(this.page).catch(() => {}), 300);
+      }
+    });
+  }
+
+  destroy() {
+    this.off();
+    clearTimeout(this.pending);
   }
 
   build(main) {
@@ -39,6 +54,8 @@ export class HistoryView {
   // Throws (the filter form shows the error, e.g. From after To); the pager's calls go through attempt.
   async load(page) {
     const data = await get("GetChats", {Status: "Closed", ...this.filter, Page: page, PageSize: PAGE_SIZE});
+    this.page = page;
+    this.shown = new Set(data.Items.map((c) => c.ChatID));
     clear(this.list, table("Closed chats", [
       {label: "Customer", value: (c) => el("span", {dataset: {nameOf: c.ChatID}}, "…")},
       {label: "Chat", value: (c) => chatSummary(c, this.store)},
