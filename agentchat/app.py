@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await raw_connections.start()
         app.state.wal_checkpoints = checkpoints = start_wal_checkpoints(raw_connections)
         app.state.raw = raw_connections
-        broker = create_broker(settings.broker_url)
+        broker = create_broker(settings.broker_url, settings.redis_prefix)
         hub = AgentHub()
         app.state.broker, app.state.agent_hub = broker, hub
         hub.start()

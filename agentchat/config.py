@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     public_url: str = "http://127.0.0.1:8000"
     broker_url: str = "memory://"
+    # What AgentChat's Redis keys and channels start with: deployments (or test runs) sharing one Redis each
+    # take their own.
+    redis_prefix: str = Field("agentchat", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     reset_code_minutes: int = Field(60, ge=5, le=24 * 60)

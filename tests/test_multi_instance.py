@@ -8,18 +8,22 @@ import time
 
 import httpx
 import pytest
+import redis
 from instances import Instance, drop_database, recreate_database
 from realtime_helpers import AgentSocket, next_frame, visitor_acknowledges
 from websockets.sync.client import connect
 
 REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE = f"agentchat_multi_{os.getpid()}"
+# This run's own Redis keys: the shared visitor limits of an earlier run (kept for their window) must not count.
+REDIS_PREFIX = f"agentchat_test_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def two_instances(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("multi")
     env = dict(os.environ, AGENTCHAT_DATABASE_URL=recreate_database(DATABASE), AGENTCHAT_BROKER_URL=REDIS_URL,
+               AGENTCHAT_REDIS_PREFIX=REDIS_PREFIX,
                AGENTCHAT_DATA_DIR=str(tmp), AGENTCHAT_ARGON2_TIME_COST="1", AGENTCHAT_ARGON2_MEMORY_KIB="8",
                AGENTCHAT_ARGON2_PARALLELISM="1", AGENTCHAT_LOG_LEVEL="WARNING")
     for name, email in (("Ann", "ann@example.com"), ("Ben", "ben@example.com")):
@@ -30,6 +34,10 @@ def two_instances(tmp_path_factory):
     for instance in instances:
         instance.stop()
     drop_database(DATABASE)
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{REDIS_PREFIX}:*"):
+        client.delete(key)
+    client.close()
 
 
 def logon(instance: Instance, email: str) -> str:
@@ -113,3 +121,22 @@ class TestWebChatAcrossInstances:
             assert typing["Data"] == {"ChatID": chat_id, "CustomerID": customer_id}
         chat = httpx.get(f"{a.base_url}/api/GetChat", params={"SessionToken": ann, "ChatID": chat_id}).json()
         assert next(m for m in chat["Messages"] if m["MessageID"] == message_id)["DeliveryStatus"] == "Read"
+
+
+class TestSharedVisitorLimits:
+    def test_new_visitors_from_one_address_are_counted_across_instances(self, two_instances):
+        """20 new visitors per address per 10 minutes, for the deployment: not 20 on each instance."""
+        from agentchat.channels.webchat import VISITORS_PER_IP
+
+        a, b = two_instances
+        address = {"X-Forwarded-For": f"198.51.100.{os.getpid() % 250 + 1}"}  # uvicorn trusts it from loopback
+        for n in range(VISITORS_PER_IP):
+            instance = (a, b)[n % 2]
+            response = httpx.post(f"{instance.base_url}/webchat/visitors", headers=address, timeout=30)
+            assert response.status_code == 200, (n, response.text)
+        for instance in (a, b):
+            refused = httpx.post(f"{instance.base_url}/webchat/visitors", headers=address, timeout=30)
+            assert refused.status_code == 429 and refused.json()["Error"]["Code"] == "too_many_visitors", refused.text
+            assert 1 <= int(refused.headers["Retry-After"]) <= 600
+        other = httpx.post(f"{a.base_url}/webchat/visitors", headers={"X-Forwarded-For": "198.51.100.251"})
+        assert other.status_code == 200, other.text

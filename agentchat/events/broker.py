@@ -248,9 +248,9 @@ def _decode(entry_id: bytes | str, fields: dict) -> Envelope:
     return {"EventID": _event_id(entry_id), **json.loads(payload)}
 
 
-def create_broker(url: str) -> Broker:
+def create_broker(url: str, prefix: str = "agentchat") -> Broker:
     if url.startswith("memory://"):
         return MemoryBroker()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisBroker(url)
+        return RedisBroker(url, prefix=prefix)
     raise ValueError(f"AGENTCHAT_BROKER_URL must be memory:// or redis://..., not {url.split(':', 1)[0]}://")

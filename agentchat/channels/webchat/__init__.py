@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from agentchat.channels.webchat.hub import LocalVisitorHub
-from agentchat.channels.webchat.limits import SlidingWindowLimit
+from agentchat.channels.webchat.limits import Limit, SharedSlidingWindowLimit, SlidingWindowLimit
 from agentchat.channels.webchat.sender import WebChatSender
 
 # Public endpoints, so counted per client: new visitors per IP address, messages per visitor.
@@ -19,11 +19,26 @@ RECEIPTS_WINDOW_SECONDS = 60
 async def start_webchat(app: FastAPI) -> WebChatSender:
     """The hub of visitor sockets and the limits live on app.state; returns the channel's sender.
 
-    The hub follows the broker's visitor channel, so pushes made on any instance reach its sockets."""
+    The hub follows the broker's visitor channel, so pushes made on any instance reach its sockets. With Redis as
+    the broker the limits are counted there, for all instances together (limits.py)."""
     hub = app.state.webchat_hub = LocalVisitorHub()
-    app.state.webchat_visitor_limit = SlidingWindowLimit(VISITORS_PER_IP, VISITORS_WINDOW_SECONDS)
-    app.state.webchat_message_limit = SlidingWindowLimit(MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS)
-    app.state.webchat_receipt_limit = SlidingWindowLimit(RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)
+    settings = app.state.settings
+    limits = {"visitors": (VISITORS_PER_IP, VISITORS_WINDOW_SECONDS),
+              "messages": (MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS),
+              "receipts": (RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)}
+    app.state.webchat_redis = None
+    made: dict[str, Limit]
+    if settings.broker_url.startswith("memory://"):
+        made = {name: SlidingWindowLimit(limit, window) for name, (limit, window) in limits.items()}
+    else:
+        import redis.asyncio as redis
+
+        client = app.state.webchat_redis = redis.from_url(settings.broker_url)
+        made = {name: SharedSlidingWindowLimit(client, f"webchat_{name}", limit, window, prefix=settings.redis_prefix)
+                for name, (limit, window) in limits.items()}
+    app.state.webchat_visitor_limit = made["visitors"]
+    app.state.webchat_message_limit = made["messages"]
+    app.state.webchat_receipt_limit = made["receipts"]
     await app.state.broker.follow_visitors(hub.deliver)
     return WebChatSender(app.state.broker, app.state.raw)
 
@@ -32,3 +47,6 @@ async def stop_webchat(app: FastAPI) -> None:
     hub = getattr(app.state, "webchat_hub", None)
     if hub is not None:
         await hub.close_all()
+    client = getattr(app.state, "webchat_redis", None)
+    if client is not None:
+        await client.aclose()

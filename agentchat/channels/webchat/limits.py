@@ -1,17 +1,36 @@
-"""An in-memory sliding-window limit, for the public visitor endpoints.
+"""Sliding-window limits for the public visitor endpoints: in memory, or shared through Redis.
 
-Per process: with several instances each keeps its own count, so the effective limit is multiplied by
-the number of instances. Good enough against a script hammering one endpoint; not a DDoS defence.
+With one instance (AGENTCHAT_BROKER_URL=memory://) the counts live in the process. With Redis as the broker they
+live in Redis, so that N instances allow what one would, not N times as much; if Redis cannot be reached the
+instance counts on its own meanwhile (the limit then holds per instance, as before) rather than refuse visitors
+or let them through unchecked. Good enough against a script hammering an endpoint; not a DDoS defence.
 """
 
+import logging
 import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+
+class Limit(Protocol):
+    limit: int
+
+    async def hit(self, key: str) -> int | None:
+        """Count one hit; None if allowed, else the whole seconds until a hit would be."""
+
+    def reset(self) -> None: ...
 
 
 class SlidingWindowLimit:
-    """At most `limit` hits per key in any `window_seconds`."""
+    """At most `limit` hits per key in any `window_seconds`, counted in this process."""
 
     def __init__(self, limit: int, window_seconds: float, *, now: Callable[[], float] = time.monotonic,
                  max_keys: int = 100_000):
@@ -21,8 +40,10 @@ class SlidingWindowLimit:
         self.max_keys = max_keys
         self._hits: dict[str, deque[float]] = {}
 
-    def hit(self, key: str) -> int | None:
-        """Count one hit; returns None if allowed, else the seconds until the next hit would be."""
+    async def hit(self, key: str) -> int | None:
+        return self.hit_here(key)
+
+    def hit_here(self, key: str) -> int | None:
         now = self.now()
         hits = self._hits.get(key)
         if hits is None:
@@ -47,3 +68,51 @@ class SlidingWindowLimit:
             # Still full of live keys: forget the oldest half rather than grow without bound.
             for key in list(self._hits)[: self.max_keys // 2]:
                 del self._hits[key]
+
+
+# One key's hits as a sorted set scored by Redis's own clock in ms (one clock for every instance): drop those out
+# of the window, refuse if `limit` remain (answering the ms until the oldest leaves), else add this one (a unique
+# member: two instances may hit in the same ms) and let the key expire with the window.
+_HIT_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+return -1
+"""
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class SharedSlidingWindowLimit:
+    """SlidingWindowLimit counted in Redis (under `{prefix}:limit:{name}:{key}`) for every instance at once."""
+
+    def __init__(self, redis, name: str, limit: int, window_seconds: float, *, prefix: str = "agentchat"):
+        self.limit = limit
+        self.window = window_seconds
+        self._redis = redis
+        self._key = f"{prefix}:limit:{name}:"
+        self._script = redis.register_script(_HIT_SCRIPT)
+        self._here = SlidingWindowLimit(limit, window_seconds)  # while Redis is unreachable
+        self._unreachable_logged = False
+
+    async def hit(self, key: str) -> int | None:
+        try:
+            wait_ms = await self._script(keys=[self._key + key],
+                                         args=[self.limit, math.ceil(self.window * 1000), secrets.token_hex(8)])
+        except _UNREACHABLE:
+            if not self._unreachable_logged:  # once per outage, not per visitor message
+                log.warning("Redis is unreachable; counting %s on this instance alone", self._key.rstrip(":"))
+                self._unreachable_logged = True
+            return self._here.hit_here(key)
+        self._unreachable_logged = False
+        return None if int(wait_ms) < 0 else max(1, math.ceil(int(wait_ms) / 1000))
+
+    def reset(self) -> None:
+        """Forgets this instance's own counts (tests); the shared ones expire with their window."""
+        self._here.reset()

@@ -91,7 +91,7 @@ async def chat_page() -> FileResponse:
 
 @router.post("/webchat/visitors")
 async def create_visitor(request: Request, db: DbSession, body: CreateVisitorIn | None = None) -> VisitorOut:
-    retry_after = request.app.state.webchat_visitor_limit.hit(client_address(request))
+    retry_after = await request.app.state.webchat_visitor_limit.hit(client_address(request))
     if retry_after is not None:
         raise TooManyAttempts("Too many new chats from this address; try again later.",
                               code="too_many_visitors", headers={"Retry-After": str(retry_after)})
@@ -133,7 +133,7 @@ async def get_file(request: Request, visitor: CurrentVisitor, db: DbSession,
 async def accept_message(db: AsyncSession, state: State, customer_id: int, body: VisitorMessageIn
                          ) -> VisitorMessageOut:
     """Shared by POST and the socket: check, store (the bot answers after commit), echo to the visitor's tabs."""
-    retry_after = state.webchat_message_limit.hit(str(customer_id))
+    retry_after = await state.webchat_message_limit.hit(str(customer_id))
     if retry_after is not None:
         raise TooManyAttempts("You are sending messages too fast; wait a moment.", code="too_many_messages",
                               headers={"Retry-After": str(retry_after)})
@@ -280,7 +280,7 @@ async def _acknowledge(state: State, customer_id: int, kind: str, data: dict[str
         if up_to <= seen.read_up_to:
             return
         seen.read_up_to = up_to
-    if state.webchat_receipt_limit.hit(str(customer_id)) is not None:
+    if await state.webchat_receipt_limit.hit(str(customer_id)) is not None:
         return
     async with state.sessionmaker() as db:
         if kind == "Received":
