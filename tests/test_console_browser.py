@@ -445,8 +445,10 @@ def test_history_and_customers_follow_changes_made_elsewhere(console, api, manag
     history = page.get_by_role("table", name="Closed chats")
     expect(history).to_contain_text("Thandi Nkosi")
     expect(history).not_to_contain_text("Sipho Dlamini")
+    history.get_by_role("button", name="View chat with Thandi Nkosi").focus()  # a keyboard user, on a row
     closed_chat(api, server, billing, "sam@example.com", phone="27829876543", name="Sipho Dlamini", text="Order?")
     expect(history).to_contain_text("Sipho Dlamini")
+    expect(history.get_by_role("button", name="View chat with Thandi Nkosi")).to_be_focused()
 
     waiting = queued_chat(server, billing, phone="27821234567", name="Thandi Nkosi", first_text="Me again")
     page.get_by_role("link", name="Customers", exact=True).click()

@@ -38,12 +38,20 @@ export class CustomersView {
       }
       if (this.search && this.listed.has(data.CustomerID)) {
         clearTimeout(this.pendingFind);
-        this.pendingFind = setTimeout(() => this.find(this.page).catch(() => {}), 300);
+        this.pendingFind = setTimeout(() => this.refreshResults().catch(() => {}), 300);
       }
     } else if (event.Type.startsWith("Chat") && selected && data.CustomerID === selected.CustomerID) {
       clearTimeout(this.pendingChats);
       this.pendingChats = setTimeout(() => this.reloadChats(selected.CustomerID), 300);
     }
+  }
+
+  // The results again, for a change made elsewhere; a keyboard user's focus stays on the customer it was on.
+  async refreshResults() {
+    const focused = this.results.contains(document.activeElement) ? document.activeElement.dataset.customerId : null;
+    await this.find(this.page);
+    const again = focused && this.results.querySelector(`button[data-customer-id="${focused}"]`);
+    if (again) again.focus();
   }
 
   async reloadChats(customerId) {
@@ -108,8 +116,8 @@ export class CustomersView {
     this.page = page;
     this.listed = new Set(data.Items.map((c) => c.CustomerID));
     const rows = table("Customers", [
-      {label: "Name", value: (c) => el("button", {type: "button", class: "link", onclick: () => this.select(c)},
-        customerName(c))},
+      {label: "Name", value: (c) => el("button", {type: "button", class: "link", dataset: {customerId: c.CustomerID},
+        onclick: () => this.select(c)}, customerName(c))},
       {label: "Phone number", value: (c) => c.PhoneNumber || ""},
       {label: "E-mail", value: (c) => c.EmailAddress || ""},
     ], data.Items, `No customer matches “${this.search}”.`);

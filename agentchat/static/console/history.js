@@ -22,9 +22,17 @@ export class HistoryView {
       const chatId = event.Data && event.Data.ChatID;
       if ((event.Type === "ChatClosed" && this.page === 1) || (event.Type === "ChatTagged" && this.shown.has(chatId))) {
         clearTimeout(this.pending);
-        this.pending = setTimeout(() => this.load(this.page).catch(() => {}), 300);
+        this.pending = setTimeout(() => this.refresh().catch(() => {}), 300);
       }
     });
+  }
+
+  // The page again, for a change made elsewhere; a keyboard user's focus stays on the chat it was on.
+  async refresh() {
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.chatId : null;
+    await this.load(this.page);
+    const again = focused && this.list.querySelector(`button[data-chat-id="${focused}"]`);
+    if (again) again.focus();
   }
 
   destroy() {
