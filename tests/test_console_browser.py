@@ -8,6 +8,7 @@ fail (install it with `apt-get install -y chromium`; .ci/run does) unless AGENTC
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,11 @@ def test_manager_creates_a_department_that_the_bot_offers(console, api, server):
         shot(page, f"manager-{view}")
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.locator(".tiles")).to_contain_text("Waiting")
+    # Mia has been Online with no chat: in the per-agent table, occupied 0 % of it (and of the part within the
+    # working hours set above, or a dash when none of it was: they are Mondays' only).
+    mia_row = page.get_by_role("table", name="Per agent").get_by_role("row", name="Mia Manager")
+    expect(mia_row.get_by_role("cell").nth(5)).to_have_text("0 %")
+    expect(mia_row.get_by_role("cell").nth(6)).to_have_text(re.compile(r"^(0 %|–)$"))
     shot(page, "manager-dashboard")
 
 

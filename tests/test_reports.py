@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from chat_helpers import add_department, customer_writes, queued_chat
 from conftest import add_agent, error_code, free_port
 from sqlalchemy import select
@@ -280,6 +281,9 @@ class TestOccupancy:
         assert row["AgentID"] == agent_id
         assert row["OnlineSeconds"] == 900 and row["OccupiedSeconds"] == 400
         assert row["Occupancy"] == round(400 / 900, 4)
+        # No working hours set: every second is within them.
+        assert (row["OnlineSecondsWithinHours"], row["OccupiedSecondsWithinHours"]) == (900, 400)
+        assert row["OccupancyWithinHours"] == row["Occupancy"]
         assert board["Metrics"]["Occupancy"] == round(400 / 900, 4)
         board = api.ok(api.get("GetDashboard", manager, {"From": first_day, "To": today(), "DepartmentID": sales}))
         assert [(r["AgentID"], r["OccupiedSeconds"]) for r in board["PerAgent"]] == [(agent_id, 400)]
@@ -327,6 +331,44 @@ class TestWithinWorkingHours:
         assert board["Metrics"]["AverageWaitSecondsWithinHours"] == 20 * 60
         assert board["Metrics"]["AverageWaitSeconds"] == 14 * 3600 + 20 * 60
         assert [h["Chats"] for h in board["PerHour"]] == [1 if h == 17 else 0 for h in range(24)]
+
+
+    def test_occupancy_within_hours_counts_the_open_part_of_online_and_busy_time(self, server, api, manager):
+        sales = add_department(server, "Sales", menu_option=1)
+        agent_id = add_agent(server, name="Sipho Agent", department_ids=(sales,))
+        until_six = [{"Day": day, "Intervals": [{"Start": "08:00", "End": "18:00"}]} for day in range(1, 8)]
+        api.ok(api.post("UpdateWorkingHours", manager, {"TimeZone": self.ZONE, "Days": until_six}))
+        evening = datetime.combine(local_now(self.ZONE).date() + timedelta(days=1), time(17, 55))
+        travel_to_local(self.ZONE, evening)
+        token = api.logon("sipho.agent@example.com")  # Online at 17:55
+        chat = queued_chat(server, sales, phone="27820000001")
+        clock.travel(timedelta(minutes=2))
+        api.ok(api.post("GrabChat", token, {"ChatID": chat.chat_id}))  # busy from 17:57...
+        clock.travel(timedelta(minutes=8))
+        api.ok(api.post("CloseChat", token, {"ChatID": chat.chat_id}))  # ...to 18:05
+        clock.travel(timedelta(minutes=5))
+        api.ok(api.post("UpdateAgent", token, {"AgentID": agent_id, "StatusID": 3}))  # OnBreak at 18:10
+        # Online 17:55-18:10 (900 s), 300 s of it before closing time; busy 480 s, 180 s of it before 18:00.
+        boss = api.logon("mia@example.com")
+        day = evening.date().isoformat()
+        board = api.ok(api.get("GetDashboard", boss, {"From": day, "To": day, "AgentID": agent_id}))
+        [row] = board["PerAgent"]
+        # The real clock runs on between the steps: each span is a few ms longer or shorter than its whole minutes,
+        # and seconds are whole (fractions dropped).
+        assert (row["OnlineSeconds"], row["OccupiedSeconds"]) == (900, 480)
+        assert row["OnlineSecondsWithinHours"] in (299, 300) and row["OccupiedSecondsWithinHours"] in (179, 180)
+        assert row["OccupancyWithinHours"] == board["Metrics"]["OccupancyWithinHours"] == pytest.approx(0.6, abs=0.01)
+        response = api.get("GetReport", boss, {"ReportID": "AgentPerformance", "From": day, "To": day})
+        [line] = [r for r in csv.DictReader(io.StringIO(response.text)) if r["AgentID"] == str(agent_id)]
+        assert (int(line["OnlineSecondsWithinHours"]), int(line["OccupiedSecondsWithinHours"])) == \
+            (row["OnlineSecondsWithinHours"], row["OccupiedSecondsWithinHours"])
+        assert float(line["OccupancyWithinHours"]) == row["OccupancyWithinHours"]
+        # Asked for the department, its own hours apply: Sales works round the clock.
+        all_day = [{"Day": d, "Intervals": [{"Start": "00:00", "End": "24:00"}]} for d in range(1, 8)]
+        api.ok(api.post("UpdateWorkingHours", boss, {"DepartmentID": sales, "Days": all_day}))
+        board = api.ok(api.get("GetDashboard", boss, {"From": day, "To": day, "DepartmentID": sales}))
+        [row] = board["PerAgent"]
+        assert (row["OnlineSecondsWithinHours"], row["OccupiedSecondsWithinHours"]) in ((900, 480), (899, 479))
 
 
 class TestOpenSeconds:

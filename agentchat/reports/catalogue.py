@@ -74,12 +74,14 @@ async def _agent_rows(db: AsyncSession, start: datetime, end: datetime) -> Async
     async for chat in history.iter_chat_metrics(db, start=start, end=end):
         for agent_id in chat.handle_seconds:
             per_agent[agent_id].add(chat, agent_id=agent_id)
-    occupancy = await history.agent_occupancy(db, start=start, end=end)
+    # Within the company's working hours (an agent may be in departments with hours of their own).
+    occupancy = await history.agent_occupancy(db, start=start, end=end, hours=await history.Schedules(db).get(None))
     for agent_id in sorted(set(per_agent) | set(occupancy)):
         summary = per_agent.get(agent_id, Summary())
-        busy = occupancy.get(agent_id) or metrics.Occupancy(online_seconds=0, occupied_seconds=0)
+        busy = occupancy.get(agent_id) or metrics.NO_OCCUPANCY
         yield [agent_id, *_performance_row(agents.get(agent_id, ""), summary), busy.online_seconds,
-               busy.occupied_seconds, busy.ratio]
+               busy.occupied_seconds, busy.ratio, busy.online_seconds_within_hours,
+               busy.occupied_seconds_within_hours, busy.ratio_within_hours]
 
 
 async def _department_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
@@ -115,7 +117,8 @@ REPORTS = {report.report_id: report for report in (
     ReportDef("AgentPerformance", "Agent performance", "Per agent: the chats they handled (were assigned) among "
               "the chats created in the period, their handle time and the chats' averages; their time Online "
               "in the period and their occupancy.",
-              ("AgentID", "Agent", *PERFORMANCE_COLUMNS, "OnlineSeconds", "OccupiedSeconds", "Occupancy"),
+              ("AgentID", "Agent", *PERFORMANCE_COLUMNS, "OnlineSeconds", "OccupiedSeconds", "Occupancy",
+               "OnlineSecondsWithinHours", "OccupiedSecondsWithinHours", "OccupancyWithinHours"),
               _agent_rows),
     ReportDef("DepartmentPerformance", "Department performance", "Per department (the chat's current one): "
               "volumes and average durations of the chats created in the period.",

@@ -223,8 +223,10 @@ async def iter_messages(db: AsyncSession, *, start: datetime, end: datetime) -> 
 # ---- agents' occupancy --------------------------------------------------------------------------------------
 
 async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, agent_ids: set[int] | None = None,
-                          now: datetime | None = None) -> dict[int, metrics.Occupancy]:
-    """Per agent Online at some time in [start, end) (cut at now): Online seconds and those with a chat assigned.
+                          now: datetime | None = None, hours: metrics.Hours | None = None
+                          ) -> dict[int, metrics.Occupancy]:
+    """Per agent Online at some time in [start, end) (cut at now): Online seconds and those with a chat assigned,
+    also within `hours` (the working hours the caller chose; None when none apply).
 
     Online time comes from agent_status_event (the status held at `start` is the agent's last change before
     it; before any change an agent is Offline). Assigned time comes from the assignment segments of every chat
@@ -257,7 +259,7 @@ async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, a
     finally:
         await chat_rows.close()
         await events.cursor.close()
-    return {agent_id: metrics.occupancy(intervals, assigned.get(agent_id, []))
+    return {agent_id: metrics.occupancy(intervals, assigned.get(agent_id, []), hours)
             for agent_id, intervals in online.items()}
 
 

@@ -249,18 +249,27 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def overlap_seconds(a: Sequence[Interval], b: Sequence[Interval]) -> float:
-    """Seconds covered by both of two sorted disjoint interval lists."""
-    total, i, j = 0.0, 0, 0
+def intersection(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """What two sorted disjoint interval lists both cover, as sorted disjoint intervals."""
+    both, i, j = [], 0, 0
     while i < len(a) and j < len(b):
         start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
         if end > start:
-            total += (end - start).total_seconds()
+            both.append((start, end))
         if a[i][1] <= b[j][1]:
             i += 1
         else:
             j += 1
-    return total
+    return both
+
+
+def overlap_seconds(a: Sequence[Interval], b: Sequence[Interval]) -> float:
+    """Seconds covered by both of two sorted disjoint interval lists."""
+    return _covered_seconds(intersection(a, b))
+
+
+def _covered_seconds(intervals: Iterable[Interval]) -> float:
+    return sum((end - start).total_seconds() for start, end in intervals)
 
 
 def status_intervals(initial: int | None, changes: Sequence[tuple[datetime, int]], *, start: datetime,
@@ -282,17 +291,41 @@ def status_intervals(initial: int | None, changes: Sequence[tuple[datetime, int]
 class Occupancy:
     online_seconds: int
     occupied_seconds: int
+    # The same two counted only within working hours (equal to them when no hours apply).
+    online_seconds_within_hours: int = 0
+    occupied_seconds_within_hours: int = 0
 
     @property
     def ratio(self) -> float | None:
-        return round(self.occupied_seconds / self.online_seconds, 4) if self.online_seconds else None
+        return _ratio(self.occupied_seconds, self.online_seconds)
+
+    @property
+    def ratio_within_hours(self) -> float | None:
+        return _ratio(self.occupied_seconds_within_hours, self.online_seconds_within_hours)
+
+    def __add__(self, other: "Occupancy") -> "Occupancy":
+        return Occupancy(self.online_seconds + other.online_seconds, self.occupied_seconds + other.occupied_seconds,
+                         self.online_seconds_within_hours + other.online_seconds_within_hours,
+                         self.occupied_seconds_within_hours + other.occupied_seconds_within_hours)
 
 
-def occupancy(online: Sequence[Interval], assigned: Iterable[Interval]) -> Occupancy:
-    """Online time, and the part of it with at least one chat assigned (overlapping chats count once)."""
+NO_OCCUPANCY = Occupancy(0, 0, 0, 0)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def occupancy(online: Sequence[Interval], assigned: Iterable[Interval], hours: Hours | None = None) -> Occupancy:
+    """Online time, and the part of it with at least one chat assigned (overlapping chats count once); both also
+    within `hours` (None: no working hours apply, every second counts)."""
     online = merge(online)
-    return Occupancy(online_seconds=int(sum((b - a).total_seconds() for a, b in online)),
-                     occupied_seconds=int(overlap_seconds(online, merge(assigned))))
+    occupied = intersection(online, merge(assigned))
+    online_seconds, occupied_seconds = int(_covered_seconds(online)), int(_covered_seconds(occupied))
+    if hours is None:
+        return Occupancy(online_seconds, occupied_seconds, online_seconds, occupied_seconds)
+    return Occupancy(online_seconds, occupied_seconds, sum(hours.open_seconds(a, b) for a, b in online),
+                     sum(hours.open_seconds(a, b) for a, b in occupied))
 
 
 # ---- summaries of many chats ---------------------------------------------------------------------------

@@ -162,9 +162,11 @@ def _summary_out(summary: Summary) -> dict:
 
 
 def _occupancy_out(value: metrics.Occupancy | None) -> dict:
-    value = value or metrics.Occupancy(online_seconds=0, occupied_seconds=0)
+    value = value or metrics.NO_OCCUPANCY
     return {"OnlineSeconds": value.online_seconds, "OccupiedSeconds": value.occupied_seconds,
-            "Occupancy": value.ratio}
+            "Occupancy": value.ratio, "OnlineSecondsWithinHours": value.online_seconds_within_hours,
+            "OccupiedSecondsWithinHours": value.occupied_seconds_within_hours,
+            "OccupancyWithinHours": value.ratio_within_hours}
 
 
 async def dashboard(db: AsyncSession, *, first: date, last: date, department_id: int | None,
@@ -197,9 +199,10 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
                                                  .where(AgentDepartment.department_id == department_id))).scalars())
     else:
         occupancy_agents = None
-    occupancy = await history.agent_occupancy(db, start=start, end=end, agent_ids=occupancy_agents)
-    overall = metrics.Occupancy(online_seconds=sum(o.online_seconds for o in occupancy.values()),
-                                occupied_seconds=sum(o.occupied_seconds for o in occupancy.values()))
+    # Within the hours of the department asked for, else the company's (an agent may be in several departments).
+    occupancy = await history.agent_occupancy(db, start=start, end=end, agent_ids=occupancy_agents,
+                                              hours=await history.Schedules(db).get(department_id))
+    overall = sum(occupancy.values(), metrics.NO_OCCUPANCY)
     days = []
     day = first
     while day <= last and len(days) < 400:
@@ -208,7 +211,7 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
     return {
         "From": first.isoformat(), "To": last.isoformat(), "TimeZone": zone.key,
         "Totals": _summary_out(total),
-        "Metrics": {**total.metrics(), "Occupancy": overall.ratio},
+        "Metrics": {**total.metrics(), "Occupancy": overall.ratio, "OccupancyWithinHours": overall.ratio_within_hours},
         "PerDay": days,
         "PerHour": [{"Hour": hour, **_summary_out(per_hour.get(hour, Summary()))} for hour in range(24)],
         "PerDepartment": [{"DepartmentID": key, "Name": departments.get(key), **_summary_out(value),

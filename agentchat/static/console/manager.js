@@ -48,7 +48,10 @@ function dashboard(main, store) {
         {label: "Agent", value: (r) => r.Name || `Agent ${r.AgentID}`}, {label: "Chats", value: (r) => r.Chats},
         {label: "Messages sent", value: (r) => r.AgentMessages},
         {label: "Average first response", value: (r) => duration(r.AverageFirstResponseSeconds)},
-        {label: "Handling time", value: (r) => duration(r.HandleSeconds)}], d.PerAgent, "No agent handled a chat."),
+        {label: "Handling time", value: (r) => duration(r.HandleSeconds)},
+        {label: "Occupancy", value: (r) => percent(r.Occupancy)},
+        {label: "Occupancy in working hours", value: (r) => percent(r.OccupancyWithinHours)}], d.PerAgent,
+      "No agent handled a chat."),
       d.PerTag.length ? [el("h3", {}, "Per tag"), table("Per tag", [{label: "Tag", value: (r) => r.Name},
         {label: "Chats", value: (r) => r.Chats}], d.PerTag)] : null);
   }
@@ -62,6 +65,11 @@ function dashboard(main, store) {
   loadLive();
   loadRange();
   return {destroy() { off(); clearInterval(timer); clearTimeout(pending); }};
+}
+
+// A fraction 0..1 as a whole percentage; a dash when there is none (no Online time).
+function percent(fraction) {
+  return fraction === null || fraction === undefined ? "–" : `${Math.round(fraction * 100)} %`;
 }
 
 // Chats and closed chats per day as an SVG bar chart, with a table fallback for screen readers.
