@@ -3,6 +3,7 @@ stand-in for the Graph API (tests/graph_api_standin.py), statuses back onto our 
 
 import json
 import logging
+import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from string import Template
 
 import httpx
 import pytest
+import redis.asyncio as redis
 from conftest import (
     WHATSAPP_ACCESS_TOKEN,
     WHATSAPP_APP_SECRET,
@@ -23,6 +25,7 @@ from realtime_helpers import AgentSocket
 from sqlalchemy import func, select
 
 from agentchat import clock
+from agentchat.channels.whatsapp.receipts import Receipts, SharedNotes
 from agentchat.channels.whatsapp.signature import sign
 from agentchat.chats import service as chats
 from agentchat.chats.models import BOT, SENDER_AGENT, SENDER_BOT, SENDER_CUSTOMER, UNASSIGNED, Chat, Message
@@ -30,6 +33,7 @@ from agentchat.customers.models import Customer
 from agentchat.db import drain_background
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
+REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WA_ID = "27821234567"
 PATH = "/webhooks/whatsapp"
 
@@ -661,6 +665,50 @@ class TestAgentReadsWhatsAppChat:
         api.ok(api.get("GetChat", handled["token"], {"ChatID": handled["chat_id"]}))
         server.run(drain_background())
         assert graph_api.receipts() == [read_and_typing(handled["wamid"])]
+
+
+class TestReceiptsAcrossInstances:
+    """With Redis as the broker the instances note receipts there (receipts.SharedNotes): two instances send
+    what one would. Here two Receipts, each with its own Redis client, stand for two instances."""
+
+    @pytest.fixture(autouse=True)
+    def _own_keys(self):
+        self.prefix = f"agentchat_test_{secrets.token_hex(8)}"  # each test's notes its own
+
+    def scenario(self, server, steps, url: str = REDIS_URL) -> None:
+        """Each step(a, b) on the server's loop, its background sends done before the next (no HTTP to the
+        server from a step: the loop runs the step)."""
+        async def run():
+            prefix = self.prefix
+            clients = [redis.from_url(url) for _ in range(2)]
+            instances = [Receipts(server.app.state.whatsapp_graph, server.app.state.sessionmaker,
+                                  SharedNotes(client, prefix)) for client in clients]
+            try:
+                for step in steps:
+                    step(*instances)
+                    await drain_background()
+            finally:
+                for client in clients:
+                    await client.aclose()
+        server.run(run())
+
+    def test_a_message_is_marked_read_once_and_typing_shown_once_in_ten_seconds(self, server, graph_api, handled):
+        chat_id, wamid, newer = handled["chat_id"], handled["wamid"], new_wamid()
+        self.scenario(server, [
+            lambda a, b: a.chat_read(chat_id, wamid),
+            lambda a, b: b.chat_read(chat_id, wamid),  # A marked it already
+            lambda a, b: b.agent_typing(chat_id),
+            lambda a, b: a.agent_typing(chat_id),  # B showed "typing…" a moment ago
+        ])
+        send_text(server, "One more thing", wamid=newer)
+        self.scenario(server, [lambda a, b: b.chat_read(chat_id, newer), lambda a, b: a.chat_read(chat_id, newer)])
+        assert graph_api.receipts() == [read(wamid), read_and_typing(wamid), read(newer)]
+
+    def test_without_redis_each_instance_goes_by_its_own_notes(self, server, graph_api, handled):
+        chat_id, wamid = handled["chat_id"], handled["wamid"]
+        self.scenario(server, [lambda a, b: a.chat_read(chat_id, wamid), lambda a, b: b.chat_read(chat_id, wamid),
+                               lambda a, b: a.chat_read(chat_id, wamid)], url="redis://127.0.0.1:1/0")
+        assert graph_api.receipts() == [read(wamid), read(wamid)]
 
 
 class TestReceiptsStayOnWhatsApp:

@@ -8,7 +8,16 @@ from agentchat.channels.whatsapp import start_whatsapp, stop_whatsapp
 
 
 async def start_channels(app: FastAPI) -> dict[str, ChannelSender]:
-    """Open what the channels need (HTTP clients, socket hubs); returns each channel's sender."""
+    """Open what the channels need (HTTP clients, socket hubs); returns each channel's sender.
+
+    With Redis as the broker, app.state.channel_redis is a client for what the instances keep together: the web
+    chat's rate limits, WhatsApp's receipt notes. None with memory:// (one instance keeps them itself)."""
+    settings = app.state.settings
+    app.state.channel_redis = None
+    if not settings.broker_url.startswith("memory://"):
+        import redis.asyncio as redis
+
+        app.state.channel_redis = redis.from_url(settings.broker_url)
     senders: dict[str, ChannelSender] = {}
     senders.update(await start_whatsapp(app))
     senders["WebChat"] = await start_webchat(app)
@@ -18,3 +27,7 @@ async def start_channels(app: FastAPI) -> dict[str, ChannelSender]:
 async def stop_channels(app: FastAPI) -> None:
     await stop_whatsapp(app)
     await stop_webchat(app)
+    client = getattr(app.state, "channel_redis", None)
+    if client is not None:
+        app.state.channel_redis = None
+        await client.aclose()

@@ -26,14 +26,11 @@ async def start_webchat(app: FastAPI) -> WebChatSender:
     limits = {"visitors": (VISITORS_PER_IP, VISITORS_WINDOW_SECONDS),
               "messages": (MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS),
               "receipts": (RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)}
-    app.state.webchat_redis = None
+    client = app.state.channel_redis
     made: dict[str, Limit]
-    if settings.broker_url.startswith("memory://"):
+    if client is None:
         made = {name: SlidingWindowLimit(limit, window) for name, (limit, window) in limits.items()}
     else:
-        import redis.asyncio as redis
-
-        client = app.state.webchat_redis = redis.from_url(settings.broker_url)
         made = {name: SharedSlidingWindowLimit(client, f"webchat_{name}", limit, window, prefix=settings.redis_prefix)
                 for name, (limit, window) in limits.items()}
     app.state.webchat_visitor_limit = made["visitors"]
@@ -47,6 +44,3 @@ async def stop_webchat(app: FastAPI) -> None:
     hub = getattr(app.state, "webchat_hub", None)
     if hub is not None:
         await hub.close_all()
-    client = getattr(app.state, "webchat_redis", None)
-    if client is not None:
-        await client.aclose()

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 
 from agentchat.channels.outbound import ChannelSender
 from agentchat.channels.whatsapp.outbound import GraphApi, WhatsAppSender
-from agentchat.channels.whatsapp.receipts import Receipts
+from agentchat.channels.whatsapp.receipts import Receipts, SharedNotes
 
 
 async def start_whatsapp(app: FastAPI) -> dict[str, ChannelSender]:
@@ -21,7 +21,9 @@ async def start_whatsapp(app: FastAPI) -> dict[str, ChannelSender]:
                      phone_number_id=settings.whatsapp_phone_number_id,
                      attempts=settings.whatsapp_retry_attempts, base_delay=settings.whatsapp_retry_base_seconds)
     app.state.whatsapp_graph = graph
-    app.state.whatsapp_receipts = Receipts(graph, app.state.sessionmaker)
+    client = app.state.channel_redis
+    shared = SharedNotes(client, settings.redis_prefix) if client is not None else None
+    app.state.whatsapp_receipts = Receipts(graph, app.state.sessionmaker, shared)
     return {"WhatsApp": WhatsAppSender(graph, app.state.file_storage.read)}
 
 
