@@ -107,7 +107,9 @@ return id
 
 
 _COMMAND_ATTEMPTS = 3
-_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# What a Redis command raises when Redis cannot be reached (down, restarting, the network); also the channels'
+# shared notes (webchat/limits.py, whatsapp/receipts.py) fall back to their own on these.
+REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class RedisBroker:
@@ -182,7 +184,7 @@ class RedisBroker:
     async def last_event_id(self) -> int:
         try:
             value = await self._command(lambda: self._redis.get(self._counter_key))
-        except _CONNECTION_ERRORS:
+        except REDIS_UNREACHABLE:
             log.warning("Redis is unreachable; using the last EventID this instance saw")
             return self._high
         # Never lower than what this instance has seen (a restarted Redis has lost its counter).
@@ -193,7 +195,7 @@ class RedisBroker:
         for attempt in range(_COMMAND_ATTEMPTS):
             try:
                 return await command()
-            except _CONNECTION_ERRORS:
+            except REDIS_UNREACHABLE:
                 if attempt == _COMMAND_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(0.05 * (attempt + 1))
@@ -210,7 +212,7 @@ class RedisBroker:
             entries = await self._command(lambda: self._redis.xrange(
                 self._stream_key, min=f"{last_event_id + 1}-0", max="+"))
             oldest = await self._command(lambda: self._redis.xrange(self._stream_key, min="-", max="+", count=1))
-        except _CONNECTION_ERRORS:
+        except REDIS_UNREACHABLE:
             log.warning("Redis is unreachable; the client is told to resync")
             return None
         recent = [_decode(entry_id, fields) for entry_id, fields in entries]

@@ -22,20 +22,16 @@ async def start_webchat(app: FastAPI) -> WebChatSender:
     The hub follows the broker's visitor channel, so pushes made on any instance reach its sockets. With Redis as
     the broker the limits are counted there, for all instances together (limits.py)."""
     hub = app.state.webchat_hub = LocalVisitorHub()
-    settings = app.state.settings
-    limits = {"visitors": (VISITORS_PER_IP, VISITORS_WINDOW_SECONDS),
-              "messages": (MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS),
-              "receipts": (RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)}
-    client = app.state.channel_redis
-    made: dict[str, Limit]
-    if client is None:
-        made = {name: SlidingWindowLimit(limit, window) for name, (limit, window) in limits.items()}
-    else:
-        made = {name: SharedSlidingWindowLimit(client, f"webchat_{name}", limit, window, prefix=settings.redis_prefix)
-                for name, (limit, window) in limits.items()}
-    app.state.webchat_visitor_limit = made["visitors"]
-    app.state.webchat_message_limit = made["messages"]
-    app.state.webchat_receipt_limit = made["receipts"]
+    client, prefix = app.state.channel_redis, app.state.settings.redis_prefix
+
+    def limit(name: str, count: int, window_seconds: float) -> Limit:
+        if client is None:
+            return SlidingWindowLimit(count, window_seconds)
+        return SharedSlidingWindowLimit(client, f"webchat_{name}", count, window_seconds, prefix=prefix)
+
+    app.state.webchat_visitor_limit = limit("visitors", VISITORS_PER_IP, VISITORS_WINDOW_SECONDS)
+    app.state.webchat_message_limit = limit("messages", MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS)
+    app.state.webchat_receipt_limit = limit("receipts", RECEIPTS_PER_VISITOR, RECEIPTS_WINDOW_SECONDS)
     await app.state.broker.follow_visitors(hub.deliver)
     return WebChatSender(app.state.broker, app.state.raw)
 

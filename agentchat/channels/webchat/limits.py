@@ -14,8 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from agentchat.events.broker import REDIS_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,6 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return -1
 """
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class SharedSlidingWindowLimit:
@@ -94,8 +92,7 @@ class SharedSlidingWindowLimit:
 
     def __init__(self, redis, name: str, limit: int, window_seconds: float, *, prefix: str = "agentchat"):
         self.limit = limit
-        self.window = window_seconds
-        self._redis = redis
+        self._window_ms = math.ceil(window_seconds * 1000)
         self._key = f"{prefix}:limit:{name}:"
         self._script = redis.register_script(_HIT_SCRIPT)
         self._here = SlidingWindowLimit(limit, window_seconds)  # while Redis is unreachable
@@ -104,8 +101,8 @@ class SharedSlidingWindowLimit:
     async def hit(self, key: str) -> int | None:
         try:
             wait_ms = await self._script(keys=[self._key + key],
-                                         args=[self.limit, math.ceil(self.window * 1000), secrets.token_hex(8)])
-        except _UNREACHABLE:
+                                         args=[self.limit, self._window_ms, secrets.token_hex(8)])
+        except REDIS_UNREACHABLE:
             if not self._unreachable_logged:  # once per outage, not per visitor message
                 log.warning("Redis is unreachable; counting %s on this instance alone", self._key.rstrip(":"))
                 self._unreachable_logged = True

@@ -17,8 +17,6 @@ Both are fire-and-forget background tasks: the socket or the request never waits
 import logging
 from datetime import datetime, timedelta
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +24,7 @@ from agentchat import clock
 from agentchat.channels.whatsapp.outbound import GraphApi, GraphError
 from agentchat.chats.models import SENDER_CUSTOMER, Message
 from agentchat.db import start_background
+from agentchat.events.broker import REDIS_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,6 @@ TYPING_EVERY_SECONDS = 10
 MAX_REMEMBERED = 10_000
 # How long Redis keeps a chat's last wamid marked read: a chat quiet for longer may be marked once more.
 READ_NOTE_SECONDS = 7 * 24 * 3600
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class SharedNotes:
@@ -51,7 +49,7 @@ class SharedNotes:
         key = f"{self.prefix}:whatsapp_typing:{chat_id}"
         try:
             return bool(await self.redis.set(key, 1, nx=True, px=TYPING_EVERY_SECONDS * 1000))
-        except _UNREACHABLE:
+        except REDIS_UNREACHABLE:
             return True
 
     async def first_to_mark(self, chat_id: int, wamid: str) -> bool:
@@ -59,7 +57,7 @@ class SharedNotes:
         key = f"{self.prefix}:whatsapp_read:{chat_id}"
         try:
             before = await self.redis.set(key, wamid, get=True, ex=READ_NOTE_SECONDS)
-        except _UNREACHABLE:
+        except REDIS_UNREACHABLE:
             return True
         return before is None or before.decode() != wamid
 
