@@ -369,6 +369,43 @@ class TestWithinWorkingHours:
         board = api.ok(api.get("GetDashboard", boss, {"From": day, "To": day, "DepartmentID": sales}))
         [row] = board["PerAgent"]
         assert (row["OnlineSecondsWithinHours"], row["OccupiedSecondsWithinHours"]) in ((900, 480), (899, 479))
+        # Not asked for a department, the agent's own hours apply: those of Sales, their only department.
+        board = api.ok(api.get("GetDashboard", boss, {"From": day, "To": day}))
+        [row] = [r for r in board["PerAgent"] if r["AgentID"] == agent_id]
+        assert (row["OnlineSecondsWithinHours"], row["OccupiedSecondsWithinHours"]) in ((900, 480), (899, 479))
+        response = api.get("GetReport", boss, {"ReportID": "AgentPerformance", "From": day, "To": day})
+        [line] = [r for r in csv.DictReader(io.StringIO(response.text)) if r["AgentID"] == str(agent_id)]
+        assert (line["OnlineSecondsWithinHours"], line["OccupiedSecondsWithinHours"]) in (("900", "480"),
+                                                                                         ("899", "479"))
+
+    def test_an_agent_of_two_departments_works_when_either_is_open(self, server, api, manager):
+        # Sales keeps the company's hours (08:00-18:00), Evening has its own (18:03-22:00): of 17:55-18:10 Online,
+        # all but 18:00-18:03 is within the hours of one of Sipho's departments, 18:03-18:10 within Lerato's.
+        sales = add_department(server, "Sales", menu_option=1)
+        evening = add_department(server, "Evening", menu_option=2)
+        agent_id = add_agent(server, name="Sipho Agent", department_ids=(sales, evening))
+        lerato_id = add_agent(server, name="Lerato Agent", department_ids=(evening,))
+        until_six = [{"Day": day, "Intervals": [{"Start": "08:00", "End": "18:00"}]} for day in range(1, 8)]
+        api.ok(api.post("UpdateWorkingHours", manager, {"TimeZone": self.ZONE, "Days": until_six}))
+        late = [{"Day": day, "Intervals": [{"Start": "18:03", "End": "22:00"}]} for day in range(1, 8)]
+        api.ok(api.post("UpdateWorkingHours", manager, {"DepartmentID": evening, "Days": late}))
+        evening_day = datetime.combine(local_now(self.ZONE).date() + timedelta(days=1), time(17, 55))
+        travel_to_local(self.ZONE, evening_day)
+        sipho, lerato = api.logon("sipho.agent@example.com"), api.logon("lerato.agent@example.com")  # Online 17:55
+        clock.travel(timedelta(minutes=15))
+        for token, agent in ((sipho, agent_id), (lerato, lerato_id)):
+            api.ok(api.post("UpdateAgent", token, {"AgentID": agent, "StatusID": 3}))  # OnBreak at 18:10
+        day = evening_day.date().isoformat()
+        boss = api.logon("mia@example.com")
+        board = api.ok(api.get("GetDashboard", boss, {"From": day, "To": day}))
+        rows = {r["AgentID"]: r for r in board["PerAgent"]}
+        assert rows[agent_id]["OnlineSeconds"] == 900
+        assert rows[agent_id]["OnlineSecondsWithinHours"] in (719, 720)
+        assert rows[lerato_id]["OnlineSecondsWithinHours"] in (419, 420)
+        response = api.get("GetReport", boss, {"ReportID": "AgentPerformance", "From": day, "To": day})
+        lines = {int(r["AgentID"]): r for r in csv.DictReader(io.StringIO(response.text))}
+        assert lines[agent_id]["OnlineSecondsWithinHours"] == str(rows[agent_id]["OnlineSecondsWithinHours"])
+        assert lines[lerato_id]["OnlineSecondsWithinHours"] == str(rows[lerato_id]["OnlineSecondsWithinHours"])
 
 
 class TestOpenSeconds:
@@ -396,6 +433,19 @@ class TestOpenSeconds:
         # 11:30 -> 13:30 SAST: the lunch break does not count.
         assert joburg.open_seconds(datetime(2026, 12, 28, 9, 30), datetime(2026, 12, 28, 11, 30)) == 3600
         assert hours.Schedule(zone=ZoneInfo("UTC")).open_seconds(start, end) == int((end - start).total_seconds())
+
+    def test_several_schedules_count_each_open_second_once(self):
+        morning = self.schedule("UTC", [{"Day": 1, "Intervals": [{"Start": "08:00", "End": "12:00"}]}])
+        midday = self.schedule("UTC", [{"Day": 1, "Intervals": [{"Start": "10:00", "End": "14:00"}]}])
+        evening = self.schedule("UTC", [{"Day": 1, "Intervals": [{"Start": "18:00", "End": "20:00"}]}])
+        monday = datetime(2026, 12, 28)
+        day = (monday, monday + timedelta(days=1))
+        assert hours.AnyOpen((morning, midday)).open_seconds(*day) == 6 * 3600  # 08:00-14:00
+        assert hours.AnyOpen((morning, midday, evening)).open_seconds(*day) == 8 * 3600
+        assert hours.AnyOpen((morning, evening)).open_seconds(monday.replace(hour=11), monday.replace(hour=19)) \
+            == 2 * 3600
+        assert morning.open_intervals(monday.replace(hour=9), monday.replace(hour=17)) == \
+            [(monday.replace(hour=9), monday.replace(hour=12))]
 
 
 def unsent_runs(server):

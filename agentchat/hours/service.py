@@ -69,25 +69,28 @@ class Schedule:
         return None
 
     def open_seconds(self, start: datetime, end: datetime) -> int:
-        """Whole seconds (fractions dropped) of [start, end) (naive UTC) that fall within the working hours.
+        """Whole seconds (fractions dropped) of [start, end) (naive UTC) that fall within the working hours."""
+        return int(sum((closes - opens).total_seconds() for opens, closes in self.open_intervals(start, end)))
+
+    def open_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The parts of [start, end) (naive UTC) within the working hours, in order.
 
         Each local day's spans become real instants (DST-correct: a day with a skipped hour has a shorter
         span, one with a repeated hour a longer one); holidays replace their day's spans. With no hours
-        configured every second counts.
+        configured all of it is open.
         """
         if end <= start:
-            return 0
+            return []
         if self.row is None:
-            return int((end - start).total_seconds())
-        total = 0.0
+            return [(start, end)]
+        parts = []
         day, last = _local(start, self.zone).date() - timedelta(days=1), _local(end, self.zone).date()
         while day <= last:
             for opens, closes in self._instants(day):
-                overlap = (min(end, closes) - max(start, opens)).total_seconds()
-                if overlap > 0:
-                    total += overlap
+                if min(end, closes) > max(start, opens):
+                    parts.append((max(start, opens), min(end, closes)))
             day += timedelta(days=1)
-        return int(total)
+        return parts
 
     def _instants(self, day: date) -> list[tuple[datetime, datetime]]:
         cached = self._day_instants.get(day)
@@ -100,6 +103,24 @@ class Schedule:
                 self._day_instants.clear()
             self._day_instants[day] = cached
         return cached
+
+
+@dataclass(frozen=True)
+class AnyOpen:
+    """Several schedules together, open whenever any of them is: the hours of an agent who works for several
+    departments, each keeping its own (or the company's)."""
+
+    schedules: tuple[Schedule, ...]
+
+    def open_seconds(self, start: datetime, end: datetime) -> int:
+        """Whole seconds of [start, end) (naive UTC) within any of the schedules; overlaps count once."""
+        covered, reach = 0.0, start
+        for opens, closes in sorted(part for s in self.schedules for part in s.open_intervals(start, end)):
+            opens = max(opens, reach)
+            if closes > opens:
+                covered += (closes - opens).total_seconds()
+                reach = closes
+        return int(covered)
 
 
 def _spans(intervals: list[dict]) -> list[Span]:

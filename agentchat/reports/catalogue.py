@@ -74,8 +74,10 @@ async def _agent_rows(db: AsyncSession, start: datetime, end: datetime) -> Async
     async for chat in history.iter_chat_metrics(db, start=start, end=end):
         for agent_id in chat.handle_seconds:
             per_agent[agent_id].add(chat, agent_id=agent_id)
-    # Within the company's working hours (an agent may be in departments with hours of their own).
-    occupancy = await history.agent_occupancy(db, start=start, end=end, hours=await history.Schedules(db).get(None))
+    # Within each agent's working hours (their departments').
+    schedules = history.Schedules(db)
+    occupancy = await history.agent_occupancy(db, start=start, end=end, hours=await schedules.of_agents(),
+                                              other_hours=await schedules.get(None))
     for agent_id in sorted(set(per_agent) | set(occupancy)):
         summary = per_agent.get(agent_id, Summary())
         busy = occupancy.get(agent_id) or metrics.NO_OCCUPANCY

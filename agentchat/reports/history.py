@@ -9,7 +9,7 @@ themselves at this size). The metrics are computed from the rows in reports.metr
 """
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock, rawdb
-from agentchat.agents.models import STATUS_ONLINE, Agent
+from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.agents.status_history import AgentStatusEvent
 from agentchat.chats.models import SENDER_AGENT, SENDER_CUSTOMER
 from agentchat.departments.models import Department
@@ -48,6 +48,27 @@ class Schedules:
             schedule = await hours.schedule_for(self.db, department_id=department_id)
             self.by_department[department_id] = schedule if schedule.row is not None else None
         return self.by_department[department_id]
+
+    async def of_agents(self) -> dict[int, metrics.Hours | None]:
+        """The working hours of each agent in a department: those of their departments, open when any of them is
+        (None when one of them is always open). An agent in no department works the company's (get(None))."""
+        departments: dict[int, list[int]] = {}
+        for agent_id, department_id in (await self.db.execute(select(AgentDepartment.agent_id,
+                                                                     AgentDepartment.department_id))).all():
+            departments.setdefault(agent_id, []).append(department_id)
+        found: dict[tuple[int, ...], metrics.Hours | None] = {}  # agents of the same departments share them
+        hours_of: dict[int, metrics.Hours | None] = {}
+        for agent_id, theirs in departments.items():
+            key = tuple(sorted(theirs))
+            if key not in found:
+                schedules = [await self.get(department_id) for department_id in key]
+                if any(schedule is None for schedule in schedules):  # always open
+                    found[key] = None
+                else:  # departments without hours of their own share the company's row: counted once
+                    distinct = tuple({id(schedule.row): schedule for schedule in schedules}.values())
+                    found[key] = distinct[0] if len(distinct) == 1 else hours.AnyOpen(distinct)
+            hours_of[agent_id] = found[key]
+        return hours_of
 
 
 async def names(db: AsyncSession) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
@@ -223,10 +244,11 @@ async def iter_messages(db: AsyncSession, *, start: datetime, end: datetime) -> 
 # ---- agents' occupancy --------------------------------------------------------------------------------------
 
 async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, agent_ids: set[int] | None = None,
-                          now: datetime | None = None, hours: metrics.Hours | None = None
-                          ) -> dict[int, metrics.Occupancy]:
+                          now: datetime | None = None, hours: Mapping[int, metrics.Hours | None] | None = None,
+                          other_hours: metrics.Hours | None = None) -> dict[int, metrics.Occupancy]:
     """Per agent Online at some time in [start, end) (cut at now): Online seconds and those with a chat assigned,
-    also within `hours` (the working hours the caller chose; None when none apply).
+    also within working hours: those the caller chose, `hours[agent_id]`, else `other_hours` (None: none apply,
+    every second counts).
 
     Online time comes from agent_status_event (the status held at `start` is the agent's last change before
     it; before any change an agent is Offline). Assigned time comes from the assignment segments of every chat
@@ -259,7 +281,8 @@ async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, a
     finally:
         await chat_rows.close()
         await events.cursor.close()
-    return {agent_id: metrics.occupancy(intervals, assigned.get(agent_id, []), hours)
+    hours = hours or {}
+    return {agent_id: metrics.occupancy(intervals, assigned.get(agent_id, []), hours.get(agent_id, other_hours))
             for agent_id, intervals in online.items()}
 
 

@@ -199,9 +199,14 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
                                                  .where(AgentDepartment.department_id == department_id))).scalars())
     else:
         occupancy_agents = None
-    # Within the hours of the department asked for, else the company's (an agent may be in several departments).
+    # Within the hours of the department asked for; otherwise each agent's own (their departments').
+    schedules = history.Schedules(db)
+    if department_id is not None:
+        agents_hours, other_hours = {}, await schedules.get(department_id)
+    else:
+        agents_hours, other_hours = await schedules.of_agents(), await schedules.get(None)
     occupancy = await history.agent_occupancy(db, start=start, end=end, agent_ids=occupancy_agents,
-                                              hours=await history.Schedules(db).get(department_id))
+                                              hours=agents_hours, other_hours=other_hours)
     overall = sum(occupancy.values(), metrics.NO_OCCUPANCY)
     days = []
     day = first
