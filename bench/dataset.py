@@ -2,7 +2,8 @@
 
 Default shape (the issue's): 20 departments, 200 agents (10 a department), 100k customers with one chat
 each, 10 messages a chat (1M). Chats: 30 % Unassigned (GrabChat has a queue to contend for), 10 % Assigned
-(50 per agent, SendMessage targets), the rest Closed. Rows are filled column by column from the ORM's
+(50 per agent, SendMessage targets), the rest Closed; a third of the Assigned and Closed chats carry one or two
+of 10 tags. Rows are filled column by column from the ORM's
 metadata, so columns added later with a scalar default are filled too.
 """
 
@@ -27,6 +28,7 @@ class Shape:
     messages_per_chat: int = 10
     managers: int = 5
     manager_sessions: int = 200  # per manager: 5 x 200 = the 1,000 fan-out sockets
+    tags: int = 10
 
 
 @dataclass
@@ -64,8 +66,7 @@ def build_rows(shape: Shape, password_hash: str) -> tuple[dict[str, list[tuple]]
     tables = Base.metadata.tables
     rng = random.Random(8)
     now = datetime.utcnow().replace(microsecond=0)
-    rows: dict[str, list[tuple]] = {name: [] for name in (
-        "department", "agent", "agent_department", "agent_session", "customer", "chat", "message")}
+    rows: dict[str, list[tuple]] = {name: [] for name in ORDER}
     seeded = Seeded()
     for d in range(1, shape.departments + 1):
         rows["department"].append(_row(tables["department"], dict(
@@ -103,6 +104,10 @@ def build_rows(shape: Shape, password_hash: str) -> tuple[dict[str, list[tuple]]
                 id=session_id, agent_id=agent_id, token_hash=hashlib.sha256(token.encode()).digest(),
                 created_at=now, expires_at=now + timedelta(days=2))))
             seeded.manager_tokens.append(token)
+    for g, group in enumerate(("Topic", "Outcome"), start=1):
+        rows["tag_group"].append(_row(tables["tag_group"], dict(id=g, name=group, enabled=True)))
+    for t in range(1, shape.tags + 1):
+        rows["tag"].append(_row(tables["tag"], dict(id=t, tag_group_id=1 + t % 2, name=f"Tag {t}", enabled=True)))
     message_id = 0
     for c in range(1, shape.chats + 1):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
@@ -124,6 +129,10 @@ def build_rows(shape: Shape, password_hash: str) -> tuple[dict[str, list[tuple]]
             agent = agents_by_department[department][(c // (10 * shape.departments)) % shape.agents_per_department]
             values.update(status="Closed", agent_id=agent, assigned_at=created, closed_at=created)
         rows["chat"].append(_row(tables["chat"], values))
+        if kind >= 3 and c % 3 == 0:  # a third of the handled chats carry one or two tags (GetChats' TagIDs)
+            for tag in sorted({1 + c % shape.tags, 1 + (c // 7) % shape.tags}):
+                rows["chat_tag"].append(_row(tables["chat_tag"], dict(chat_id=c, tag_id=tag, added_at=created,
+                                                                      agent_id=values["agent_id"])))
         for m in range(shape.messages_per_chat):
             message_id += 1
             customer_side = m % 2 == 0
@@ -135,8 +144,9 @@ def build_rows(shape: Shape, password_hash: str) -> tuple[dict[str, list[tuple]]
     return rows, seeded
 
 
-ORDER = ["department", "agent", "agent_department", "agent_session", "customer", "chat", "message"]
-SEQUENCES = ["department", "agent", "agent_session", "customer", "chat", "message"]
+ORDER = ["department", "agent", "agent_department", "agent_session", "customer", "chat", "message", "tag_group",
+         "tag", "chat_tag"]
+SEQUENCES = ["department", "agent", "agent_session", "customer", "chat", "message", "tag_group", "tag"]
 
 
 async def load_postgres(dsn: str, rows: dict[str, list[tuple]]) -> None:
