@@ -59,9 +59,11 @@ def report_verdicts(seconds: float, peak_mib: float) -> list[Verdict]:
 
 
 def _figure(value: float, unit: str) -> str:
+    """A figure as the table shows it. A ratio is cut, not rounded, to three decimals: one just under its floor
+    (0.4996) must not read as meeting it (0.500×, no)."""
     if math.isnan(value):
         return "n/a"
-    return f"{value:.2f}×" if unit == "×" else f"{value:.1f} {unit}"
+    return f"{math.floor(value * 1000) / 1000:.3f}×" if unit == "×" else f"{value:.1f} {unit}"
 
 
 def _yes_no(met: bool | None) -> str:
