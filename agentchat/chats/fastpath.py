@@ -323,6 +323,12 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
             f"OFFSET {paging.offset:d}) AS k JOIN chat AS p ON p.id = k.id ORDER BY p.created_at DESC, p.id DESC")
     items = f"coalesce(json_group_array({_CHAT_OBJECT_SQLITE}), '[]')"  # in the page's order
     count = f"SELECT count(*) FROM ({matching} LIMIT {paging.count_cap:d})"
+    if not caller.is_manager:
+        # As on PostgreSQL: the union only if their departments' chats are fewer than the cap (~10 % of the
+        # statement for an agent with a full history).
+        cap = paging.count_cap
+        in_theirs = f"SELECT count(*) AS n FROM (SELECT id FROM chat WHERE {mine} AND {condition} LIMIT {cap:d})"
+        count = f"SELECT CASE WHEN d.n >= {cap:d} THEN d.n ELSE ({count}) END FROM ({in_theirs}) AS d"
     return db.fetchrow(f"SELECT {items}, ({count}) FROM ({page}) AS p", *args)
 
 
