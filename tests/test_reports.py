@@ -14,7 +14,7 @@ from sqlalchemy import select
 from agentchat import clock, jobs
 from agentchat.hours import service as hours
 from agentchat.hours.models import WorkingHours
-from agentchat.reports import scheduler
+from agentchat.reports import history, scheduler
 from agentchat.reports.models import ReportRun
 
 
@@ -440,9 +440,9 @@ class TestOpenSeconds:
         evening = self.schedule("UTC", [{"Day": 1, "Intervals": [{"Start": "18:00", "End": "20:00"}]}])
         monday = datetime(2026, 12, 28)
         day = (monday, monday + timedelta(days=1))
-        assert hours.AnyOpen((morning, midday)).open_seconds(*day) == 6 * 3600  # 08:00-14:00
-        assert hours.AnyOpen((morning, midday, evening)).open_seconds(*day) == 8 * 3600
-        assert hours.AnyOpen((morning, evening)).open_seconds(monday.replace(hour=11), monday.replace(hour=19)) \
+        assert history.AnyOpen((morning, midday)).open_seconds(*day) == 6 * 3600  # 08:00-14:00
+        assert history.AnyOpen((morning, midday, evening)).open_seconds(*day) == 8 * 3600
+        assert history.AnyOpen((morning, evening)).open_seconds(monday.replace(hour=11), monday.replace(hour=19)) \
             == 2 * 3600
         assert morning.open_intervals(monday.replace(hour=9), monday.replace(hour=17)) == \
             [(monday.replace(hour=9), monday.replace(hour=12))]

@@ -105,24 +105,6 @@ class Schedule:
         return cached
 
 
-@dataclass(frozen=True)
-class AnyOpen:
-    """Several schedules together, open whenever any of them is: the hours of an agent who works for several
-    departments, each keeping its own (or the company's)."""
-
-    schedules: tuple[Schedule, ...]
-
-    def open_seconds(self, start: datetime, end: datetime) -> int:
-        """Whole seconds of [start, end) (naive UTC) within any of the schedules; overlaps count once."""
-        covered, reach = 0.0, start
-        for opens, closes in sorted(part for s in self.schedules for part in s.open_intervals(start, end)):
-            opens = max(opens, reach)
-            if closes > opens:
-                covered += (closes - opens).total_seconds()
-                reach = closes
-        return int(covered)
-
-
 def _spans(intervals: list[dict]) -> list[Span]:
     return sorted((minutes(i["Start"]), minutes(i["End"])) for i in intervals)
 

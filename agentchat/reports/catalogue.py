@@ -75,9 +75,7 @@ async def _agent_rows(db: AsyncSession, start: datetime, end: datetime) -> Async
         for agent_id in chat.handle_seconds:
             per_agent[agent_id].add(chat, agent_id=agent_id)
     # Within each agent's working hours (their departments').
-    schedules = history.Schedules(db)
-    occupancy = await history.agent_occupancy(db, start=start, end=end, hours=await schedules.of_agents(),
-                                              other_hours=await schedules.get(None))
+    occupancy = await history.agent_occupancy(db, start=start, end=end)
     for agent_id in sorted(set(per_agent) | set(occupancy)):
         summary = per_agent.get(agent_id, Summary())
         busy = occupancy.get(agent_id) or metrics.NO_OCCUPANCY

@@ -9,7 +9,7 @@ themselves at this size). The metrics are computed from the rows in reports.metr
 """
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,19 @@ from agentchat.tags.models import Tag
 # cheaper than large ones: fewer rows alive at once make each garbage collection pass shorter (measured: 250
 # chats per batch 3.5 s, 2,000 4.1 s over 100k chats, and 13 MiB less peak RSS); the round trips cost little.
 BATCH = 250
+
+
+@dataclass(frozen=True)
+class AnyOpen:
+    """Several schedules together, open whenever any of them is: the hours of an agent who works for several
+    departments, each keeping its own (or the company's)."""
+
+    schedules: tuple[hours.Schedule, ...]
+
+    def open_seconds(self, start: datetime, end: datetime) -> int:
+        """Whole seconds of [start, end) (naive UTC) within any of the schedules; overlaps count once."""
+        parts = (part for schedule in self.schedules for part in schedule.open_intervals(start, end))
+        return int(metrics.covered_seconds(metrics.merge(parts)))
 
 
 class Schedules:
@@ -66,7 +79,7 @@ class Schedules:
                     found[key] = None
                 else:  # departments without hours of their own share the company's row: counted once
                     distinct = tuple({id(schedule.row): schedule for schedule in schedules}.values())
-                    found[key] = distinct[0] if len(distinct) == 1 else hours.AnyOpen(distinct)
+                    found[key] = distinct[0] if len(distinct) == 1 else AnyOpen(distinct)
             hours_of[agent_id] = found[key]
         return hours_of
 
@@ -244,11 +257,11 @@ async def iter_messages(db: AsyncSession, *, start: datetime, end: datetime) -> 
 # ---- agents' occupancy --------------------------------------------------------------------------------------
 
 async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, agent_ids: set[int] | None = None,
-                          now: datetime | None = None, hours: Mapping[int, metrics.Hours | None] | None = None,
-                          other_hours: metrics.Hours | None = None) -> dict[int, metrics.Occupancy]:
+                          now: datetime | None = None, department_id: int | None = None
+                          ) -> dict[int, metrics.Occupancy]:
     """Per agent Online at some time in [start, end) (cut at now): Online seconds and those with a chat assigned,
-    also within working hours: those the caller chose, `hours[agent_id]`, else `other_hours` (None: none apply,
-    every second counts).
+    also within working hours: the department's if one is given, else each agent's own (Schedules.of_agents; the
+    company's for an agent in no department).
 
     Online time comes from agent_status_event (the status held at `start` is the agent's last change before
     it; before any change an agent is Offline). Assigned time comes from the assignment segments of every chat
@@ -281,8 +294,12 @@ async def agent_occupancy(db: AsyncSession, *, start: datetime, end: datetime, a
     finally:
         await chat_rows.close()
         await events.cursor.close()
-    hours = hours or {}
-    return {agent_id: metrics.occupancy(intervals, assigned.get(agent_id, []), hours.get(agent_id, other_hours))
+    schedules = Schedules(db)
+    if department_id is not None:
+        agents_hours, other_hours = {}, await schedules.get(department_id)
+    else:
+        agents_hours, other_hours = await schedules.of_agents(), await schedules.get(None)
+    return {agent_id: metrics.occupancy(intervals, assigned.get(agent_id, []), agents_hours.get(agent_id, other_hours))
             for agent_id, intervals in online.items()}
 
 

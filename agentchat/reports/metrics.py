@@ -263,12 +263,7 @@ def intersection(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]
     return both
 
 
-def overlap_seconds(a: Sequence[Interval], b: Sequence[Interval]) -> float:
-    """Seconds covered by both of two sorted disjoint interval lists."""
-    return _covered_seconds(intersection(a, b))
-
-
-def _covered_seconds(intervals: Iterable[Interval]) -> float:
+def covered_seconds(intervals: Iterable[Interval]) -> float:
     return sum((end - start).total_seconds() for start, end in intervals)
 
 
@@ -292,8 +287,8 @@ class Occupancy:
     online_seconds: int
     occupied_seconds: int
     # The same two counted only within working hours (equal to them when no hours apply).
-    online_seconds_within_hours: int = 0
-    occupied_seconds_within_hours: int = 0
+    online_seconds_within_hours: int
+    occupied_seconds_within_hours: int
 
     @property
     def ratio(self) -> float | None:
@@ -321,7 +316,7 @@ def occupancy(online: Sequence[Interval], assigned: Iterable[Interval], hours: H
     within `hours` (None: no working hours apply, every second counts)."""
     online = merge(online)
     occupied = intersection(online, merge(assigned))
-    online_seconds, occupied_seconds = int(_covered_seconds(online)), int(_covered_seconds(occupied))
+    online_seconds, occupied_seconds = int(covered_seconds(online)), int(covered_seconds(occupied))
     if hours is None:
         return Occupancy(online_seconds, occupied_seconds, online_seconds, occupied_seconds)
     return Occupancy(online_seconds, occupied_seconds, sum(hours.open_seconds(a, b) for a, b in online),

@@ -200,13 +200,8 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
     else:
         occupancy_agents = None
     # Within the hours of the department asked for; otherwise each agent's own (their departments').
-    schedules = history.Schedules(db)
-    if department_id is not None:
-        agents_hours, other_hours = {}, await schedules.get(department_id)
-    else:
-        agents_hours, other_hours = await schedules.of_agents(), await schedules.get(None)
     occupancy = await history.agent_occupancy(db, start=start, end=end, agent_ids=occupancy_agents,
-                                              hours=agents_hours, other_hours=other_hours)
+                                              department_id=department_id)
     overall = sum(occupancy.values(), metrics.NO_OCCUPANCY)
     days = []
     day = first
