@@ -3,8 +3,8 @@
 Default shape (the issue's): 20 departments, 200 agents (10 a department), 100k customers with one chat
 each, 10 messages a chat (1M). Chats: 30 % Unassigned (GrabChat has a queue to contend for), 10 % Assigned
 (50 per agent, SendMessage targets), the rest Closed; a third of the Assigned and Closed chats carry one or two
-of 10 tags. Rows are filled column by column from the ORM's
-metadata, so columns added later with a scalar default are filled too.
+of 10 tags. Rows are filled column by column from the ORM's metadata, so columns added later with a scalar
+default are filled too.
 """
 
 import hashlib
