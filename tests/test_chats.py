@@ -599,7 +599,7 @@ class TestGetChats:
 class TestExportChat:
     def test_tricky_text_survives_the_round_trip(self, server, api, team):
         chat = queued_chat(server, team.sales, name='Jan "Die Man", Jr.')
-        texts = ['comma, "quote", and\r\nnewline', "=SUM(A1:A2)", "ñandú 中文 🙂", "line\nbreak"]
+        texts = ['comma, "quote", and\r\nnewline', "-5", "ñandú 中文 🙂", "line\nbreak"]
         for text in texts:
             customer_writes(server, chat.customer_id, text)
         response = api.get("ExportChat", team.alice, {"ChatID": chat.chat_id})
@@ -610,6 +610,18 @@ class TestExportChat:
         assert [r["Text"] for r in customer_rows][-4:] == texts
         assert {r["SenderName"] for r in customer_rows} == {'Jan "Die Man", Jr.'}
         assert [int(r["MessageID"]) for r in rows] == sorted(int(r["MessageID"]) for r in rows)
+
+    def test_formula_cells_are_escaped_as_in_reports(self, server, api, team):
+        # A customer's text, name or file name must not run as a formula in the agent's spreadsheet.
+        chat = queued_chat(server, team.sales, name="=HYPERLINK(\"http://evil\")")
+        texts = ["=SUM(A1:A2)", "+27 82 123 4567", "-cmd", "@import", "\tTab", "\rReturn", "-5", "a=b"]
+        for text in texts:
+            customer_writes(server, chat.customer_id, text)
+        rows = [r for r in read_csv(api.get("ExportChat", team.alice, {"ChatID": chat.chat_id}))
+                if r["SenderType"] == "Customer"]
+        assert [r["Text"] for r in rows][-len(texts):] == [
+            "'=SUM(A1:A2)", "'+27 82 123 4567", "'-cmd", "'@import", "'\tTab", "'\rReturn", "-5", "a=b"]
+        assert {r["SenderName"] for r in rows} == {"'=HYPERLINK(\"http://evil\")"}
 
     def test_large_chats_stream_in_batches(self, server, api, team):
         chat = queued_chat(server, team.sales)

@@ -16,6 +16,7 @@ from agentchat.agents.models import Agent
 from agentchat.chats.models import SENDER_AGENT, SENDER_CUSTOMER, Chat, Message
 from agentchat.contract import format_time
 from agentchat.customers.models import Customer
+from agentchat.spreadsheet import safe_cell
 
 HEADER = ("MessageID", "CreatedAt", "SenderType", "SenderName", "Text", "FileName", "DeliveryStatus")
 BATCH = 500
@@ -54,9 +55,10 @@ async def chat_csv(sessionmaker: async_sessionmaker[AsyncSession], chat_id: int)
         async with sessionmaker() as db:
             rows = await _batch(db, chat_id, last_id)
         for message_id, created_at, sender_type, text, name, status, agent_name, customer_name in rows:
+            # Customers choose their names, texts and file names: none may run as a spreadsheet formula.
             writer.writerow((message_id, format_time(created_at), sender_type,
-                             _sender_name(sender_type, agent_name, customer_name), text or "", name or "",
-                             status or ""))
+                             safe_cell(_sender_name(sender_type, agent_name, customer_name)), safe_cell(text or ""),
+                             safe_cell(name or ""), status or ""))
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()

@@ -5,6 +5,8 @@ import io
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 
+from agentchat.spreadsheet import safe_cell
+
 MIME_TYPES = {
     "CSV": "text/csv",
     "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -20,24 +22,11 @@ def _cell(value) -> str:
         return ""
     if value is True or value is False:
         return "Yes" if value else "No"
-    text = value if value.__class__ is str else str(value)
-    # Spreadsheet formula injection: a cell may not start with a formula character.
-    if text.startswith(_FORMULA_STARTS) and not _is_number(text):
-        return "'" + text
-    return text
+    return safe_cell(value if value.__class__ is str else str(value))
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@")
 # Written by the csv module as str() would, and never a formula: no need to look at them (most of a report's cells).
 _PLAIN_NUMBERS = (int, float)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 async def csv_chunks(columns: Sequence[str], rows: AsyncIterator[list]) -> AsyncIterator[bytes]:
