@@ -19,8 +19,8 @@ async def create_agent(body: CreateAgentIn, _caller: ManagerOnly, request: Reque
 
 
 @router.post("/api/UpdateAgent")
-async def update_agent(body: UpdateAgentIn, caller: CurrentAgent, db: DbSession) -> AgentOut:
-    agent = await agents.update_agent(db, caller=caller, data=body)
+async def update_agent(body: UpdateAgentIn, caller: CurrentAgent, request: Request, db: DbSession) -> AgentOut:
+    agent = await agents.update_agent(db, request.app.state.settings, caller=caller, data=body)
     await commit_and_publish(db)
     return AgentOut.model_validate(agent)
 

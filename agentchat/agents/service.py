@@ -49,7 +49,7 @@ async def create_agent(db: AsyncSession, settings: Settings, data: CreateAgentIn
     return agent
 
 
-async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn) -> Agent:
+async def update_agent(db: AsyncSession, settings: Settings, *, caller: Caller, data: UpdateAgentIn) -> Agent:
     changes = data.model_dump(exclude_unset=True)
     if not caller.is_manager:
         if data.agent_id != caller.agent_id:
@@ -79,12 +79,16 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
     changes.pop("agent_id")
     if "notifications" in changes:
         changes["notifications"] = sorted(set(changes["notifications"] or []))
+    address_changed = changes.get("email_address", agent.email_address) != agent.email_address
     for key, value in changes.items():
         setattr(agent, key, value)
     if changes.get("enabled") is False:
         agent.status_id = STATUS_OFFLINE
         await auth.revoke_sessions(db, agent_id=agent.id)
+        await auth.revoke_reset_codes(db, agent_id=agent.id)
     await _flush_unique(db)
+    if address_changed:
+        await _codes_follow_the_address(db, settings, agent)
     if agent.status_id != status_before:
         agent_events.agent_status_changed(db, agent_id=agent.id, status_id=agent.status_id)
     agent_events.agent_updated(db, agent)
@@ -92,6 +96,16 @@ async def update_agent(db: AsyncSession, *, caller: Caller, data: UpdateAgentIn)
         # Online again, more places or new departments: queued chats may now go to this agent.
         routing.route_after_commit(db, agent_ids=(agent.id,))
     return agent
+
+
+async def _codes_follow_the_address(db: AsyncSession, settings: Settings, agent: Agent) -> None:
+    """Links mailed to the old address die (it may have been a typo, someone else's inbox); an agent still to
+    choose a password is invited again at the new one."""
+    if agent.password_hash is None and agent.enabled:
+        await auth.issue_reset_code(db, settings, agent=agent, lifetime=timedelta(hours=settings.invite_code_hours),
+                                    invitation=True)  # which revokes the older codes
+    else:
+        await auth.revoke_reset_codes(db, agent_id=agent.id)
 
 
 async def _check_last_manager(db: AsyncSession, agent: Agent, changes: dict) -> None:

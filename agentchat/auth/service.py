@@ -127,15 +127,25 @@ def reset_link(settings: Settings, code: str) -> str:
 
 async def issue_reset_code(db: AsyncSession, settings: Settings, *, agent: Agent, lifetime: timedelta,
                            invitation: bool = False) -> None:
-    """Create a single-use code and e-mail its link once the transaction commits."""
+    """Create a single-use code and e-mail its link once the transaction commits. Older codes die: only the
+    newest link mailed works."""
     code = secrets.token_urlsafe(32)
     now = clock.now()
+    await revoke_reset_codes(db, agent_id=agent.id)
     db.add(PasswordResetCode(agent_id=agent.id, code_hash=token_hash(code), created_at=now,
                              expires_at=now + lifetime))
     await db.flush()
     mail = _invitation_mail(settings, agent, code, lifetime) if invitation else _reset_mail(
         settings, agent, code, lifetime)
     after_commit(db, lambda: send_mail(settings, mail))
+
+
+async def revoke_reset_codes(db: AsyncSession, *, agent_id: int) -> None:
+    """End every outstanding code of the agent (a newer code, a new address, disabling, a password chosen):
+    a link mailed to a mistyped address must not open the corrected account."""
+    await db.execute(update(PasswordResetCode)
+                     .where(PasswordResetCode.agent_id == agent_id, PasswordResetCode.used_at.is_(None))
+                     .values(used_at=clock.now()))
 
 
 def _reset_mail(settings: Settings, agent: Agent, code: str, lifetime: timedelta) -> Mail:
@@ -190,11 +200,7 @@ async def set_password(db: AsyncSession, hasher: PasswordHasher, *, code: str, p
     new_hash = await hash_password(hasher, password)
     await db.execute(update(Agent).where(Agent.id == agent_id).values(password_hash=new_hash))
     # Other outstanding codes die with this one: the password has just been chosen.
-    await db.execute(
-        update(PasswordResetCode)
-        .where(PasswordResetCode.agent_id == agent_id, PasswordResetCode.used_at.is_(None))
-        .values(used_at=now)
-    )
+    await revoke_reset_codes(db, agent_id=agent_id)
     await revoke_sessions(db, agent_id=agent_id)
     return True
 
