@@ -87,7 +87,7 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
 
         For a caller that leaves the connection as it found it (no transaction open) and needs none of a
         checkout's work: on SQLite's single connection, the two greenlet_spawns and SQLAlchemy's checkout and
-        checkin around each hot call were ~8 % of a SendMessage (rawdb.RawConnections; README, "Round 8")."""
+        checkin around each hot call were ~8 % of a SendMessage (rawdb.RawConnections; bench/HISTORY.md, Round 8)."""
         if self._overflow < self._max_overflow:
             return None  # opening connections is the pool's business
         queue: FairQueue = self._pool

@@ -2,7 +2,7 @@
 served before FastAPI's middleware stack (LeanRoutesFirst).
 
 FastAPI's work on every request — matching through each included router, solving the dependency tree, its exit
-stacks — was a quarter of a SendMessage's CPU (bench/, README "Round 5"). The FastAPI route stays: it describes
+stacks — was a quarter of a SendMessage's CPU (bench/HISTORY.md, Round 5). The FastAPI route stays: it describes
 the call (OpenAPI, /docs, the contract tests) and declares what runs. The lean route in front serves the same
 path and method by calling those same functions in the same order — the router's dependencies, the route's
 dependencies, then the endpoint — each with the parameters it declares, read straight from the request.
@@ -149,7 +149,7 @@ class LeanRoutesFirst(FastAPI):
 
     Every other request passes ServerErrorMiddleware, FastAPI's telemetry and body-limit middlewares, RequestMetrics,
     ExceptionMiddleware, AsyncExitStackMiddleware and the router's matching before its endpoint: for SendMessage,
-    skipping them gave 12-35 % more requests per second on SQLite (bench/, README "Round 7"). A lean route gets
+    skipping them gave 12-35 % more requests per second on SQLite (bench/HISTORY.md, Round 7). A lean route gets
     here what it needs of them: RequestMetrics, and the app's exception handlers (the contract's error envelope;
     the 500 for an unexpected error, which ServerErrorMiddleware would otherwise give). It reads its body within
     its own limit, has no dependency to close, and is also in the router (routes[0]), where a request under a

@@ -2,7 +2,7 @@
 
 The hot paths (session check, SendMessage, GrabChat, GetChats, outbound delivery) run a few hand-written
 statements here instead of the async ORM, which costs several times more CPU per statement
-(see ../shared/PERFORMANCE.md). They run on a `RawConnections` connection, with no ORM session at all (creating
+(see docs/performance.md). They run on a `RawConnections` connection, with no ORM session at all (creating
 an AsyncSession alone cost ~8 % of a SendMessage): on PostgreSQL an asyncpg pool of its own, on SQLite the
 engine's single connection (one writer per process). Such a connection is in autocommit: on PostgreSQL each hot
 path is written as ONE statement that checks and changes at once (a CTE, `UPDATE … RETURNING`); on SQLite its few
@@ -133,7 +133,7 @@ class Raw:
         inside aiosqlite's thread (work that SQLite may take milliseconds over, like SearchCustomer's scans, asks
         for a connection that is not `here`: there it overlaps the loop's other work). Each statement through
         aiosqlite is a hop to that thread and back (~100 µs of CPU, and the two threads then take turns at the
-        GIL): SendMessage served 1.4-1.7× the requests here than in one hop (README, "Round 7"). `work` must not
+        GIL): SendMessage served 1.4-1.7× the requests here than in one hop (bench/HISTORY.md, Round 7). `work` must not
         wait on anything but the database, and must be safe to run again after failing with SQLITE_BUSY (it then
         changed nothing, or nothing that matters twice)."""
         connection = self.connection
@@ -264,7 +264,7 @@ class RawConnections:
     # ceiling uses 10); more only queue inside the server.
     POOL_SIZE = 16
     # Of those, how many may run a read that keeps PostgreSQL busy (GetChats): 64 concurrent GetChats on 16
-    # connections gave p99 85-96 ms at p50 40-43; on 6, p99 59-62 at p50 44 (bench/, README "Round 6"). A write
+    # connections gave p99 85-96 ms at p50 40-43; on 6, p99 59-62 at p50 44 (bench/HISTORY.md, Round 6). A write
     # mostly waits for its commit and gains from company, so writes may use every connection.
     READ_TURNS = 6
 
