@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets up .venv (if needed) and starts AgentChat on its embedded default: a SQLite file under ./data.
+# Sets up .venv (when pyproject.toml or constraints.txt changed) and starts AgentChat on its embedded default:
+# a SQLite file under ./data. Arguments go to `agentchat serve` (--host, --port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -e .
+scripts/install.sh
 exec .venv/bin/agentchat serve "$@"
