@@ -9,6 +9,7 @@ returned connection is handed straight to the oldest waiter, and nobody takes on
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from typing import Any
 
@@ -105,3 +106,9 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
 
     def give_back(self, record: Any) -> None:
         self._do_return_conn(record)
+
+
+# SQLAlchemy names a pool's logger after its class, which puts this one under "agentchat" (INFO): SQLAlchemy's
+# routine "Pool disposed" / "Pool recreating" lines, at every engine.dispose() (each start disposes two engines),
+# then read like errors. SQLAlchemy keeps its own pools' loggers at WARNING; so does this.
+logging.getLogger(f"{FairAsyncQueuePool.__module__}.{FairAsyncQueuePool.__name__}").setLevel(logging.WARNING)
