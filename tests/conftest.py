@@ -227,6 +227,7 @@ def _clean(request):
     if "server" in request.fixturenames:
         live: LiveServer = request.getfixturevalue("server")
         live.truncate()
+        live.app.state.reset_request_limit.reset()
         request.getfixturevalue("mailbox").clear()
         request.getfixturevalue("graph_api").reset()
     yield

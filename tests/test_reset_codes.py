@@ -1,8 +1,12 @@
-"""Reset codes and invitations die when they should (issue 17): a newer code, a new address, disabling."""
+"""Reset codes and invitations (issue 17): they die with a newer code, a new address, disabling; asking for one
+tells nothing about who is registered, and is limited per client IP."""
 
+import httpx
 from conftest import PASSWORD, add_agent, assert_error, reset_code
+from sqlalchemy import text
 
 from agentchat.agents.models import ROLE_MANAGER
+from agentchat.channels.setup import RESET_REQUESTS_PER_IP
 
 
 def request_code(api, mailbox, email, count=1):
@@ -60,3 +64,56 @@ class TestCodesRevoked:
         second = request_code(api, mailbox, "ann@example.com", count=2)
         assert_error(set_password(api, first), 401, "reset_code_invalid")
         api.ok(set_password(api, second))
+
+
+class HeldDatabase:
+    """The agents out of the app's reach: on SQLite its only connection is taken, on PostgreSQL the agent table
+    is locked, until release()."""
+
+    def __init__(self, server):
+        self.server = server
+        self.connection = server.run(self._hold())
+
+    async def _hold(self):
+        connection = await self.server.app.state.engine.connect()
+        if connection.dialect.name == "postgresql":
+            await connection.begin()
+            await connection.execute(text("LOCK TABLE agent IN ACCESS EXCLUSIVE MODE"))
+        return connection
+
+    def release(self) -> None:
+        async def job():
+            await self.connection.rollback()
+            await self.connection.close()
+        self.server.run(job())
+
+
+class TestRequestPasswordReset:
+    def test_the_answer_does_not_wait_for_the_lookup_and_the_mail_still_comes(self, server, api, mailbox):
+        add_agent(server, name="Ann", email="ann@example.com")
+        held = HeldDatabase(server)
+        try:
+            # Answered while the address cannot even be looked up: its time cannot depend on the lookup.
+            with httpx.Client(base_url=server.base_url, timeout=10) as client:
+                known, unknown = (client.get("/api/RequestPasswordReset", params={"EmailAddress": address})
+                                  for address in ("ann@example.com", "nobody@example.com"))
+        finally:
+            held.release()
+        assert known.status_code == unknown.status_code == 200
+        assert known.content == unknown.content == b'{"Requested":true}'
+        assert {k: v for k, v in known.headers.items() if k != "date"} == {
+            k: v for k, v in unknown.headers.items() if k != "date"}
+        code = reset_code(mailbox.wait_for("ann@example.com")[-1])
+        api.ok(set_password(api, code))
+        assert mailbox.to("nobody@example.com") == []
+
+    def test_requests_are_limited_per_client_ip(self, server, api, mailbox):
+        add_agent(server, name="Ann", email="ann@example.com")
+        addresses = ["ann@example.com", "nobody@example.com", "not an address"]
+        for number in range(RESET_REQUESTS_PER_IP):
+            api.ok(api.get("RequestPasswordReset", params={"EmailAddress": addresses[number % 3]}))
+        for address in addresses:
+            refused = api.get("RequestPasswordReset", params={"EmailAddress": address})
+            assert_error(refused, 429, "too_many_attempts")
+            assert int(refused.headers["Retry-After"]) >= 1
+        mailbox.wait_for("ann@example.com", count=3)

@@ -1,12 +1,14 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat.agents.schemas import AgentOut
 from agentchat.auth import service as auth
 from agentchat.auth.schemas import ExpiresOut, LogonIn, LogonOut, SetPasswordIn
-from agentchat.contract import Schema, Unauthorized, normalise_email
-from agentchat.db import DbSession, commit_and_publish
+from agentchat.config import Settings
+from agentchat.contract import Schema, TooManyAttempts, Unauthorized, normalise_email
+from agentchat.db import DbSession, commit_and_publish, start_background
 from agentchat.security import CurrentAgent
 
 router = APIRouter()
@@ -52,15 +54,28 @@ async def set_password(body: SetPasswordIn, request: Request, db: DbSession) -> 
 
 @router.get("/api/RequestPasswordReset", tags=["Authentication"])
 async def request_password_reset(
-    email_address: Annotated[str, Query(alias="EmailAddress", max_length=254)], request: Request, db: DbSession
+    email_address: Annotated[str, Query(alias="EmailAddress", max_length=254)], request: Request
 ) -> Requested:
+    state = request.app.state
+    retry_after = await state.reset_request_limit.hit(client_ip(request))
+    if retry_after is not None:
+        raise TooManyAttempts("Too many reset requests from this address; try again later.",
+                              headers={"Retry-After": str(retry_after)})
     try:
         email = normalise_email(email_address)
     except ValueError:
         return Requested()
-    await auth.request_password_reset(db, request.app.state.settings, email=email)
-    await commit_and_publish(db)
+    # Answered before the address is even looked up, so the time taken says nothing about who is registered;
+    # the lookup, the code and the mail follow in the background (finished at shutdown too).
+    start_background(_request_password_reset(state.sessionmaker, state.settings, email))
     return Requested()
+
+
+async def _request_password_reset(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                                  email: str) -> None:
+    async with sessionmaker() as db:
+        await auth.request_password_reset(db, settings, email=email)
+        await commit_and_publish(db)
 
 
 @router.get("/api/AgentLogoff", tags=["Authentication"])

@@ -171,7 +171,9 @@ def _invitation_mail(settings: Settings, agent: Agent, code: str, lifetime: time
 
 async def request_password_reset(db: AsyncSession, settings: Settings, *, email: str) -> None:
     """E-mail a reset link if the address belongs to an enabled agent. Silent either way."""
-    agent = (await db.execute(select(Agent).where(Agent.email_address == email))).scalar_one_or_none()
+    # The agent's row locked (PostgreSQL) so that concurrent requests count each other's codes.
+    agent = (await db.execute(select(Agent).where(Agent.email_address == email).with_for_update())
+             ).scalar_one_or_none()
     if agent is None or not agent.enabled:
         return
     hour_ago = clock.now() - timedelta(hours=1)

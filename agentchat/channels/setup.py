@@ -4,7 +4,12 @@ from fastapi import FastAPI
 
 from agentchat.channels.outbound import ChannelSender
 from agentchat.channels.webchat import start_webchat, stop_webchat
+from agentchat.channels.webchat.limits import new_limit
 from agentchat.channels.whatsapp import start_whatsapp, stop_whatsapp
+
+# RequestPasswordReset is public and mails: at most this many requests per client IP in the window.
+RESET_REQUESTS_PER_IP = 10
+RESET_REQUESTS_WINDOW_SECONDS = 900
 
 
 async def start_channels(app: FastAPI) -> dict[str, ChannelSender]:
@@ -21,6 +26,9 @@ async def start_channels(app: FastAPI) -> dict[str, ChannelSender]:
     senders: dict[str, ChannelSender] = {}
     senders.update(await start_whatsapp(app))
     senders["WebChat"] = await start_webchat(app)
+    # Not a channel's, but counted where the channels' limits are (Redis with several instances).
+    app.state.reset_request_limit = new_limit(app.state.channel_redis, settings.redis_prefix, "reset_requests",
+                                              RESET_REQUESTS_PER_IP, RESET_REQUESTS_WINDOW_SECONDS)
     return senders
 
 

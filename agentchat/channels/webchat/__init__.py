@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from agentchat.channels.webchat.hub import LocalVisitorHub
-from agentchat.channels.webchat.limits import Limit, SharedSlidingWindowLimit, SlidingWindowLimit
+from agentchat.channels.webchat.limits import Limit, new_limit
 from agentchat.channels.webchat.sender import WebChatSender
 
 # Public endpoints, so counted per client: new visitors per IP address, messages per visitor.
@@ -25,9 +25,7 @@ async def start_webchat(app: FastAPI) -> WebChatSender:
     client, prefix = app.state.channel_redis, app.state.settings.redis_prefix
 
     def limit(name: str, count: int, window_seconds: float) -> Limit:
-        if client is None:
-            return SlidingWindowLimit(count, window_seconds)
-        return SharedSlidingWindowLimit(client, f"webchat_{name}", count, window_seconds, prefix=prefix)
+        return new_limit(client, prefix, f"webchat_{name}", count, window_seconds)
 
     app.state.webchat_visitor_limit = limit("visitors", VISITORS_PER_IP, VISITORS_WINDOW_SECONDS)
     app.state.webchat_message_limit = limit("messages", MESSAGES_PER_VISITOR, MESSAGES_WINDOW_SECONDS)

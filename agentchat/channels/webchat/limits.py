@@ -113,3 +113,11 @@ class SharedSlidingWindowLimit:
     def reset(self) -> None:
         """Forgets this instance's own counts (tests); the shared ones expire with their window."""
         self._here.reset()
+
+
+def new_limit(redis, prefix: str, name: str, limit: int, window_seconds: float) -> Limit:
+    """A limit counted in this process, or in Redis (`redis` a client, with Redis as the broker) for all
+    instances together."""
+    if redis is None:
+        return SlidingWindowLimit(limit, window_seconds)
+    return SharedSlidingWindowLimit(redis, name, limit, window_seconds, prefix=prefix)
