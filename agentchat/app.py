@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.wal_checkpoints = checkpoints = start_wal_checkpoints(raw_connections)
         app.state.raw = raw_connections
         broker = create_broker(settings.broker_url, settings.redis_prefix)
-        hub = AgentHub()
+        hub = AgentHub(max_per_session=settings.max_sockets_per_session)
         app.state.broker, app.state.agent_hub = broker, hub
         hub.start()
         await broker.start(hub.receive)

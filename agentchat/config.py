@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("agentchat", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    # How often each instance sets agents without a live session Offline and closes the sockets of sessions that
+    # have ended (idle expiry): a socket outlives its session by at most this long.
+    presence_sweep_seconds: float = Field(30, ge=0.5, le=600)
+    # Agent WebSockets one session may hold open (per instance); one more closes the session's oldest.
+    max_sockets_per_session: int = Field(10, ge=1, le=1000)
     reset_code_minutes: int = Field(60, ge=5, le=24 * 60)
     invite_code_hours: int = Field(72, ge=1, le=24 * 30)
     logon_max_failures: int = Field(5, ge=1)

@@ -11,7 +11,6 @@ from agentchat.db import commit_and_publish
 
 log = logging.getLogger(__name__)
 
-PRESENCE_SWEEP_SECONDS = 30
 REPORTS_SECONDS = 60
 ROUTING_SECONDS = 30
 NOTIFY_WAITING_SECONDS = 30
@@ -22,9 +21,11 @@ ORPHAN_FILES_FIRST_SECONDS = 10 * 60  # not in the rush of a (rolling) restart
 
 
 async def sweep_presence(app: FastAPI) -> None:
-    """Agents whose every session has expired go Offline (and everyone hears of it)."""
+    """Agents whose every session has expired go Offline (and everyone hears of it); this instance's sockets of
+    sessions that have ended are closed (on every instance, by SessionEnded)."""
     async with app.state.sessionmaker() as db:
         await auth.expire_idle_agents(db)
+        await auth.end_gone_sessions(db, sessions=app.state.agent_hub.sessions())
         await commit_and_publish(db)
 
 
@@ -74,7 +75,8 @@ async def sweep_orphan_files(app: FastAPI) -> None:
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
     if not app.state.settings.run_jobs:
         return []
-    return [asyncio.create_task(_every(PRESENCE_SWEEP_SECONDS, sweep_presence, app), name="presence"),
+    presence = app.state.settings.presence_sweep_seconds
+    return [asyncio.create_task(_every(presence, sweep_presence, app), name="presence"),
             # First pass at start-up: the latest run missed while the service was down goes out once.
             asyncio.create_task(_every(REPORTS_SECONDS, send_due_reports, app, first=0), name="reports"),
             asyncio.create_task(_every(ROUTING_SECONDS, route_queued_chats, app), name="routing"),

@@ -1,5 +1,6 @@
 """Two AgentChat processes on one PostgreSQL and one Redis: an action on one reaches sockets on the other."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,8 +10,10 @@ import time
 import httpx
 import pytest
 import redis
+from conftest import POSTGRES_ADMIN_URL
 from instances import Instance, drop_database, recreate_database
 from realtime_helpers import AgentSocket, next_frame, visitor_acknowledges
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 REDIS_URL = os.environ.get("AGENTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -25,11 +28,15 @@ def two_instances(tmp_path_factory):
     env = dict(os.environ, AGENTCHAT_DATABASE_URL=recreate_database(DATABASE), AGENTCHAT_BROKER_URL=REDIS_URL,
                AGENTCHAT_REDIS_PREFIX=REDIS_PREFIX,
                AGENTCHAT_DATA_DIR=str(tmp), AGENTCHAT_ARGON2_TIME_COST="1", AGENTCHAT_ARGON2_MEMORY_KIB="8",
-               AGENTCHAT_ARGON2_PARALLELISM="1", AGENTCHAT_LOG_LEVEL="WARNING")
+               AGENTCHAT_ARGON2_PARALLELISM="1", AGENTCHAT_LOG_LEVEL="WARNING",
+               # Sockets of idle-expired sessions are closed within a second, not 30.
+               AGENTCHAT_PRESENCE_SWEEP_SECONDS="1")
     for name, email in (("Ann", "ann@example.com"), ("Ben", "ben@example.com")):
         subprocess.run([sys.executable, "-m", "agentchat", "create-manager", "--name", name, "--email", email,
                         "--password", "multi-instance"], env=env, check=True, capture_output=True)
     instances = [Instance(env, tmp), Instance(env, tmp)]
+    for instance in instances:
+        instance.env = env
     yield instances
     for instance in instances:
         instance.stop()
@@ -140,3 +147,55 @@ class TestSharedVisitorLimits:
             assert 1 <= int(refused.headers["Retry-After"]) <= 600
         other = httpx.post(f"{a.base_url}/webchat/visitors", headers={"X-Forwarded-For": "198.51.100.251"})
         assert other.status_code == 200, other.text
+
+
+def agent_id_of(instance: Instance, token: str, email: str) -> int:
+    agents = httpx.get(f"{instance.base_url}/api/GetAgents", params={"SessionToken": token}).json()["Items"]
+    return next(agent["AgentID"] for agent in agents if agent["EmailAddress"] == email)
+
+
+def assert_closed_with_4401(socket: AgentSocket) -> None:
+    socket.wait_for("SessionEnded", timeout=15)
+    with pytest.raises(ConnectionClosed) as closed:
+        socket.drain(quiet=5)
+    assert closed.value.rcvd.code == 4401
+
+
+async def _expire_sessions_of(email: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}")
+    try:
+        await connection.execute("UPDATE agent_session SET expires_at = now() AT TIME ZONE 'UTC' - interval '1 minute' "
+                                 "WHERE agent_id = (SELECT id FROM agent WHERE email_address = $1)", email)
+    finally:
+        await connection.close()
+
+
+class TestSessionsEndAcrossInstances:
+    """A session ended through one instance closes its sockets on the other."""
+
+    def test_logoff_on_one_closes_the_socket_on_the_other(self, two_instances):
+        a, b = two_instances
+        token = logon(a, "ben@example.com")
+        with AgentSocket(b, token) as socket:
+            assert httpx.get(f"{a.base_url}/api/AgentLogoff", params={"SessionToken": token}).status_code == 200
+            assert_closed_with_4401(socket)
+
+    def test_disabling_on_one_closes_the_socket_on_the_other(self, two_instances):
+        a, b = two_instances
+        ann = logon(a, "ann@example.com")
+        email = f"cy{time.monotonic_ns()}@example.com"
+        subprocess.run([sys.executable, "-m", "agentchat", "create-manager", "--name", "Cy", "--email", email,
+                        "--password", "multi-instance"], env=a.env, check=True, capture_output=True)
+        token = logon(b, email)
+        with AgentSocket(b, token) as socket:
+            api_post(a, "UpdateAgent", ann, {"AgentID": agent_id_of(a, ann, email), "Enabled": False})
+            assert_closed_with_4401(socket)
+
+    def test_idle_expiry_closes_the_socket_wherever_it_is(self, two_instances):
+        a, b = two_instances
+        token = logon(a, "ben@example.com")
+        with AgentSocket(b, token) as socket:
+            asyncio.run(_expire_sessions_of("ben@example.com"))
+            assert_closed_with_4401(socket)

@@ -121,6 +121,26 @@ async def revoke_sessions(db: AsyncSession, *, agent_id: int) -> None:
     agent_events.sessions_ended(db, agent_id=agent_id, session_ids=session_ids)
 
 
+async def end_gone_sessions(db: AsyncSession, *, sessions: dict[int, int]) -> None:
+    """SessionEnded for those of `sessions` ({SessionID: AgentID}: an instance's open sockets) that are no longer
+    live: idle-expired, or revoked or disabled without an event reaching this instance (another process's
+    create-manager; a broker that was down). Every instance then closes their sockets."""
+    now = clock.now()
+    ids = sorted(sessions)
+    live: set[int] = set()
+    for start in range(0, len(ids), 500):  # SQLite's bound on parameters, with room to spare
+        live.update((await db.execute(
+            select(AgentSession.id).join(Agent, Agent.id == AgentSession.agent_id)
+            .where(AgentSession.id.in_(ids[start:start + 500]), AgentSession.revoked_at.is_(None),
+                   AgentSession.expires_at > now, Agent.enabled.is_(True)))).scalars())
+    ended: dict[int, list[int]] = {}
+    for session_id in ids:
+        if session_id not in live:
+            ended.setdefault(sessions[session_id], []).append(session_id)
+    for agent_id, session_ids in ended.items():
+        agent_events.sessions_ended(db, agent_id=agent_id, session_ids=session_ids)
+
+
 def reset_link(settings: Settings, code: str) -> str:
     return f"{settings.public_url.rstrip('/')}/reset-password?ResetCode={code}"
 

@@ -12,6 +12,12 @@ from agentchat.events.broker import Envelope
 
 log = logging.getLogger(__name__)
 
+# Close codes: the session ended (log on again); pushed out by a newer socket of the same session.
+CLOSE_SESSION_ENDED = 4401
+CLOSE_TOO_MANY_SOCKETS = 1008
+# Sockets one session may hold open on an instance (AGENTCHAT_MAX_SOCKETS_PER_SESSION): one more closes the oldest.
+MAX_SOCKETS_PER_SESSION = 10
+
 
 @dataclass(eq=False)
 class Connection:
@@ -46,24 +52,53 @@ class AgentHub:
     sequentially (PERFORMANCE.md: gathering the sends was slower), with one ASGI message shared by all sends.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_session: int = MAX_SOCKETS_PER_SESSION) -> None:
         self.connections: set[Connection] = set()
+        self.max_per_session = max_per_session
+        # Each session's sockets, oldest first.
+        self._by_session: dict[int, list[Connection]] = {}
         self._managers: set[Connection] = set()
         self._by_agent: dict[int, set[Connection]] = {}
         self._by_department: dict[int, set[Connection]] = {}
         self._queue: asyncio.Queue[Envelope] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
+        self._closing: set[asyncio.Task] = set()
 
     # ---- the index ----
 
-    def add(self, connection: Connection) -> None:
+    def add(self, connection: Connection) -> Connection | None:
+        """Register the socket; returns the session's oldest socket when this one is over the limit (no longer
+        registered: the caller closes it), so that one session cannot hoard sockets."""
         self.connections.add(connection)
         self._index(connection)
+        sockets = self._by_session.setdefault(connection.session_id, [])
+        sockets.append(connection)
+        if len(sockets) > self.max_per_session:
+            oldest = sockets[0]
+            self.discard(oldest)
+            return oldest
+        return None
 
     def discard(self, connection: Connection) -> None:
         if connection in self.connections:
             self.connections.discard(connection)
             self._unindex(connection)
+            sockets = self._by_session.get(connection.session_id, [])
+            if connection in sockets:
+                sockets.remove(connection)
+            if not sockets:
+                self._by_session.pop(connection.session_id, None)
+
+    def sessions(self) -> dict[int, int]:
+        """The sessions with a socket here: {SessionID: AgentID}."""
+        return {session_id: sockets[0].agent_id for session_id, sockets in self._by_session.items()}
+
+    def close(self, connection: Connection, code: int) -> None:
+        """Unregister the socket at once (it hears nothing more) and close it off the caller's path."""
+        self.discard(connection)
+        task = asyncio.create_task(_close(connection.websocket, code))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _index(self, connection: Connection) -> None:
         self._by_agent.setdefault(connection.agent_id, set()).add(connection)
@@ -121,8 +156,11 @@ class AgentHub:
         while True:
             envelope = await self._queue.get()
             try:
-                self._apply(envelope)
+                ended = self._apply(envelope)
                 await self._fan_out(envelope)
+                # After the fan-out, so that the sockets being closed hear SessionEnded first.
+                for connection in ended:
+                    self.close(connection, CLOSE_SESSION_ENDED)
             except Exception:
                 log.exception("event fan-out failed")
 
@@ -143,8 +181,9 @@ class AgentHub:
                 else:
                     connection.last_sent = max(connection.last_sent, event_id)
 
-    def _apply(self, envelope: Envelope) -> None:
-        """Keep connections' view of their agent current (role, departments) and end revoked sessions."""
+    def _apply(self, envelope: Envelope) -> list[Connection]:
+        """Keep connections' view of their agent current (role, departments); returns the connections of ended
+        sessions, to be closed once they have heard this event (and before they hear another)."""
         kind = envelope["Type"]
         if kind == "AgentUpdated":
             data = envelope.get("Data") or {}
@@ -155,10 +194,9 @@ class AgentHub:
                 self._index(connection)
         elif kind == "SessionEnded":
             data = envelope.get("Data") or {}
-            ended = set(data.get("SessionIDs") or [])
-            for connection in list(self.connections):
-                if connection.session_id in ended:
-                    asyncio.create_task(_close(connection.websocket, 4401))
+            return [connection for session_id in data.get("SessionIDs") or []
+                    for connection in self._by_session.get(session_id, ())]
+        return []
 
     async def send(self, connection: Connection, event_id: int, text: str) -> None:
         if event_id and event_id <= connection.last_sent:

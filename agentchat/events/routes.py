@@ -1,6 +1,8 @@
 """GET /ws: the agent WebSocket. Authenticated by SessionToken; LastEventID asks for what was missed."""
 
 import asyncio
+import json
+import logging
 import time
 from datetime import timedelta
 
@@ -9,10 +11,11 @@ from sqlalchemy import select
 
 from agentchat.channels.webchat import sender as webchat_sender
 from agentchat.chats.models import CLOSED, WEBCHAT, WHATSAPP, Chat
-from agentchat.events.hub import Connection
+from agentchat.events.hub import CLOSE_TOO_MANY_SOCKETS, Connection
 from agentchat.events.model import Event
 from agentchat.security import authenticate
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 # Close codes: 4401 = no valid session (log on again), 4400 = bad request.
@@ -36,7 +39,9 @@ async def agent_socket(websocket: WebSocket) -> None:
     hub, broker = state.agent_hub, state.broker
     connection = Connection(websocket=websocket, agent_id=caller.agent_id, session_id=caller.session_id,
                             is_manager=caller.is_manager, department_ids=department_ids)
-    hub.add(connection)
+    pushed_out = hub.add(connection)
+    if pushed_out is not None:
+        hub.close(pushed_out, CLOSE_TOO_MANY_SOCKETS)
     try:
         newest = await broker.last_event_id()
         await websocket.send_json({"EventID": 0, "Type": "Connected", "Data": {"LastEventID": newest}})
@@ -55,21 +60,44 @@ async def agent_socket(websocket: WebSocket) -> None:
         hub.discard(connection)
 
 
+# Clients send {"Type":"Ping"} and {"Type":"Typing","ChatID":n}: a frame longer than this is none of them.
+MAX_CLIENT_FRAME_CHARS = 1024
+
+
+def _client_frame(frame: dict) -> dict | None:
+    """A text frame's JSON object; None for anything else (binary, not JSON, too long, too deep), which is
+    ignored: the socket stays open."""
+    text = frame.get("text")
+    if not isinstance(text, str) or len(text) > MAX_CLIENT_FRAME_CHARS:
+        return None
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
 async def _read_until_closed(websocket: WebSocket, connection: Connection) -> None:
     """Clients may send {"Type":"Ping"} (we answer Pong) and {"Type":"Typing","ChatID":n}; the rest is ignored."""
     typing_sent: dict[int, float] = {}
     try:
         while True:
-            message = await websocket.receive_json()
-            if not isinstance(message, dict):
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            message = _client_frame(frame)
+            if message is None:
                 continue
             if message.get("Type") == "Ping":
                 await websocket.send_json({"EventID": 0, "Type": "Pong"})
             elif message.get("Type") == "Typing":
-                await _relay_typing(websocket, connection, message.get("ChatID"), typing_sent)
+                try:
+                    await _relay_typing(websocket, connection, message.get("ChatID"), typing_sent)
+                except Exception:  # a relay that failed (the database, the broker) is one lost "typing…"
+                    log.warning("relaying AgentTyping failed", exc_info=True)
     except (WebSocketDisconnect, asyncio.CancelledError):
         return
-    except Exception:
+    except Exception:  # the socket is gone (a send on a closed socket)
         return
 
 
