@@ -487,8 +487,8 @@ class TestSchedulerRecovery:
         server.run(jobs.send_due_reports(server.app))  # what the job does first at start-up
         server.run(jobs.send_due_reports(server.app))
         [mail] = mailbox.wait_for("boss@example.com")
-        yesterday = (clock.now().date() - timedelta(days=1)).isoformat()
-        assert mail["Subject"] == f"Chat summary: {yesterday} to {yesterday}"
+        yesterday = (clock.now().date() - timedelta(days=1)).strftime("%a %d %b %Y")
+        assert mail["Subject"] == f"Chat summary, {yesterday}"
         server.run(jobs.send_due_reports(server.app))
         assert len(mailbox.to("boss@example.com")) == 1
         assert len(unsent_runs(server)) == 1

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat.contract import NotFound
 from agentchat.reports import history, metrics
+from agentchat.reports.figures import CHAT_DAYS, CHAT_FIGURES, MESSAGE_FIGURES, Collector
 from agentchat.reports.metrics import Summary
 
 FILE_FORMATS = ("CSV", "XLSX", "PDF")
@@ -23,29 +24,43 @@ class ReportDef:
     report_id: str
     name: str
     description: str
-    columns: tuple[str, ...]
-    rows: Callable[[AsyncSession, datetime, datetime], AsyncIterator[list]]
+    columns: tuple[str, ...]  # the keys of a row's values, in order: the CSV's header
+    # The same keys in logical groups, in the order people read them (a wide PDF is split between groups).
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+    rows: Callable[[AsyncSession, datetime, datetime, Collector | None], AsyncIterator[list]]
+    section: str  # what a row is: the table's (and XLSX sheet's) title
+    repeat: tuple[str, ...]  # the keys that name a row, repeated in each part of a split PDF
+    figures: tuple[str, ...]  # key figures above the table and in the e-mail
+    per_day: tuple[str, ...] = ()  # a per-day section (and chart) for reports over time
 
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat("T", "seconds") + "Z" if value else ""
+    def __post_init__(self) -> None:
+        grouped = [key for _group, keys in self.groups for key in keys]
+        if sorted(grouped) != sorted(self.columns):
+            raise ValueError(f"{self.report_id}: the groups must hold each column once")
 
 
 # Chat summary: the raw durations, then the same within working hours.
 _SUMMARY_DURATIONS = ("WaitSeconds", "FirstResponseSeconds", "ReactionSeconds", "ResponseSeconds", "HandleSeconds",
                       "ResolutionSeconds")
-CHAT_SUMMARY_COLUMNS = ("ChatID", "Channel", "Status", "Department", "Agent", "CreatedAt", "QueuedAt",
-                        "FirstAssignedAt", "ClosedAt", *_SUMMARY_DURATIONS,
-                        *(f"{name}WithinHours" for name in _SUMMARY_DURATIONS),
-                        "ResponseGaps", "CustomerMessages", "AgentMessages", "Missed", "Abandoned", "Tags")
+_CHAT_SUMMARY_GROUPS = (
+    ("Chat", ("ChatID", "Channel", "Status", "Department", "Agent")),
+    ("Moments", ("CreatedAt", "QueuedAt", "FirstAssignedAt", "ClosedAt")),
+    ("Durations", _SUMMARY_DURATIONS),
+    ("Durations in working hours", tuple(f"{name}WithinHours" for name in _SUMMARY_DURATIONS)),
+    ("Messages", ("ResponseGaps", "CustomerMessages", "AgentMessages", "Missed", "Abandoned", "Tags")),
+)
+CHAT_SUMMARY_COLUMNS = tuple(key for _group, keys in _CHAT_SUMMARY_GROUPS for key in keys)
 
 
-async def _chat_summary_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+async def _chat_summary_rows(db: AsyncSession, start: datetime, end: datetime,
+                             collect: Collector | None = None) -> AsyncIterator[list]:
     departments, agents, tags = await history.names(db)
     async for c in history.iter_chat_metrics(db, start=start, end=end):
+        if collect is not None:
+            collect.add_chat(c)
         raw, within = c.raw, c.within_hours
         yield [c.chat_id, c.channel, c.status, departments.get(c.department_id, ""), agents.get(c.agent_id, ""),
-               _iso(c.created_at), _iso(c.queued_at), _iso(c.first_assigned_at), _iso(c.closed_at),
+               c.created_at, c.queued_at, c.first_assigned_at, c.closed_at,
                raw["wait"], raw["first_response"], raw["reaction"], raw["response"], sum(c.handle_seconds.values()),
                raw["resolution"],
                within["wait"], within["first_response"], within["reaction"], within["response"],
@@ -54,8 +69,11 @@ async def _chat_summary_rows(db: AsyncSession, start: datetime, end: datetime) -
                "; ".join(tags.get(t, "") for t in c.tag_ids)]
 
 
-_AVERAGES = tuple(metrics.metric_names(name, within)[0] for within in (False, True)
-                  for name in ("wait", "first_response", "reaction", "response", "resolution"))
+_RAW_AVERAGES = tuple(metrics.metric_names(name, False)[0]
+                      for name in ("wait", "first_response", "reaction", "response", "resolution"))
+_AVERAGES = (*_RAW_AVERAGES, *(f"{key}WithinHours" for key in _RAW_AVERAGES))
+assert _AVERAGES[5:] == tuple(metrics.metric_names(name, True)[0]
+                              for name in ("wait", "first_response", "reaction", "response", "resolution"))
 
 
 def _performance_row(name: str, summary: Summary) -> list:
@@ -68,14 +86,27 @@ PERFORMANCE_COLUMNS = ("Chats", "ClosedChats", "MissedChats", "AbandonedChats", 
                        "HandleSecondsWithinHours", *_AVERAGES)
 
 
-async def _agent_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+def _performance_groups(first: tuple[str, tuple[str, ...]]) -> tuple:
+    """Volumes; handle time beside the averages; the same within working hours."""
+    return (first, ("Chats", PERFORMANCE_COLUMNS[:5]), ("Times", ("HandleSeconds", *_RAW_AVERAGES)),
+            ("Times in working hours", ("HandleSecondsWithinHours", *_AVERAGES[5:])))
+
+
+async def _agent_rows(db: AsyncSession, start: datetime, end: datetime,
+                      collect: Collector | None = None) -> AsyncIterator[list]:
     _departments, agents, _tags = await history.names(db)
     per_agent: dict[int, Summary] = defaultdict(Summary)
     async for chat in history.iter_chat_metrics(db, start=start, end=end):
+        if collect is not None:
+            collect.add_chat(chat)
         for agent_id in chat.handle_seconds:
             per_agent[agent_id].add(chat, agent_id=agent_id)
     # Within each agent's working hours (their departments').
     occupancy = await history.agent_occupancy(db, start=start, end=end)
+    if collect is not None:
+        overall = sum(occupancy.values(), metrics.NO_OCCUPANCY)
+        collect.extra.update(Agents=len(set(per_agent) | set(occupancy)), Occupancy=overall.ratio,
+                             OccupancyWithinHours=overall.ratio_within_hours)
     for agent_id in sorted(set(per_agent) | set(occupancy)):
         summary = per_agent.get(agent_id, Summary())
         busy = occupancy.get(agent_id) or metrics.NO_OCCUPANCY
@@ -84,49 +115,76 @@ async def _agent_rows(db: AsyncSession, start: datetime, end: datetime) -> Async
                busy.occupied_seconds_within_hours, busy.ratio_within_hours]
 
 
-async def _department_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+async def _department_rows(db: AsyncSession, start: datetime, end: datetime,
+                           collect: Collector | None = None) -> AsyncIterator[list]:
     departments, _agents, _tags = await history.names(db)
     per_department: dict[int | None, Summary] = defaultdict(Summary)
     async for chat in history.iter_chat_metrics(db, start=start, end=end):
+        if collect is not None:
+            collect.add_chat(chat)
         per_department[chat.department_id].add(chat)
+    if collect is not None:
+        collect.extra["Departments"] = len(per_department)
     for department_id, summary in sorted(per_department.items(), key=lambda item: item[0] or 0):
         yield [department_id or "", *_performance_row(departments.get(department_id, "(none)"), summary)]
 
 
-async def _tag_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+async def _tag_rows(db: AsyncSession, start: datetime, end: datetime,
+                    collect: Collector | None = None) -> AsyncIterator[list]:
     _departments, _agents, tags = await history.names(db)
     counts: dict[int, int] = defaultdict(int)
+    tagged = 0
     async for chat in history.iter_chat_metrics(db, start=start, end=end):
+        if collect is not None:
+            collect.add_chat(chat)
+        tagged += bool(chat.tag_ids)
         for tag_id in chat.tag_ids:
             counts[tag_id] += 1
+    if collect is not None:
+        collect.extra.update(TagsUsed=len(counts), TaggedChats=tagged)
     for tag_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         yield [tag_id, tags.get(tag_id, ""), count]
 
 
-async def _message_rows(db: AsyncSession, start: datetime, end: datetime) -> AsyncIterator[list]:
+async def _message_rows(db: AsyncSession, start: datetime, end: datetime,
+                        collect: Collector | None = None) -> AsyncIterator[list]:
     _departments, agents, _tags = await history.names(db)
     async for message_id, chat_id, at, sender_type, agent_id, text, file_name in history.iter_messages(
             db, start=start, end=end):
-        yield [message_id, chat_id, _iso(at), sender_type, agents.get(agent_id, ""), text or "", file_name or ""]
+        if collect is not None:
+            collect.add_message(at, sender_type)
+        yield [message_id, chat_id, at, sender_type, agents.get(agent_id, ""), text or "", file_name or ""]
 
+
+_MESSAGE_COLUMNS = ("MessageID", "ChatID", "At", "SenderType", "Agent", "Text", "FileName")
+_OCCUPANCY = ("OnlineSeconds", "OccupiedSeconds", "Occupancy", "OnlineSecondsWithinHours",
+              "OccupiedSecondsWithinHours", "OccupancyWithinHours")
 
 REPORTS = {report.report_id: report for report in (
     ReportDef("ChatSummary", "Chat summary", "One row per chat created in the period, with its metrics, tags, "
               "department and agent.",
-              CHAT_SUMMARY_COLUMNS, _chat_summary_rows),
+              CHAT_SUMMARY_COLUMNS, _CHAT_SUMMARY_GROUPS, _chat_summary_rows, section="Chats", repeat=("ChatID",),
+              figures=CHAT_FIGURES, per_day=CHAT_DAYS),
     ReportDef("AgentPerformance", "Agent performance", "Per agent: the chats they handled (were assigned) among "
               "the chats created in the period, their handle time and the chats' averages; their time Online "
               "in the period and their occupancy.",
-              ("AgentID", "Agent", *PERFORMANCE_COLUMNS, "OnlineSeconds", "OccupiedSeconds", "Occupancy",
-               "OnlineSecondsWithinHours", "OccupiedSecondsWithinHours", "OccupancyWithinHours"),
-              _agent_rows),
+              ("AgentID", "Agent", *PERFORMANCE_COLUMNS, *_OCCUPANCY),
+              (*_performance_groups(("Agent", ("AgentID", "Agent"))), ("Occupancy", _OCCUPANCY)),
+              _agent_rows, section="Agents", repeat=("Agent",),
+              figures=(*CHAT_FIGURES, "Agents", "Occupancy"), per_day=CHAT_DAYS),
     ReportDef("DepartmentPerformance", "Department performance", "Per department (the chat's current one): "
               "volumes and average durations of the chats created in the period.",
-              ("DepartmentID", "Department", *PERFORMANCE_COLUMNS), _department_rows),
+              ("DepartmentID", "Department", *PERFORMANCE_COLUMNS),
+              _performance_groups(("Department", ("DepartmentID", "Department"))), _department_rows,
+              section="Departments", repeat=("Department",), figures=(*CHAT_FIGURES, "Departments"),
+              per_day=CHAT_DAYS),
     ReportDef("TagUsage", "Tag usage", "Per tag: how many chats created in the period carry it.",
-              ("TagID", "Tag", "Chats"), _tag_rows),
+              ("TagID", "Tag", "Chats"), (("Tag", ("TagID", "Tag", "Chats")),), _tag_rows, section="Tags",
+              repeat=("Tag",), figures=("Chats", "TaggedChats", "TagsUsed")),
     ReportDef("MessageLog", "Message log", "Every message sent or received in the period.",
-              ("MessageID", "ChatID", "At", "SenderType", "Agent", "Text", "FileName"), _message_rows),
+              _MESSAGE_COLUMNS, (("Message", _MESSAGE_COLUMNS),),
+              _message_rows, section="Messages", repeat=("MessageID",), figures=MESSAGE_FIGURES,
+              per_day=MESSAGE_FIGURES),
 )}
 
 

@@ -1,10 +1,26 @@
-"""A report's rows as a CSV, XLSX or PDF file. Rows arrive as an async iterator; CSV can be streamed out."""
+"""A report's rows as a CSV, XLSX or PDF file. Rows arrive as an async iterator; CSV can be streamed out.
+
+The CSV is for machines: the column keys and raw values (seconds, fractions, UTC times). The XLSX and the PDF are
+for people (reports.xlsx, reports.pdf): labels, units and formats from reports.columns, a title block with the
+period and the time zone, and the key figures that reports.figures gathers while the rows are read.
+"""
 
 import csv
 import io
-import tempfile
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentchat import clock
+from agentchat.company import service as company
+from agentchat.hours import service as hours
+from agentchat.reports.catalogue import ReportDef
+from agentchat.reports.columns import Column, local, period_text
+from agentchat.reports.figures import Collector
+from agentchat.reports.service import day_bounds
 from agentchat.spreadsheet import safe_cell
 
 MIME_TYPES = {
@@ -13,15 +29,15 @@ MIME_TYPES = {
     "PDF": "application/pdf",
 }
 EXTENSIONS = {"CSV": "csv", "XLSX": "xlsx", "PDF": "pdf"}
-# A PDF is for reading, not for data: beyond this many rows the file says so and stops.
-PDF_MAX_ROWS = 5000
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
     if value is None:
         return ""
     if value is True or value is False:
         return "Yes" if value else "No"
+    if value.__class__ is datetime:
+        return value.isoformat("T", "seconds") + "Z"
     return safe_cell(value if value.__class__ is str else str(value))
 
 
@@ -35,7 +51,7 @@ async def csv_chunks(columns: Sequence[str], rows: AsyncIterator[list]) -> Async
     writer.writerow(columns)
     count = 0
     async for row in rows:
-        writer.writerow([value if value.__class__ in _PLAIN_NUMBERS else _cell(value) for value in row])
+        writer.writerow([value if value.__class__ in _PLAIN_NUMBERS else cell_text(value) for value in row])
         count += 1
         if count % 500 == 0:
             yield buffer.getvalue().encode()
@@ -44,55 +60,57 @@ async def csv_chunks(columns: Sequence[str], rows: AsyncIterator[list]) -> Async
     yield buffer.getvalue().encode()
 
 
-async def render(file_format: str, title: str, columns: Sequence[str], rows: AsyncIterator[list]) -> bytes:
+@dataclass
+class Document:
+    """One report for one period, as people get it: what the title block, the key figures and the per-day section
+    say. `collect` is filled while the rows are read."""
+
+    report: ReportDef
+    company: str
+    zone: ZoneInfo
+    first: date
+    last: date
+    generated_at: datetime  # company wall clock
+    start: datetime  # naive UTC bounds of the period
+    end: datetime
+    collect: Collector = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.collect = Collector(self.zone)
+
+    @property
+    def period(self) -> str:
+        return period_text(self.first, self.last)
+
+    def filename(self, file_format: str) -> str:
+        return f"{self.report.report_id}-{self.first.isoformat()}-{self.last.isoformat()}.{EXTENSIONS[file_format]}"
+
+    def rows(self, db: AsyncSession) -> AsyncIterator[list]:
+        return self.report.rows(db, self.start, self.end, self.collect)
+
+    def figures(self) -> list[tuple[Column, object]]:
+        return self.collect.figures(self.report.figures)
+
+    def day_rows(self) -> list[list]:
+        return self.collect.day_rows(self.report.per_day, self.first, self.last) if self.report.per_day else []
+
+
+async def open_document(db: AsyncSession, report: ReportDef, first: date, last: date) -> Document:
+    zone = await hours.company_zone(db)
+    start, end = day_bounds(first, last, zone)
+    return Document(report=report, company=await company.get_setting(db, "CompanyName"), zone=zone, first=first,
+                    last=last, generated_at=local(clock.now(), zone).replace(microsecond=0), start=start, end=end)
+
+
+async def render(db: AsyncSession, document: Document, file_format: str) -> bytes:
+    """The whole file; afterwards document.figures() are those of the rows in it."""
+    rows = document.rows(db)
     if file_format == "CSV":
-        return b"".join([chunk async for chunk in csv_chunks(columns, rows)])
+        return b"".join([chunk async for chunk in csv_chunks(document.report.columns, rows)])
     if file_format == "XLSX":
-        return await _xlsx(title, columns, rows)
-    return await _pdf(title, columns, rows)
+        from agentchat.reports import xlsx
 
+        return await xlsx.write(document, rows)
+    from agentchat.reports import pdf
 
-async def _xlsx(title: str, columns: Sequence[str], rows: AsyncIterator[list]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.append(list(columns))
-    async for row in rows:
-        sheet.append([value if isinstance(value, int | float) and not isinstance(value, bool) else _cell(value)
-                      for value in row])
-    with tempfile.TemporaryFile() as file:
-        workbook.save(file)
-        file.seek(0)
-        return file.read()
-
-
-async def _pdf(title: str, columns: Sequence[str], rows: AsyncIterator[list]) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=10)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin1(title), new_x="LMARGIN", new_y="NEXT")
-    width = (pdf.w - 2 * pdf.l_margin) / max(1, len(columns))
-    pdf.set_font("Helvetica", "B", 6)
-    for column in columns:
-        pdf.cell(width, 5, _latin1(column)[:30], border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 6)
-    count = 0
-    async for row in rows:
-        count += 1
-        if count > PDF_MAX_ROWS:
-            pdf.cell(0, 5, f"More than {PDF_MAX_ROWS} rows: download the CSV or XLSX for the rest.")
-            break
-        for value in row:
-            pdf.cell(width, 5, _latin1(_cell(value))[:40], border=1)
-        pdf.ln()
-    return bytes(pdf.output())
-
-
-def _latin1(text: str) -> str:
-    # The core PDF fonts speak Latin-1 only.
-    return text.encode("latin-1", "replace").decode("latin-1")
+    return await pdf.write(document, rows)

@@ -6,7 +6,6 @@ from fastapi.responses import Response, StreamingResponse
 
 from agentchat.contract import MAX_ID, ApiError, Deleted, Invalid
 from agentchat.db import DbSession, commit_and_publish
-from agentchat.hours import service as hours
 from agentchat.reports import catalogue, renderers, scheduler, schedules
 from agentchat.reports import service as reports
 from agentchat.reports.schemas import (
@@ -71,14 +70,13 @@ async def get_report(
     """Not in the contract: one report for a range of days (company time zone), as a file."""
     _check_range(first, last)
     report = catalogue.get_report(report_id)
-    start, end = reports.day_bounds(first, last, await hours.company_zone(db))
-    filename = f"{report.report_id}-{first.isoformat()}-{last.isoformat()}.{renderers.EXTENSIONS[file_format]}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    rows = report.rows(db, start, end)
+    document = await renderers.open_document(db, report, first, last)
+    headers = {"Content-Disposition": f'attachment; filename="{document.filename(file_format)}"'}
     if file_format == "CSV":
+        rows = report.rows(db, document.start, document.end, None)
         return StreamingResponse(renderers.csv_chunks(report.columns, rows), media_type="text/csv",
                                  headers=headers)
-    content = await renderers.render(file_format, report.name, report.columns, rows)
+    content = await renderers.render(db, document, file_format)
     return Response(content, media_type=renderers.MIME_TYPES[file_format], headers=headers)
 
 

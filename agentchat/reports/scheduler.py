@@ -50,15 +50,14 @@ def period_days(period: str, due_day: date) -> tuple[date, date]:
 
 
 async def build_mail(db: AsyncSession, schedule: ReportSchedule, recipient: Recipient, due_local: datetime) -> Mail:
-    zone = await hours.company_zone(db)
     first, last = period_days(schedule.period, due_local.date())
-    start, end = reports.day_bounds(first, last, zone)
     report = catalogue.get_report(schedule.report_id)
-    content = await renderers.render(schedule.file_format, report.name, report.columns, report.rows(db, start, end))
-    filename = f"{report.report_id}-{first.isoformat()}-{last.isoformat()}.{renderers.EXTENSIONS[schedule.file_format]}"
-    return Mail(to=recipient.email_address, subject=f"{report.name}: {first.isoformat()} to {last.isoformat()}",
-                text=f"Attached: the {report.name} report for {first.isoformat()} to {last.isoformat()}.",
-                attachments=[Attachment(filename, content, renderers.MIME_TYPES[schedule.file_format])])
+    document = await renderers.open_document(db, report, first, last)
+    content = await renderers.render(db, document, schedule.file_format)
+    return Mail(to=recipient.email_address, subject=f"{report.name}, {document.period}",
+                text=f"Attached: the {report.name} report for {document.period}.",
+                attachments=[Attachment(document.filename(schedule.file_format), content,
+                                        renderers.MIME_TYPES[schedule.file_format])])
 
 
 async def send_now(db: AsyncSession, settings: Settings, *, schedule_id: int) -> None:
