@@ -39,7 +39,7 @@ from agentchat.leanroute import LeanRoutesFirst, lean_route
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.rawdb import RawConnections
 from agentchat.reports.routes import router as reports_router
-from agentchat.security import password_hasher
+from agentchat.security import hash_slots, password_hasher
 from agentchat.tags.routes import router as tags_router
 from agentchat.walcheckpoint import start_wal_checkpoints
 
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.password_hasher = password_hasher(settings)
+    app.state.hash_slots = hash_slots(settings)
     app.state.file_storage = LocalFileStorage(settings.files_dir)
     install_error_handlers(app)
     app.state.request_metrics = MetricsRegistry()

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
     argon2_parallelism: int = Field(4, ge=1)
+    # Password hashes at once (0: half the cores, at least one), and requests that may wait for one; more: 503.
+    password_hash_slots: int = Field(0, ge=0, le=256)
+    password_hash_queue: int = Field(32, ge=0, le=100_000)
 
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -1,10 +1,13 @@
 """Password hashing, session tokens, and the dependencies that say who is calling."""
 
+import asyncio
 import hashlib
+import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from anyio import to_thread
 from argon2 import PasswordHasher
@@ -14,7 +17,9 @@ from fastapi import Depends, Header, Query, Request
 from agentchat import clock, rawdb
 from agentchat.agents.models import ROLE_MANAGER
 from agentchat.config import Settings
-from agentchat.contract import Forbidden, Unauthorized
+from agentchat.contract import ApiError, Forbidden, Unauthorized
+
+T = TypeVar("T")
 
 # Extending a session costs a write, so a session is pushed forward at most once a minute.
 EXTEND_GRANULARITY = timedelta(seconds=60)
@@ -28,12 +33,51 @@ def password_hasher(settings: Settings) -> PasswordHasher:
     )
 
 
-async def hash_password(hasher: PasswordHasher, password: str) -> str:
+class HashersBusy(ApiError):
+    status, code = 503, "busy"
+
+
+class HashSlots:
+    """At most `slots` password hashes at once, and at most `queue` requests waiting for one; beyond that 503
+    at once. argon2 is slow and memory-hard on purpose: unbounded, a flood of logons (for unknown addresses
+    too, which cost one hash as well) took every core and stalled every other call for seconds."""
+
+    def __init__(self, slots: int, queue: int):
+        self.semaphore = asyncio.Semaphore(slots)
+        self.queue = queue
+        self.waiting = 0
+
+    async def run(self, work: Callable[..., T], *args) -> T:
+        if self.semaphore.locked() and self.waiting >= self.queue:
+            raise HashersBusy("The service is busy checking passwords; try again in a moment.",
+                              headers={"Retry-After": "1"})
+        self.waiting += 1
+        try:
+            await self.semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            # Off the event loop: the loop keeps serving the other calls meanwhile.
+            return await to_thread.run_sync(work, *args)
+        finally:
+            self.semaphore.release()
+
+
+def hash_slots(settings: Settings) -> HashSlots:
+    # Half the cores by default: argon2 runs several lanes per hash, and the event loop needs a core too.
+    slots = settings.password_hash_slots or max(1, (os.cpu_count() or 2) // 2)
+    return HashSlots(slots, settings.password_hash_queue)
+
+
+async def hash_password(hasher: PasswordHasher, password: str, *, slots: HashSlots | None = None) -> str:
     # argon2 is deliberately slow and memory-hard: keep it off the event loop.
+    if slots is not None:
+        return await slots.run(hasher.hash, password)
     return await to_thread.run_sync(hasher.hash, password)
 
 
-async def verify_password(hasher: PasswordHasher, password_hash: str | None, password: str) -> bool:
+async def verify_password(hasher: PasswordHasher, password_hash: str | None, password: str, *,
+                          slots: HashSlots | None = None) -> bool:
     def verify() -> bool:
         try:
             # A missing hash still costs one verification, so timing does not tell accounts apart.
@@ -41,7 +85,7 @@ async def verify_password(hasher: PasswordHasher, password_hash: str | None, pas
         except (VerificationError, InvalidHashError):
             return False
 
-    ok = await to_thread.run_sync(verify)
+    ok = await (slots.run(verify) if slots is not None else to_thread.run_sync(verify))
     return ok and password_hash is not None
 
 

@@ -9,7 +9,7 @@ from agentchat.auth.schemas import ExpiresOut, LogonIn, LogonOut, SetPasswordIn
 from agentchat.config import Settings
 from agentchat.contract import Schema, TooManyAttempts, Unauthorized, normalise_email
 from agentchat.db import DbSession, commit_and_publish, start_background
-from agentchat.security import CurrentAgent
+from agentchat.security import CurrentAgent, HashersBusy, hash_password
 
 router = APIRouter()
 
@@ -33,19 +33,32 @@ class LoggedOff(Schema):
 @router.post("/api/AgentLogon", tags=["Authentication"])
 async def agent_logon(body: LogonIn, request: Request, db: DbSession) -> LogonOut:
     state = request.app.state
-    result = await auth.logon(db, state.settings, state.password_hasher, email=body.email_address,
-                              password=body.password, client_ip=client_ip(request))
-    await commit_and_publish(db)
-    if result is None:
+    ip = client_ip(request)
+    attempt = await auth.reserve_logon_attempt(db, state.settings, email=body.email_address, client_ip=ip)
+    await db.commit()  # counted before the password is checked, for every concurrent attempt to see
+    try:
+        password_ok = await auth.check_password(state.password_hasher, state.hash_slots, attempt, body.password)
+    except HashersBusy:
+        await auth.cancel_logon_attempt(db, attempt_id=attempt.id)
+        await db.commit()
+        raise
+    if not password_ok:
         raise Unauthorized("The e-mail address or password is wrong.", code="invalid_credentials")
+    result = await auth.logon(db, state.settings, state.password_hasher, state.hash_slots, attempt=attempt,
+                              password=body.password, client_ip=ip)
+    await commit_and_publish(db)
     return LogonOut(session_token=result.token, expires_at=result.session.expires_at,
                     agent=AgentOut.model_validate(result.agent))
 
 
 @router.post("/api/SetPassword", tags=["Authentication"])
 async def set_password(body: SetPasswordIn, request: Request, db: DbSession) -> Updated:
-    if not await auth.set_password(db, request.app.state.password_hasher, code=body.reset_code,
-                                   password=body.password):
+    state = request.app.state
+    live = await auth.reset_code_is_live(db, code=body.reset_code)
+    await db.rollback()  # no transaction stays open during the hash (SQLite has one connection for everything)
+    if not live or not await auth.set_password(
+            db, code=body.reset_code,
+            password_hash=await hash_password(state.password_hasher, body.password, slots=state.hash_slots)):
         raise Unauthorized("The reset code is unknown, used or expired; ask for a new one.",
                            code="reset_code_invalid", field="ResetCode")
     await commit_and_publish(db)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock, routing
@@ -16,7 +16,7 @@ from agentchat.config import Settings
 from agentchat.contract import TooManyAttempts
 from agentchat.db import after_commit
 from agentchat.mailer import Mail, send_mail
-from agentchat.security import hash_password, new_token, token_hash, verify_password
+from agentchat.security import HashSlots, hash_password, new_token, token_hash, verify_password
 
 # At most this many reset mails per address per hour: the endpoint is public, so it must not mail-bomb.
 RESET_MAILS_PER_HOUR = 3
@@ -45,21 +45,55 @@ async def check_logon_throttle(db: AsyncSession, settings: Settings, *, email: s
             )
 
 
-async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, *, email: str, password: str,
-                client_ip: str) -> Logon | None:
-    """Check the credentials; on success open a session and set the agent Online.
+@dataclass
+class LogonAttempt:
+    id: int
+    agent: Agent | None
 
-    Returns None for bad credentials, after recording the failure (the caller commits it).
-    """
+
+async def reserve_logon_attempt(db: AsyncSession, settings: Settings, *, email: str,
+                                client_ip: str) -> LogonAttempt:
+    """Count this attempt as a failure before its password is checked (429 if the address or the IP is over
+    the limit), and find the agent. The caller commits at once: every concurrent attempt then sees this one,
+    so no number of parallel guesses gets more than the limit's worth checked (read before the slow hash and
+    written after it, 40 parallel guesses all passed), and no transaction stays open during the hash."""
+    if db.get_bind().dialect.name == "postgresql":
+        # Concurrent attempts for one address or one IP take turns to count and add (SQLite has one writer);
+        # always the address first, so two attempts cannot wait for each other.
+        await db.execute(text("SELECT pg_advisory_xact_lock(17, hashtext(:key))"), {"key": email})
+        await db.execute(text("SELECT pg_advisory_xact_lock(18, hashtext(:key))"), {"key": client_ip})
     await check_logon_throttle(db, settings, email=email, client_ip=client_ip)
+    now = clock.now()
+    stale = now - timedelta(seconds=settings.logon_window_seconds)
+    await db.execute(delete(LogonFailure).where(LogonFailure.email_address == email, LogonFailure.at <= stale))
+    attempt = LogonFailure(email_address=email, client_ip=client_ip, at=now)
+    db.add(attempt)
+    await db.flush()
     agent = (await db.execute(select(Agent).where(Agent.email_address == email))).scalar_one_or_none()
-    password_ok = await verify_password(hasher, agent.password_hash if agent else None, password)
-    if agent is None or not password_ok or not agent.enabled:
-        await record_logon_failure(db, settings, email=email, client_ip=client_ip)
-        return None
+    return LogonAttempt(id=attempt.id, agent=agent)
+
+
+async def cancel_logon_attempt(db: AsyncSession, *, attempt_id: int) -> None:
+    """An attempt whose password was never checked (the service was busy) is no failure."""
+    await db.execute(delete(LogonFailure).where(LogonFailure.id == attempt_id))
+
+
+async def check_password(hasher: PasswordHasher, slots: HashSlots | None, attempt: LogonAttempt,
+                         password: str) -> bool:
+    """The attempt's password is the enabled agent's (one hash either way; no database work)."""
+    agent = attempt.agent
+    password_ok = await verify_password(hasher, agent.password_hash if agent else None, password, slots=slots)
+    return agent is not None and password_ok and agent.enabled
+
+
+async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, slots: HashSlots | None, *,
+                attempt: LogonAttempt, password: str, client_ip: str) -> Logon:
+    """After check_password: open a session, set the agent Online and clear the address's failures, this
+    attempt's included. (A wrong password needs nothing more: the reserved attempt is its failure.)"""
+    agent = attempt.agent
     if hasher.check_needs_rehash(agent.password_hash):
-        agent.password_hash = await hash_password(hasher, password)
-    await db.execute(delete(LogonFailure).where(LogonFailure.email_address == email))
+        agent.password_hash = await hash_password(hasher, password, slots=slots)
+    await db.execute(delete(LogonFailure).where(LogonFailure.email_address == agent.email_address))
     token = new_token()
     now = clock.now()
     session = AgentSession(agent_id=agent.id, token_hash=token_hash(token), created_at=now,
@@ -71,14 +105,6 @@ async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, *,
         routing.route_after_commit(db, agent_ids=(agent.id,))
     await db.flush()
     return Logon(token=token, session=session, agent=agent)
-
-
-async def record_logon_failure(db: AsyncSession, settings: Settings, *, email: str, client_ip: str) -> None:
-    now = clock.now()
-    stale = now - timedelta(seconds=settings.logon_window_seconds)
-    await db.execute(delete(LogonFailure).where(LogonFailure.email_address == email, LogonFailure.at <= stale))
-    db.add(LogonFailure(email_address=email, client_ip=client_ip, at=now))
-    await db.flush()
 
 
 async def logoff(db: AsyncSession, *, session_id: int, agent_id: int) -> None:
@@ -204,8 +230,17 @@ async def request_password_reset(db: AsyncSession, settings: Settings, *, email:
     await issue_reset_code(db, settings, agent=agent, lifetime=timedelta(minutes=settings.reset_code_minutes))
 
 
-async def set_password(db: AsyncSession, hasher: PasswordHasher, *, code: str, password: str) -> bool:
-    """Consume a reset code and set the password; False if the code is unknown, used or expired."""
+async def reset_code_is_live(db: AsyncSession, *, code: str) -> bool:
+    """Whether the code could set a password now (checked before hashing the new one, so that a wrong code
+    costs no hash); set_password decides."""
+    return (await db.execute(select(PasswordResetCode.id).where(
+        PasswordResetCode.code_hash == token_hash(code[:200]), PasswordResetCode.used_at.is_(None),
+        PasswordResetCode.expires_at > clock.now()))).first() is not None
+
+
+async def set_password(db: AsyncSession, *, code: str, password_hash: str) -> bool:
+    """Consume a reset code and set the password (hashed by the caller, outside any transaction); False if the
+    code is unknown, used or expired."""
     now = clock.now()
     # One conditional UPDATE consumes the code, so two uses racing each other cannot both succeed.
     agent_id = (
@@ -219,10 +254,8 @@ async def set_password(db: AsyncSession, hasher: PasswordHasher, *, code: str, p
     ).scalar_one_or_none()
     if agent_id is None:
         return False
-    new_hash = await hash_password(hasher, password)
-    await db.execute(update(Agent).where(Agent.id == agent_id).values(password_hash=new_hash))
+    await db.execute(update(Agent).where(Agent.id == agent_id).values(password_hash=password_hash))
     # Other outstanding codes die with this one: the password has just been chosen.
     await revoke_reset_codes(db, agent_id=agent_id)
     await revoke_sessions(db, agent_id=agent_id)
     return True
-
