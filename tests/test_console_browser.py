@@ -156,7 +156,7 @@ def test_agent_and_web_chat_customer_hold_a_conversation(console, api, manager, 
     assert [chat["Status"] for chat in chats] == ["Closed"]
 
     agent.set_viewport_size({"width": 390, "height": 844})
-    expect(agent.get_by_role("heading", name="Waiting")).to_be_visible()
+    expect(agent.get_by_role("tab", name="Waiting")).to_be_visible()
     shot(agent, "agent-inbox-phone")
 
 

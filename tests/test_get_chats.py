@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from agentchat import clock, contract
 from agentchat.agents.models import AgentDepartment
-from agentchat.chats.models import ASSIGNED, CLOSED, UNASSIGNED, WHATSAPP, Chat
+from agentchat.chats.models import ASSIGNED, CLOSED, UNASSIGNED, WHATSAPP, Chat, ChatTag, Message
 from agentchat.customers.models import Customer
 from agentchat.departments.models import Department
 
@@ -429,3 +429,97 @@ class TestParameters:
                     lean = api.http.get("/api/GetChats", params={**params, **session})
                     own = fastapi.get("/api/GetChats", params={**params, **session})
                     assert (lean.status_code, lean.json()) == (own.status_code, own.json()), (params, session)
+
+
+def add_messages(server, chat_id: int, *specs: dict) -> None:
+    """Messages written straight into the table, in order: dicts of Message's columns."""
+    async def work(db):
+        for n, spec in enumerate(specs):
+            db.add(Message(chat_id=chat_id, **{"created_at": T0 + timedelta(seconds=n), **spec}))
+    server.with_db(work)
+
+
+def reference_items(server) -> dict[int, dict]:
+    """GetChats' item for every chat, built here through the ORM and the response schemas (not by the SQL under
+    review): the Chat, its customer's name and number, its newest customer or agent message."""
+    from agentchat.chats.fastpath import SNIPPET_CHARS
+    from agentchat.chats.schemas import ChatListItem, ChatOut, LastMessageOut
+
+    async def work(db):
+        items = {}
+        for chat in (await db.execute(select(Chat))).scalars():
+            customer = await db.get(Customer, chat.customer_id)
+            tags = list((await db.execute(select(ChatTag.tag_id).where(ChatTag.chat_id == chat.id)
+                                          .order_by(ChatTag.tag_id))).scalars())
+            said = [m for m in (await db.execute(select(Message).where(Message.chat_id == chat.id))).scalars()
+                    if m.sender_type in ("Customer", "Agent")]
+            last = max(said, key=lambda m: m.id, default=None)
+            last_out = last and LastMessageOut(
+                sender=last.sender_type, agent_id=last.agent_id, created_at=last.created_at,
+                text=None if last.text is None else last.text[:SNIPPET_CHARS],
+                file_type=(last.file_type or "application/octet-stream") if last.file_key else None)
+            item = ChatListItem(**ChatOut.of(chat, tags).model_dump(), customer_name=customer.name,
+                                customer_phone_number=customer.phone_number, last_message=last_out)
+            items[chat.id] = item.model_dump(by_alias=True, mode="json")
+        return items
+    return server.with_db(work)
+
+
+class TestListItems:
+    def test_items_carry_the_customer_and_the_last_message_as_the_orm_reference_does(self, server, api, office):
+        alice = office.ids["alice"]
+        minute = timedelta(minutes=1)
+        chats = add_chats(server,
+                          {"status": UNASSIGNED, "department_id": office.sales, "created_at": T0},
+                          {"status": ASSIGNED, "department_id": office.sales, "agent_id": alice,
+                           "created_at": T0 + minute},
+                          {"status": ASSIGNED, "department_id": office.support, "agent_id": alice,
+                           "created_at": T0 + 2 * minute},
+                          {"status": CLOSED, "department_id": office.sales, "agent_id": alice,
+                           "created_at": T0 + 3 * minute},
+                          {"status": "Bot", "created_at": T0 + 4 * minute},
+                          {"status": UNASSIGNED, "department_id": office.sales, "created_at": T0 + 5 * minute})
+        long_text = "Ünïcode " + "ж" * 300
+
+        async def customers(db):
+            for chat_id, name, phone in zip(chats, ["Thandi Nkosi", None, "Sipho", "Lerato", "Bot Person", ""],
+                                            ["27820000001", "27820000002", None, None, "27820000005", None],
+                                            strict=True):
+                customer = await db.get(Customer, (await db.get(Chat, chat_id)).customer_id)
+                customer.name, customer.phone_number = name, phone
+        server.with_db(customers)
+        add_messages(server, chats[0], {"sender_type": "Customer", "text": "Hello"},
+                     {"sender_type": "Bot", "text": "You are number 1 in the queue."})
+        add_messages(server, chats[1], {"sender_type": "Customer", "text": "Hi"},
+                     {"sender_type": "Agent", "agent_id": alice, "text": long_text, "delivery_status": "Sent"})
+        add_messages(server, chats[2], {"sender_type": "Agent", "agent_id": alice, "text": "Here it is"},
+                     {"sender_type": "Customer", "text": None, "file_name": "photo.jpg", "file_type": "image/jpeg",
+                      "file_size": 10, "file_key": "k1"},
+                     {"sender_type": "System", "text": "Transferred"})
+        add_messages(server, chats[3], {"sender_type": "Customer", "text": "Thanks\nbye", "file_name": "x.bin",
+                                        "file_size": 1, "file_key": "k2"},
+                     {"sender_type": "System", "text": "Chat closed"})
+        add_messages(server, chats[4], {"sender_type": "Bot", "text": "Choose a department"})
+        # chats[5] has no message at all.
+        reference = reference_items(server)
+        assert reference[chats[0]]["LastMessage"]["Text"] == "Hello"  # the bot's notice after it is skipped
+        assert reference[chats[1]]["LastMessage"]["Text"] == ("Ünïcode " + "ж" * 300)[:200]
+        assert reference[chats[2]]["LastMessage"]["FileType"] == "image/jpeg"
+        assert reference[chats[3]]["LastMessage"]["FileType"] == "application/octet-stream"
+        assert reference[chats[4]]["LastMessage"] is None and reference[chats[5]]["LastMessage"] is None
+        assert reference[chats[0]]["CustomerName"] == "Thandi Nkosi"
+
+        for token, viewer in ((office.manager, None), (office.tokens["alice"], alice)):
+            want = expected(server, viewer)
+            for page_size in (1, 4, 50):
+                items = []
+                for number in range(1, 20):
+                    page = api.ok(api.get("GetChats", token, {"PageSize": page_size, "Page": number}))["Items"]
+                    if not page:
+                        break
+                    items.extend(page)
+                assert [i["ChatID"] for i in items] == want
+                assert items == [reference[chat_id] for chat_id in want]
+        mine = api.ok(api.get("GetChats", office.tokens["alice"], {"Status": "Open", "AgentID": alice}))["Items"]
+        assert [(i["CustomerName"], i["LastMessage"]["Sender"]) for i in mine] == [("Sipho", "Customer"),
+                                                                                   (None, "Agent")]

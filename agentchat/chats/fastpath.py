@@ -256,15 +256,44 @@ async def check_visible(raw: Raw, *, caller: Caller, chat_id: int) -> None:
 
 
 
+# LastMessage's Text: the start of the message, enough for a row of an inbox.
+SNIPPET_CHARS = 200
+# What LastMessage shows: the conversation itself. The bot's menu and queue-position notices and the system's
+# closing message say nothing about what the customer wants or whether they wait for an answer.
+LAST_MESSAGE_SENDERS = ("Customer", "Agent")
+
+
+def _last_message_sql(sqlite: bool) -> str:
+    """GetChats' LastMessage for a row `p`: the newest customer or agent message, read backwards along
+    ix_message_chat_id_id (one index probe per chat of the page), as a JSON object or NULL. On PostgreSQL a record,
+    which json_agg writes as an object by its column names (cheaper than json_build_object for each row)."""
+    fields = [("Sender", "m.sender_type"), ("AgentID", "m.agent_id"),
+              ("Text", f"substr(m.text, 1, {SNIPPET_CHARS:d})"),
+              ("FileType", "CASE WHEN m.file_key IS NOT NULL THEN "
+                           "coalesce(m.file_type, 'application/octet-stream') END"),
+              ("CreatedAt", rawdb.time_sql("m.created_at", sqlite))]
+    senders = ", ".join(f"'{sender}'" for sender in LAST_MESSAGE_SENDERS)
+    newest = (f"FROM message AS m WHERE m.chat_id = p.id AND m.sender_type IN ({senders}) "
+              "ORDER BY m.id DESC LIMIT 1")
+    if sqlite:
+        return f"json((SELECT {rawdb.json_object_sql(fields, sqlite)} {newest}))"
+    return f"(SELECT x FROM ({rawdb.record_sql(fields)} {newest}) AS x)"
+
+
 def _chat_fields_sql(sqlite: bool) -> list[tuple[str, str]]:
-    """ChatOut's fields (by alias) for a row `p` of the chat table, as SQL expressions."""
+    """GetChats' items (ChatOut's fields by alias, the customer's name and number, the last message) for a row `p`
+    of the chat table, as SQL expressions: scalar subqueries, each an index probe, in the page's one statement."""
     tag_ids = "SELECT tag_id FROM chat_tag WHERE chat_id = p.id ORDER BY tag_id"
     tags = f"json((SELECT json_group_array(tag_id) FROM ({tag_ids})))" if sqlite else f"ARRAY({tag_ids})"
+    customer = "FROM customer WHERE customer.id = p.customer_id"
     return [("ChatID", "p.id"), ("CustomerID", "p.customer_id"), ("Channel", "p.channel"), ("Status", "p.status"),
             ("DepartmentID", "p.department_id"), ("AgentID", "p.agent_id"), ("TagIDs", tags),
             *((name, rawdb.time_sql(f"p.{column}", sqlite)) for name, column in (
                 ("CreatedAt", "created_at"), ("QueuedAt", "queued_at"), ("AssignedAt", "assigned_at"),
-                ("ClosedAt", "closed_at"), ("LastMessageAt", "last_message_at")))]
+                ("ClosedAt", "closed_at"), ("LastMessageAt", "last_message_at"))),
+            ("CustomerName", f"(SELECT name {customer})"),
+            ("CustomerPhoneNumber", f"(SELECT phone_number {customer})"),
+            ("LastMessage", _last_message_sql(sqlite))]
 
 
 # ChatOut's JSON object for a row `p`: built by SQLite; on PostgreSQL a record `r` with the fields as its columns

@@ -17,6 +17,7 @@ from agentchat.chats.schemas import (
     AssignChatIn,
     ChatDetail,
     ChatIn,
+    ChatListItem,
     ChatOut,
     ChatWithMessages,
     GrabChatIn,
@@ -202,7 +203,7 @@ async def get_chats(
     customer_id: Annotated[int | None, Query(alias="CustomerID", ge=1, le=MAX_ID)] = None,
     created_from: Annotated[str | None, Query(alias="From", max_length=40)] = None,
     created_to: Annotated[str | None, Query(alias="To", max_length=40)] = None,
-) -> Page[ChatOut]:
+) -> Page[ChatListItem]:
     where = chats.ChatFilter(statuses=_statuses(list(status)), department_id=department_id, agent_id=agent_id,
                              customer_id=customer_id, created_from=_when(created_from, "From", upper=False),
                              created_to=_when(created_to, "To", upper=True))

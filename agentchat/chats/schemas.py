@@ -65,6 +65,22 @@ class ChatOut(Schema):
                    closed_at=chat.closed_at, last_message_at=chat.last_message_at)
 
 
+class LastMessageOut(Schema):
+    """A chat's newest customer or agent message as a list shows it (fastpath.SNIPPET_CHARS of its text)."""
+    sender: str
+    agent_id: int | None
+    text: str | None
+    file_type: str | None
+    created_at: UtcTime
+
+
+class ChatListItem(ChatOut):
+    """GetChats' items: a Chat with what an inbox row shows, so that a list needs no call per row."""
+    customer_name: str | None
+    customer_phone_number: str | None
+    last_message: LastMessageOut | None
+
+
 class ChatWithMessages(ChatOut):
     messages: list[MessageOut]
 

@@ -12,6 +12,7 @@ const root = document.getElementById("app");
 // What every view shares: the caller, reference data, and the live events.
 export const store = {
   me: null,
+  inboxChat: null,   // the chat open in the inbox, reopened when the agent comes back to it
   departments: [],
   agents: new Map(),
   settings: {},
@@ -75,15 +76,22 @@ function resetDialog(logonForm) {
 
 // Each view: {id (the #/id route), label, create(main, store) -> an object with an optional destroy()}.
 const AGENT_VIEWS = [
-  {id: "inbox", label: "Inbox", create: (main, s) => new AgentView(main, s)},
+  {id: "inbox", label: "Inbox", create: (main, s, r) => new AgentView(main, s, r)},
   {id: "customers", label: "Customers", create: (main, s) => new CustomersView(main, s)},
   {id: "history", label: "History", create: (main, s) => new HistoryView(main, s)},
 ];
 
 const views = () => (store.isManager ? [...AGENT_VIEWS, ...MANAGER_VIEWS] : AGENT_VIEWS);
 
+// "#/inbox/12?tab=all&agent=3": the view, what it shows (a chat), and how (a tab, filters).
+export function parseHash() {
+  const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?", 2);
+  const [name, ...rest] = path.split("/");
+  return {name: name || "inbox", rest: rest.join("/"), params: new URLSearchParams(query)};
+}
+
 function route() {
-  const name = location.hash.replace(/^#\/?/, "") || "inbox";
+  const {name} = parseHash();
   return views().find((v) => v.id === name) || AGENT_VIEWS[0];
 }
 
@@ -165,12 +173,21 @@ function show(main = document.getElementById("main")) {
     else link.removeAttribute("aria-current");
   }
   clear(main);
-  current = view.create(main, store);
   document.title = view.label + " · AgentChat";
+  currentId = view.id;
+  current = view.create(main, store, parseHash());
 }
 
+let currentId = null;
+
 session.onExpired = () => { session.clear(); showLogon("Your session has ended; please log on again."); };
-window.addEventListener("hashchange", () => { if (session.token && store.me) show(); });
+// Within a view (another chat, another tab) the view follows the address itself: the browser's Back and
+// Forward move between chats without rebuilding the page.
+window.addEventListener("hashchange", () => {
+  if (!session.token || !store.me) return;
+  if (current && current.navigate && route().id === currentId) current.navigate(parseHash());
+  else show();
+});
 // Keep the session alive while the console is open (the service ends idle sessions).
 setInterval(() => { if (session.token) get("KeepAlive").catch(() => {}); }, 5 * 60 * 1000);
 

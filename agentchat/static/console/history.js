@@ -2,7 +2,8 @@
 // optionally started within a date range, each readable with its tags and exportable as CSV.
 import {get} from "./api.js";
 import {el, clear, attempt, form, table, pager} from "./ui.js";
-import {customerName, chatSummary, loadTagNames, showTranscript} from "./transcript.js";
+import {chatSummary, loadTagNames, showTranscript} from "./transcript.js";
+import {displayName} from "./inboxlist.js";
 
 const PAGE_SIZE = 25;
 
@@ -10,7 +11,6 @@ export class HistoryView {
   constructor(main, store) {
     this.store = store;
     this.filter = {};
-    this.names = new Map();   // ChatID -> customer name (null while GetChat runs)
     this.tagNames = new Map();
     this.page = 1;
     this.shown = new Set();   // ChatIDs on the page
@@ -65,42 +65,16 @@ export class HistoryView {
     this.page = page;
     this.shown = new Set(data.Items.map((c) => c.ChatID));
     clear(this.list, table("Closed chats", [
-      {label: "Customer", value: (c) => el("span", {dataset: {nameOf: c.ChatID}}, "…")},
+      {label: "Customer", value: (c) => displayName(c)},
       {label: "Chat", value: (c) => chatSummary(c, this.store)},
       {label: "Read", value: (c) => el("button", {type: "button", dataset: {chatId: c.ChatID},
-        "aria-label": `View chat ${c.ChatID}`, onclick: () => this.read(c.ChatID)}, "View")},
+        "aria-label": `View chat with ${displayName(c)}`, onclick: () => this.read(c.ChatID)}, "View")},
     ], data.Items, this.filter.From || this.filter.To ? "No closed chats started in those days."
       : "No closed chats yet."),
     data.Items.length || page > 1 ? pager("History pages", data, (n) => attempt(() => this.load(n))) : null);
-    this.fetchNames(data.Items);
-  }
-
-  // A Chat carries no customer name: each row's is asked of GetChat once, and fills its cell and button.
-  fetchNames(chats) {
-    for (const {ChatID: chatId} of chats) {
-      if (this.names.has(chatId)) { this.fillName(chatId); continue; }
-      this.names.set(chatId, null);
-      get("GetChat", {ChatID: chatId}).then((detail) => {
-        this.names.set(chatId, customerName(detail.Customer));
-        this.fillName(chatId);
-      }).catch(() => this.names.delete(chatId));
-    }
-  }
-
-  fillName(chatId) {
-    const name = this.names.get(chatId);
-    if (!name) return;
-    for (const node of this.list.querySelectorAll(`[data-name-of="${chatId}"]`)) node.textContent = name;
-    for (const node of this.list.querySelectorAll(`button[data-chat-id="${chatId}"]`)) {
-      node.setAttribute("aria-label", `View chat with ${name}`);
-    }
   }
 
   async read(chatId) {
-    const detail = await showTranscript(this.transcript, chatId, {store: this.store, tagNames: this.tagNames});
-    if (detail) {
-      this.names.set(chatId, customerName(detail.Customer));
-      this.fillName(chatId);
-    }
+    await showTranscript(this.transcript, chatId, {store: this.store, tagNames: this.tagNames});
   }
 }

@@ -1,0 +1,266 @@
+// The inbox's conversation pane and customer panel (methods of AgentView, kept apart for size): the messages,
+// the reply box with canned responses and files, tags, transfer and reassignment, closing, the customer.
+import {get, post, download, fileToBase64} from "./api.js";
+import {el, clear, toast, attempt, time, field, dialog, STATUSES} from "./ui.js";
+import {messageItem} from "./transcript.js";
+
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+export class Conversation {
+  // ---- the conversation ------------------------------------------------------------------------------
+  renderConversation() {
+    this.header = el("div", {class: "chat-head"});
+    this.messages = el("ol", {class: "messages", "aria-live": "polite", "aria-relevant": "additions",
+      "aria-label": "Messages"});
+    this.shown = new Set();
+    clearTimeout(this.typingTimer);
+    this.typing = el("p", {class: "typing", "aria-live": "polite"});
+    this.compose = el("div", {class: "compose-wrap"});
+    clear(this.conversation, this.header, this.messages, this.typing, this.compose);
+    this.renderHeader();
+    for (const message of this.open.Messages) this.addMessage(message);
+  }
+
+  renderHeader() {
+    const chat = this.open;
+    const name = this.customerLabel();
+    const department = this.store.department(chat.DepartmentID);
+    const agent = chat.AgentID ? this.store.agents.get(chat.AgentID) : null;
+    const state = chat.Status === "Assigned" ? `with ${agent ? agent.Name : "an agent"}` : chat.Status.toLowerCase();
+    const chips = el("ul", {class: "tags", "aria-label": "Tags"}, (chat.TagIDs || []).map((id) =>
+      el("li", {class: "tag"}, this.allTags.get(id) || `Tag ${id}`,
+        this.mine() ? el("button", {type: "button", class: "icon", "aria-label": `Remove tag ${this.allTags.get(id) || id}`,
+          onclick: () => this.tagAction("RemoveTag", id)}, "×") : null)));
+    const addTag = this.mine() && this.tags.length ? el("select", {"aria-label": "Add a tag", onchange: (e) => {
+      if (e.target.value) this.tagAction("AddTag", Number(e.target.value));
+    }}, el("option", {value: ""}, "Add a tag…"),
+    this.tags.filter((t) => !(chat.TagIDs || []).includes(t.TagID)).map((t) => el("option", {value: t.TagID}, t.Label)))
+      : null;
+    clear(this.header,
+      el("button", {type: "button", class: "back", onclick: () => { location.hash = "#/inbox"; }}, "‹ Chats"),
+      el("div", {class: "title"}, el("h2", {id: "chat-title"}, name),
+        el("span", {class: "meta"}, `${department ? department.Name : "No department"} · ${chat.Channel} · ${state}`)),
+      el("div", {class: "chat-actions"},
+        chat.Status === "Unassigned" ? el("button", {type: "button", class: "primary", onclick: () => this.grab(chat.ChatID)}, "Grab") : null,
+        this.store.isManager && ["Unassigned", "Assigned"].includes(chat.Status)
+          ? el("button", {type: "button", onclick: () => this.reassignDialog()},
+            chat.Status === "Assigned" ? "Reassign" : "Assign") : null,
+        this.mine() ? el("button", {type: "button", onclick: () => this.transferDialog()}, "Transfer") : null,
+        el("button", {type: "button", onclick: () => attempt(() => download(`/api/ExportChat?ChatID=${chat.ChatID}`,
+          `chat-${chat.ChatID}.csv`))}, "Export"),
+        this.mine() ? el("button", {type: "button", class: "danger", onclick: () => this.close()}, "Close chat") : null),
+      el("div", {class: "tag-row"}, chips, addTag));
+    this.renderCompose();
+  }
+
+  addMessage(message) {
+    if (this.shown.has(message.MessageID)) return;
+    this.shown.add(message.MessageID);
+    const item = messageItem(message, {customerName: this.customerLabel(), store: this.store});
+    const next = [...this.messages.children].find((li) => Number(li.dataset.id) > message.MessageID);
+    this.messages.insertBefore(item, next || null);
+    if (!next) this.messages.scrollTop = this.messages.scrollHeight;
+  }
+
+  renderCompose() {
+    if (!this.mine()) {
+      const note = this.open.Status === "Closed" ? "This chat is closed."
+        : this.open.Status === "Unassigned" ? "Grab this chat to reply." : "Only the agent serving this chat can reply.";
+      clear(this.compose, el("p", {class: "muted compose-note"}, note));
+      return;
+    }
+    if (this.compose.querySelector("form")) return;
+    const text = el("textarea", {id: "reply", rows: 2, maxlength: 4096, "aria-describedby": "reply-hint"});
+    const suggestions = el("ul", {class: "suggestions", role: "listbox", "aria-label": "Canned responses", hidden: true});
+    const file = el("input", {type: "file", id: "attach", class: "visually-hidden"});
+    const fileName = el("span", {class: "file-name", "aria-live": "polite"});
+    file.addEventListener("change", () => { fileName.textContent = file.files[0] ? file.files[0].name : ""; });
+    const formNode = el("form", {class: "compose", "aria-label": "Reply"},
+      el("label", {for: "reply"}, "Message"),
+      suggestions, text,
+      el("small", {id: "reply-hint"}, "Enter sends, Shift+Enter adds a line; type / and a short code for a canned response."),
+      el("div", {class: "compose-actions"},
+        el("label", {for: "attach", class: "button"}, "Attach file"), file, fileName,
+        el("button", {type: "submit", class: "primary"}, "Send")));
+    text.addEventListener("input", () => {
+      this.suggest(text, suggestions);
+      if (text.value.trim()) this.tellTyping();
+    });
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown" && !suggestions.hidden) {
+        event.preventDefault();
+        suggestions.querySelector("button").focus();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        formNode.requestSubmit();
+      }
+    });
+    formNode.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      await this.send(text, file, fileName);
+    });
+    clear(this.compose, formNode);
+  }
+
+  suggest(text, list) {
+    const match = /^\/([\w-]*)$/.exec(text.value);
+    const found = match ? this.canned.filter((c) => c.ShortCode && c.ShortCode.startsWith(match[1].toLowerCase())) : [];
+    list.hidden = !found.length;
+    clear(list, found.slice(0, 8).map((c) => el("li", {role: "option"},
+      el("button", {type: "button", onclick: () => this.useCanned(c, text, list),
+        onkeydown: (event) => {
+          const items = [...list.querySelectorAll("button")];
+          const at = items.indexOf(event.target);
+          if (event.key === "ArrowDown" && items[at + 1]) { event.preventDefault(); items[at + 1].focus(); }
+          if (event.key === "ArrowUp") { event.preventDefault(); (items[at - 1] || text).focus(); }
+          if (event.key === "Escape") { list.hidden = true; text.focus(); }
+        }}, el("strong", {}, "/" + c.ShortCode), " ", c.Name))));
+  }
+
+  async useCanned(canned, text, list) {
+    const rendered = await attempt(() => get("RenderCannedResponse",
+      {CannedResponseID: canned.CannedResponseID, ChatID: this.open.ChatID}));
+    text.value = rendered ? rendered.Text : canned.Text;
+    list.hidden = true;
+    text.focus();
+  }
+
+  async send(text, file, fileName) {
+    const body = {ChatID: this.open.ChatID};
+    if (text.value.trim()) body.Message = text.value;
+    const chosen = file.files[0];
+    if (chosen) {
+      if (chosen.size > MAX_FILE_BYTES) { toast("That file is larger than 16 MB.", "error"); return; }
+      body.FileName = chosen.name;
+      body.FileType = chosen.type || "application/octet-stream";
+      body.FileContent = await fileToBase64(chosen);
+    }
+    if (!body.Message && !body.FileContent) { toast("Type a message or attach a file.", "error"); text.focus(); return; }
+    const message = await attempt(() => post("SendMessage", body));
+    if (!message) return;
+    this.addMessage(message);
+    text.value = "";
+    file.value = "";
+    fileName.textContent = "";
+    text.focus();
+  }
+
+  async tagAction(call, tagId) {
+    const chat = await attempt(() => post(call, {ChatID: this.open.ChatID, TagID: tagId}));
+    if (chat) { this.open.TagIDs = chat.TagIDs; this.renderHeader(); }
+  }
+
+  async close() {
+    const chat = await attempt(() => post("CloseChat", {ChatID: this.open.ChatID}), {success: "Chat closed."});
+    if (!chat) return;
+    this.chats.delete(chat.ChatID);
+    this.leaveChat();
+  }
+
+  // Back to the lists once the open chat is no longer the caller's: the address too, and the focus on a row.
+  leaveChat() {
+    this.renderLists();
+    this.showEmpty();
+    if (location.hash.split("?")[0] !== "#/inbox") history.pushState(null, "", "#/inbox");
+    const next = this.root.querySelector(".chat-list a.open");
+    if (next) next.focus();
+  }
+
+  // A manager gives a queued or open chat to an agent of its department, whatever their status (AssignChat);
+  // each agent shown with their status and how many chats they hold against their limit.
+  reassignDialog() {
+    const chat = this.open;
+    const inHand = (agentId) => [...this.chats.values()].filter((c) => c.Status === "Assigned" && c.AgentID === agentId).length;
+    const agents = [...this.store.agents.values()].filter((a) => a.Enabled && a.AgentID !== chat.AgentID &&
+      a.DepartmentIDs.includes(chat.DepartmentID)).sort((a, b) => b.StatusID - a.StatusID || a.Name.localeCompare(b.Name));
+    const toAgent = field({name: "AgentID", label: "Agent", type: "select", options: agents.map((a) =>
+      [a.AgentID, `${a.Name} — ${STATUSES[a.StatusID]}, ${inHand(a.AgentID)} of ${a.MaxConcurrentChats} chats`])});
+    const title = chat.Status === "Assigned" ? "Reassign chat" : "Assign chat";
+    const box = dialog(title, agents.length ? el("form", {class: "stack", onsubmit: async (e) => {
+      e.preventDefault();
+      const agentId = Number(e.target.elements.AgentID.value);
+      const result = await attempt(() => post("AssignChat", {ChatID: chat.ChatID, AgentID: agentId}),
+        {success: `Chat given to ${this.store.agents.get(agentId).Name}.`});
+      if (!result) return;
+      box.close();
+      Object.assign(this.chats.get(chat.ChatID) || {}, result);
+      Object.assign(this.open, result);
+      this.renderLists();
+      this.renderHeader();
+    }}, toAgent, el("button", {type: "submit", class: "primary"}, title))
+      : el("p", {class: "muted"}, "No other enabled agent belongs to this chat's department."));
+  }
+
+  transferDialog() {
+    const chat = this.open;
+    const me = this.store.me.AgentID;
+    const departments = this.store.departments.filter((d) => d.Enabled && d.DepartmentID !== chat.DepartmentID);
+    const online = [...this.store.agents.values()].filter((a) => a.Enabled && a.StatusID === 4 &&
+      a.AgentID !== me && a.AgentID !== chat.AgentID &&
+      a.DepartmentIDs.includes(chat.DepartmentID));
+    const toDepartment = field({name: "DepartmentID", label: "Department", type: "select",
+      options: departments.map((d) => [d.DepartmentID, d.Name])});
+    const toAgent = field({name: "AgentID", label: "Agent (online, in this department)", type: "select",
+      options: online.map((a) => [a.AgentID, `${a.Name} (${STATUSES[a.StatusID]})`])});
+    const done = async (call, body) => {
+      const result = await attempt(() => post(call, {ChatID: chat.ChatID, ...body}), {success: "Chat transferred."});
+      if (!result) return;
+      box.close();
+      if (this.store.isManager) {
+        this.chats.set(chat.ChatID, {...(this.chats.get(chat.ChatID) || {}), ...result});
+        Object.assign(this.open, result);
+        this.renderLists();
+        this.renderHeader();
+      } else if (!(result.Status === "Assigned" && result.AgentID === me)) {
+        this.chats.delete(chat.ChatID);
+        this.leaveChat();
+      }
+    };
+    const box = dialog("Transfer chat",
+      el("form", {class: "stack", onsubmit: (e) => { e.preventDefault();
+        done("TransferChatToDepartment", {DepartmentID: Number(e.target.elements.DepartmentID.value)}); }},
+      departments.length ? [toDepartment, el("button", {type: "submit", class: "primary"}, "Transfer to department")]
+        : el("p", {class: "muted"}, "There is no other department.")),
+      el("form", {class: "stack", onsubmit: (e) => { e.preventDefault();
+        done("TransferChatToAgent", {AgentID: Number(e.target.elements.AgentID.value)}); }},
+      online.length ? [toAgent, el("button", {type: "submit", class: "primary"}, "Transfer to agent")]
+        : el("p", {class: "muted"}, "No other agent of this department is online.")));
+  }
+
+  // ---- the customer ----------------------------------------------------------------------------------
+  renderCustomer() {
+    const customer = this.open.Customer;
+    const details = el("form", {class: "stack", "aria-labelledby": "customer-title"},
+      field({name: "Name", label: "Name", value: customer.Name, maxlength: 100}),
+      field({name: "EmailAddress", label: "E-mail address", type: "email", value: customer.EmailAddress, maxlength: 254}),
+      el("p", {class: "muted"}, customer.PhoneNumber ? `Phone ${customer.PhoneNumber}` : "No phone number"),
+      el("button", {type: "submit"}, "Save customer"));
+    details.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = {CustomerID: customer.CustomerID};
+      const name = details.elements.Name.value.trim(), email = details.elements.EmailAddress.value.trim();
+      if (name) body.Name = name;
+      if (email) body.EmailAddress = email;
+      const updated = await attempt(() => post("UpdateCustomer", body), {success: "Customer saved."});
+      if (updated) { this.open.Customer = updated; this.renderHeader(); }
+    });
+    const comments = el("ol", {class: "comments"}, customer.Comments.map((c) => {
+      const agent = c.AgentID ? this.store.agents.get(c.AgentID) : null;
+      return el("li", {}, el("span", {class: "text"}, c.Text),
+        el("span", {class: "meta"}, `${agent ? agent.Name : "Agent"} · ${time(c.CreatedAt)}`));
+    }));
+    const addComment = el("form", {class: "stack"},
+      field({name: "Comment", label: "New comment", type: "textarea", rows: 2, maxlength: 2000}),
+      el("button", {type: "submit"}, "Add comment"));
+    addComment.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = addComment.elements.Comment.value.trim();
+      if (!text) { toast("Write the comment first.", "error"); return; }
+      const updated = await attempt(() => post("AddComment", {CustomerID: customer.CustomerID, Comment: text}));
+      if (updated) { this.open.Customer = updated; this.renderCustomer(); }
+    });
+    clear(this.customer, el("h2", {id: "customer-title"}, "Customer"), details,
+      el("h3", {}, "Comments"), customer.Comments.length ? comments : el("p", {class: "muted"}, "No comments yet."),
+      this.open.Status !== "Closed" ? addComment : null);
+  }
+}

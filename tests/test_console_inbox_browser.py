@@ -1,0 +1,215 @@
+"""The inbox as agents and managers triage and supervise, in a real browser (see test_console_browser.py for the
+set-up: Debian's Chromium through Playwright, on the first backend only). Screenshots at 1440×900 and 390×844
+go to test-artifacts/ (gitignored)."""
+
+import re
+from datetime import timedelta
+
+import test_console_browser as browser_tests
+from chat_helpers import add_department, customer_writes, queued_chat
+from conftest import add_agent
+from sqlalchemy import update
+from test_console_browser import log_on, start_web_chat
+from test_console_browser import shot as full_shot
+
+from agentchat import clock
+from agentchat.agents.models import ROLE_MANAGER
+from agentchat.bot import service as bot
+from agentchat.chats.models import WHATSAPP, Chat
+
+# The browser fixtures of test_console_browser.py (pytest finds fixtures among a module's names).
+browser, one_backend, console = browser_tests.browser, browser_tests.one_backend, browser_tests.console
+
+LAPTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def shot(page, name: str) -> None:
+    """What the user sees (the viewport), not the whole scrolled page."""
+    page.screenshot(path=str(browser_tests.ARTIFACTS / f"{name}.png"))
+
+
+def customer_sends_photo(server, customer_id: int, caption: str | None) -> None:
+    async def work(db):
+        await bot.receive_message(db, bot.Inbound(channel=WHATSAPP, customer_id=customer_id, text=caption, file={
+            "file_name": "receipt.jpg", "file_type": "image/jpeg", "file_size": 2048, "file_key": "test/receipt"}))
+    server.with_db(work)
+
+
+def queued_minutes_ago(server, chat_id: int, minutes: int) -> None:
+    async def work(db):
+        await db.execute(update(Chat).where(Chat.id == chat_id).values(
+            queued_at=clock.now() - timedelta(minutes=minutes)))
+    server.with_db(work)
+
+
+def no_chat_opened(requests: list[str]) -> bool:
+    return not [url for url in requests if "/api/GetChat?" in url]
+
+
+def test_an_agent_triages_every_row_without_opening_a_chat(console, api, manager, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    api.ok(api.post("UpdateSettings", manager, {"Settings": [{"UnassignedChatsWaitingMinutes": 4}]}))
+    thandi = queued_chat(server, sales, phone="27821000001", name="Thandi Nkosi", first_text="Hi")
+    customer_writes(server, thandi.customer_id, "My invoice is wrong, I was charged twice")
+    sipho = queued_chat(server, sales, phone="27821000002", name="Sipho Dlamini", first_text="Hi")
+    customer_sends_photo(server, sipho.customer_id, None)
+    nameless = queued_chat(server, sales, phone="27821000003", name=None, first_text="Hi")
+    customer_writes(server, nameless.customer_id, "hello?? anyone there")
+    queued_minutes_ago(server, nameless.chat_id, 5)  # past the 4 minutes: late
+    queued_minutes_ago(server, sipho.chat_id, 3)     # past half of them: soon
+    sam = api.logon("sam@example.com")
+    lerato = queued_chat(server, sales, phone="27821000004", name="Lerato Mokoena", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": lerato.chat_id}))
+    api.ok(api.post("SendMessage", sam, {"ChatID": lerato.chat_id, "Message": "Yes, we have the red one."}))
+    pieter = queued_chat(server, sales, phone="27821000005", name="Pieter van Wyk", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": pieter.chat_id}))
+    customer_writes(server, pieter.customer_id, "Can I change my delivery address?")
+
+    page = console("/", **LAPTOP)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    log_on(page, "sam@example.com")
+
+    # Sam has chats of his own: the inbox opens on them, the one awaiting his reply first.
+    mine = page.locator("#mine")
+    expect(page.get_by_role("tab", name="Mine (2)")).to_have_attribute("aria-selected", "true")
+    rows = mine.locator("li.chat-item")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Pieter van Wyk")
+    expect(rows.nth(0)).to_contain_text("Can I change my delivery address?")
+    expect(rows.nth(0)).to_contain_text("awaiting your reply")
+    expect(rows.nth(1)).to_contain_text("Lerato Mokoena")
+    expect(rows.nth(1)).to_contain_text("You: Yes, we have the red one.")
+    expect(rows.nth(1)).not_to_contain_text("awaiting")
+    shot(page, "inbox-mine-1440")
+
+    page.get_by_role("tab", name="Waiting (3)").click()
+    queue = page.locator("#queue li.chat-item")
+    expect(queue).to_have_count(3)
+    # Oldest first; each row says who, what they said last, and how long they have waited (red once too long).
+    expect(queue.nth(0)).to_contain_text("27821000003")
+    expect(queue.nth(0)).to_contain_text("hello?? anyone there")
+    expect(queue.nth(0).locator(".wait")).to_have_text(re.compile(r"^waiting 5:\d\d — late$"))
+    expect(queue.nth(0)).to_have_attribute("data-sla", "late")
+    expect(queue.nth(1)).to_contain_text("Sipho Dlamini")
+    expect(queue.nth(1)).to_contain_text("Photo")
+    expect(queue.nth(1)).to_have_attribute("data-sla", "soon")
+    expect(queue.nth(2)).to_contain_text("Thandi Nkosi")
+    expect(queue.nth(2)).to_contain_text("My invoice is wrong, I was charged twice")
+    expect(queue.nth(2).locator(".wait")).to_have_text(re.compile(r"^waiting 0:\d\d$"))
+    expect(page).to_have_title("3 waiting · Inbox · AgentChat")
+    shot(page, "inbox-waiting-1440")
+    assert no_chat_opened(requests), "the inbox opened chats to draw its rows"
+
+    # The search box narrows the list to what matches a name, a number or the last message.
+    page.get_by_label("Search chats").fill("invoice")
+    expect(queue).to_have_count(1)
+    expect(queue.first).to_contain_text("Thandi Nkosi")
+    page.get_by_label("Search chats").fill("")
+    expect(queue).to_have_count(3)
+
+    # A new customer arrives on the web chat: their row comes with their name and what they wrote.
+    visitor = console("/chat", width=420, height=800)
+    start_web_chat(visitor, "Cora Customer", "Do you deliver to Durban?")
+    visitor.get_by_role("button", name="1. Sales").click()
+    expect(queue).to_have_count(4)
+    expect(page.locator("#queue li", has_text="Cora Customer")).to_contain_text("Sales")
+    expect(page).to_have_title("4 waiting · Inbox · AgentChat")
+
+    # He takes Cora's chat, then reads another: Cora's next message shows on her row, unread, and in the title.
+    page.get_by_role("button", name="Grab chat with Cora Customer").click()
+    expect(page.get_by_role("heading", name="Cora Customer")).to_be_visible()
+    cora_url = page.url
+    page.locator("#mine li", has_text="Lerato Mokoena").locator("a").click()
+    expect(page.get_by_role("heading", name="Lerato Mokoena")).to_be_visible()
+    assert page.url.endswith(f"#/inbox/{lerato.chat_id}")
+    visitor.get_by_label("Your message").fill("Are you still there?")
+    visitor.get_by_role("button", name="Send").click()
+    cora = page.locator("#mine li", has_text="Cora Customer")
+    expect(cora).to_contain_text("Are you still there?")
+    expect(cora).to_contain_text("awaiting your reply")
+    expect(cora.get_by_label("1 unread")).to_be_visible()
+    expect(page).to_have_title("(1) 3 waiting · Inbox · AgentChat")
+    # The browser's Back returns to the chat before.
+    page.go_back()
+    expect(page.get_by_role("heading", name="Cora Customer")).to_be_visible()
+    assert page.url == cora_url
+    expect(page).to_have_title("3 waiting · Inbox · AgentChat")
+
+    page.set_viewport_size(PHONE)
+    page.get_by_role("button", name="‹ Chats").click()
+    expect(page.get_by_role("tab", name="Mine (3)")).to_be_visible()
+    shot(page, "inbox-mine-390")
+
+
+def test_own_chats_stay_in_sight_when_the_queue_is_long(console, api, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    for n in range(30):
+        queued_chat(server, sales, phone=f"278220000{n:02d}", name=f"Waiting Customer {n}", first_text="Hi")
+    sam = api.logon("sam@example.com")
+    mine = queued_chat(server, sales, phone="27823000000", name="Own Customer", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": mine.chat_id}))
+
+    page = console("/", **LAPTOP)
+    log_on(page, "sam@example.com")
+    own = page.locator("#mine li", has_text="Own Customer")
+    expect(own).to_be_in_viewport()
+    page.get_by_role("tab", name="Waiting (30)").click()
+    expect(page.locator("#queue li.chat-item")).to_have_count(30)
+    # One click away, whatever the length of the queue: the tab sits above the list.
+    expect(page.get_by_role("tab", name="Mine (1)")).to_be_in_viewport()
+    page.get_by_role("tab", name="Mine (1)").click()
+    expect(own).to_be_in_viewport()
+    full_shot(page, "inbox-long-queue")
+
+
+def test_a_manager_opens_another_agents_chat_and_reassigns_it(console, api, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    support = add_department(server, "Support", menu_option=2)
+    add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    olga = add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(sales, support))
+    sam = api.logon("sam@example.com")
+    chat = queued_chat(server, sales, phone="27821000001", name="Thandi Nkosi", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": chat.chat_id}))
+    customer_writes(server, chat.customer_id, "Still waiting for the refund")
+    waiting = queued_chat(server, support, phone="27821000002", name="Sipho Dlamini", first_text="Hi")
+    customer_writes(server, waiting.customer_id, "Where is my order?")
+
+    page = console("/", **LAPTOP)
+    log_on(page, "mia@example.com")
+    page.get_by_role("tab", name="All open (2)").click()
+    every = page.locator("#all-open li.chat-item")
+    expect(every).to_have_count(2)
+    expect(every.filter(has_text="Thandi Nkosi")).to_contain_text("with Sam Agent")
+    expect(every.filter(has_text="Thandi Nkosi")).to_contain_text("awaiting a reply")
+    page.get_by_label("Agent", exact=True).select_option(label="Sam Agent")
+    expect(every).to_have_count(1)
+    page.get_by_label("Agent", exact=True).select_option(label="Every agent")
+    page.get_by_label("Department", exact=True).select_option(label="Support")
+    expect(every).to_have_count(1)
+    expect(every.first).to_contain_text("Sipho Dlamini")
+    page.get_by_label("Department", exact=True).select_option(label="Every department")
+    shot(page, "inbox-all-open-1440")
+
+    every.filter(has_text="Thandi Nkosi").locator("a").click()
+    conversation = page.get_by_role("region", name="Conversation")
+    expect(conversation.get_by_role("list", name="Messages")).to_contain_text("Still waiting for the refund")
+    expect(conversation).to_contain_text("with Sam Agent")
+    conversation.get_by_role("button", name="Reassign").click()
+    dialog = page.get_by_role("dialog", name="Reassign chat")
+    dialog.get_by_label("Agent").select_option(label="Olga Other — Offline, 0 of 5 chats")
+    dialog.get_by_role("button", name="Reassign chat").click()
+    expect(dialog).to_be_hidden()
+    expect(conversation).to_contain_text("with Olga Other")
+    expect(every.filter(has_text="Thandi Nkosi")).to_contain_text("with Olga Other")
+    assert api.ok(api.get("GetChat", sam, {"ChatID": chat.chat_id}))["AgentID"] == olga
