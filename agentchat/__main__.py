@@ -4,7 +4,10 @@ import argparse
 import asyncio
 import getpass
 import logging
+import shlex
+import shutil
 import sys
+from pathlib import Path
 
 from agentchat.config import Settings
 
@@ -18,7 +21,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     migrate_sync(settings)
     if asyncio.run(_count_managers(settings)) == 0:
         print("No Manager exists yet. Create one with:\n"
-              "  python -m agentchat create-manager --name 'Your Name' --email you@example.com --password '...'",
+              f"  {command_here()} create-manager --name 'Your Name' --email you@example.com --password '...'",
               file=sys.stderr)
     print(f"AgentChat on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", file=sys.stderr)
     app = create_app(settings)
@@ -27,6 +30,22 @@ def _serve(settings: Settings, host: str, port: int) -> None:
                 ws_per_message_deflate=False, proxy_headers=True,
                 # uvicorn formats each access line before the logger drops it: off unless it would be shown.
                 access_log=logging.getLevelName(settings.log_level.upper()) in (logging.DEBUG, logging.INFO))
+
+
+def command_here() -> str:
+    """How to run this command line from the caller's shell, which need not have the venv activated (`python` may
+    not even be the venv's): `agentchat` when that is this one on PATH, else the script beside this Python
+    (.venv/bin/agentchat, relative to the working directory when inside it), else this Python with -m."""
+    script = Path(sys.executable).parent / "agentchat"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m agentchat"
+    on_path = shutil.which("agentchat")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "agentchat"
+    try:
+        return shlex.quote(str(script.absolute().relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(script))
 
 
 async def _count_managers(settings: Settings) -> int:
