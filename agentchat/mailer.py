@@ -3,6 +3,7 @@
 import logging
 import uuid
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -29,8 +30,15 @@ class Mail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-def build_message(settings: Settings, mail: Mail) -> EmailMessage:
-    message = EmailMessage()
+# A mail written to the outbox is read by a person in a text editor, who copies the reset link from it. With the
+# default policy's 78-character lines, that link's line went out quoted-printable (`=3D`, a soft break inside it).
+# Lines may be as long as e-mail allows (RFC 5322: 998), so a text body stays plain 7bit/8bit text. Mail over SMTP
+# keeps the default.
+OUTBOX_POLICY = policy.default.clone(max_line_length=998)
+
+
+def build_message(settings: Settings, mail: Mail, *, message_policy: policy.Policy = policy.default) -> EmailMessage:
+    message = EmailMessage(policy=message_policy)
     message["From"] = settings.mail_from
     message["To"] = mail.to
     message["Subject"] = mail.subject
@@ -45,10 +53,9 @@ def build_message(settings: Settings, mail: Mail) -> EmailMessage:
 
 async def send_mail(settings: Settings, mail: Mail) -> None:
     """Send one mail. Raises on SMTP failure so that callers which must not lose mail can retry."""
-    message = build_message(settings, mail)
     if settings.smtp_host:
         await aiosmtplib.send(
-            message,
+            build_message(settings, mail),
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_user,
@@ -58,6 +65,7 @@ async def send_mail(settings: Settings, mail: Mail) -> None:
         )
         log.info("mail sent to %s: %s", mail.to, mail.subject)
         return
+    message = build_message(settings, mail, message_policy=OUTBOX_POLICY)
     path = settings.outbox_dir / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
 
     def write() -> None:
