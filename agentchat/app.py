@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from agentchat import __version__, logredact
 from agentchat.agents.routes import router as agents_router
+from agentchat.apidocs import fastapi_docs_off, install_api_docs
 from agentchat.auth.routes import router as auth_router
 from agentchat.canned.routes import router as canned_router
 from agentchat.channels.outbound import Outbound
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="A self-hosted implementation of the ChannelMobile AgentChat API (V1).",
         lifespan=lifespan,
+        **fastapi_docs_off(),
     )
     app.state.settings = settings
     app.state.password_hasher = password_hasher(settings)
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webchat_router)
     # The agents' and managers' web console: "/" and /console/<asset>.
     app.include_router(console_router)
+    install_api_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

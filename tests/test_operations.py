@@ -1,5 +1,6 @@
 """Operations endpoints: /healthz, /metrics and the interactive docs."""
 
+import re
 import time
 
 
@@ -45,3 +46,18 @@ class TestDocs:
         assert api.http.get("/docs").status_code == 200
         schema = api.http.get("/openapi.json").json()
         assert "/api/AgentLogon" in schema["paths"]
+
+    def test_docs_and_redoc_load_everything_from_this_server(self, api):
+        """Blank pages on a machine without internet, when they loaded Swagger UI and ReDoc from a CDN."""
+        for page in ("/docs", "/redoc"):
+            response = api.http.get(page)
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+            html = response.text
+            assert not re.search(r"(https?:)?//[\w.-]+\.\w", html), f"{page} names another host"
+            assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+            assert any(a.endswith(".js") for a in assets), f"{page} loads no script: {assets}"
+            for asset in assets:
+                loaded = api.http.get(asset)
+                assert loaded.status_code == 200 and loaded.content, f"{page}: {asset} -> {loaded.status_code}"
+        assert "SwaggerUIBundle" in api.http.get("/docs-assets/swagger-ui-bundle.js").text
+
