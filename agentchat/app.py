@@ -42,6 +42,7 @@ from agentchat.rawdb import RawConnections
 from agentchat.reports.routes import router as reports_router
 from agentchat.security import hash_slots, password_hasher
 from agentchat.tags.routes import router as tags_router
+from agentchat.templates.routes import router as templates_router
 from agentchat.walcheckpoint import start_wal_checkpoints
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -51,7 +52,7 @@ API_DEPENDENCIES = [check_version]
 
 # The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
 API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
-               canned_router, hours_router, customers_router, files_router, reports_router]
+               canned_router, hours_router, customers_router, files_router, reports_router, templates_router]
 
 # The hottest calls, served by lean routes in front of FastAPI's routing (leanroute.py).
 LEAN_ENDPOINTS = (*CHAT_LEAN_ENDPOINTS, *CUSTOMER_LEAN_ENDPOINTS)

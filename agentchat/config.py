@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str | None = None
     whatsapp_app_secret: str | None = None
     whatsapp_verify_token: str | None = None
+    # The WhatsApp Business Account (WABA) whose message templates SyncTemplates reads.
+    whatsapp_business_account_id: str | None = Field(None, pattern=r"^\d{1,32}$")
     # Graph API calls are retried on 5xx, 429, throttling codes and network errors: attempts in all, and the
     # first pause (doubled after each attempt).
     whatsapp_retry_attempts: int = Field(4, ge=1, le=10)

@@ -11,10 +11,12 @@ from agentchat.departments.models import Department, DepartmentTag
 from agentchat.hours.models import WorkingHours
 from agentchat.reports.models import Recipient, ReportRun, ReportSchedule
 from agentchat.tags.models import Tag, TagEvent, TagGroup
+from agentchat.templates.models import Template
 
 __all__ = [
     "Agent", "AgentDepartment", "AgentStatusEvent", "AgentSession", "LogonFailure", "PasswordResetCode",
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
     "TagEvent", "CannedResponse", "WorkingHours", "Recipient", "ReportSchedule", "ReportRun",
+    "Template",
 ]

@@ -187,12 +187,13 @@ WHATSAPP_APP_SECRET = "test-app-secret"
 WHATSAPP_VERIFY_TOKEN = "test-verify-token"
 WHATSAPP_ACCESS_TOKEN = "EAAtestaccesstoken"
 WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
+WHATSAPP_BUSINESS_ACCOUNT_ID = "102290129340398"
 
 
 @pytest.fixture(scope="session")
 def graph_api() -> GraphApiStandIn:
     standin = GraphApiStandIn(access_token=WHATSAPP_ACCESS_TOKEN, phone_number_id=WHATSAPP_PHONE_NUMBER_ID,
-                              port=free_port())
+                              business_account_id=WHATSAPP_BUSINESS_ACCOUNT_ID, port=free_port())
     standin.start()
     yield standin
     standin.stop()
@@ -202,6 +203,7 @@ def whatsapp_settings(graph_api: GraphApiStandIn) -> dict:
     return dict(whatsapp_api_url=graph_api.api_url, whatsapp_access_token=WHATSAPP_ACCESS_TOKEN,
                 whatsapp_phone_number_id=WHATSAPP_PHONE_NUMBER_ID, whatsapp_app_secret=WHATSAPP_APP_SECRET,
                 whatsapp_verify_token=WHATSAPP_VERIFY_TOKEN, whatsapp_retry_attempts=3,
+                whatsapp_business_account_id=WHATSAPP_BUSINESS_ACCOUNT_ID,
                 whatsapp_retry_base_seconds=0.01)
 
 

@@ -3,7 +3,8 @@
 It checks what Meta checks for the calls AgentChat makes (bearer token, phone number id, messaging_product,
 recipient, message type and the per-type object with Meta's limits) and answers with Meta's success or
 error bodies. Tests read what was sent from `requests`, put customer media in with `add_media`, and make
-the next calls fail with `fail_next`.
+the next calls fail with `fail_next`. The business account's message templates (graph_api_templates.py) are
+listed page by page and checked in template messages; tests change them through `templates`.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from email.parser import BytesParser
 from typing import Any
 
 import uvicorn
+from graph_api_templates import TemplateRefused, check_template_message, default_templates, template_page
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +37,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     json: Any = None
+    query: dict[str, str] = field(default_factory=dict)
     form: dict[str, Any] = field(default_factory=dict)
     status: int = 200
 
@@ -70,9 +73,10 @@ def invalid(details: str, code: int = 131009, message: str = "(#131009) Paramete
 
 
 class GraphApiStandIn:
-    def __init__(self, *, access_token: str, phone_number_id: str, port: int):
+    def __init__(self, *, access_token: str, phone_number_id: str, port: int, business_account_id: str = ""):
         self.access_token = access_token
         self.phone_number_id = phone_number_id
+        self.business_account_id = business_account_id
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.api_url = f"{self.base_url}/{VERSION}"
@@ -80,7 +84,11 @@ class GraphApiStandIn:
         self.requests: list[Recorded] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.failures: list[Failure] = []
+        self.templates: list[dict] = default_templates()
+        # At most this many templates a page whatever the limit asked (None: as asked), to make paging visible.
+        self.template_page_size: int | None = None
         self.app = Starlette(routes=[
+            Route(f"/{VERSION}/{{account}}/message_templates", self.message_templates, methods=["GET"]),
             Route("/media-download/{media_id}", self.download, methods=["GET"]),
             Route(f"/{VERSION}/{{number}}/messages", self.messages, methods=["POST"]),
             Route(f"/{VERSION}/{{number}}/media", self.upload, methods=["POST"]),
@@ -109,6 +117,8 @@ class GraphApiStandIn:
             self.requests.clear()
             self.media.clear()
             self.failures.clear()
+            self.templates = default_templates()
+            self.template_page_size = None
 
     def add_media(self, content: bytes, mime_type: str) -> str:
         """Media a customer sent: returns the media id a webhook refers to."""
@@ -160,7 +170,8 @@ class GraphApiStandIn:
 
     async def _handle(self, request: Request, work: Callable[[Recorded], Any]) -> Response:
         body = await request.body()
-        record = Recorded(method=request.method, path=request.url.path, headers=dict(request.headers))
+        record = Recorded(method=request.method, path=request.url.path, headers=dict(request.headers),
+                          query=dict(request.query_params))
         content_type = request.headers.get("content-type", "")
         try:
             if content_type.startswith("application/json"):
@@ -211,6 +222,19 @@ class GraphApiStandIn:
             to = self._check_message(record.json)
             return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                     "messages": [{"id": "wamid.HBgL" + secrets.token_hex(16).upper()}]}
+        return await self._handle(request, work)
+
+    async def message_templates(self, request: Request) -> Response:
+        def work(_record: Recorded) -> dict:
+            account = request.path_params["account"]
+            if account != self.business_account_id:
+                raise GraphError(400, 100, f"Unsupported get request. Object with ID '{account}' does not exist, "
+                                 "cannot be loaded due to missing permissions, or does not support this operation.",
+                                 type_="GraphMethodException", subcode=33)
+            with self.lock:
+                templates = list(self.templates)
+            return template_page(templates, dict(request.query_params), f"{self.api_url}/{account}/message_templates",
+                                 page_size=self.template_page_size)
         return await self._handle(request, work)
 
     async def upload(self, request: Request) -> Response:
@@ -281,6 +305,13 @@ class GraphApiStandIn:
             self._check_interactive(obj)
         elif kind in MEDIA_TYPES:
             self._check_media(kind, obj)
+        elif kind == "template":
+            with self.lock:
+                templates = list(self.templates)
+            try:
+                check_template_message(templates, obj)
+            except TemplateRefused as exc:
+                raise invalid(exc.details, exc.code, exc.message) from exc
         else:
             raise invalid(f"Unsupported message type {kind}.", 100, "(#100) Invalid parameter")
         return to

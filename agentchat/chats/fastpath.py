@@ -14,7 +14,7 @@ from agentchat.agents.models import ROLE_MANAGER
 from agentchat.channels.outbound import Outgoing
 from agentchat.chats import events as chat_events
 from agentchat.chats.models import PENDING, SENDER_AGENT, STATUSES, UNASSIGNED, WHATSAPP, Chat
-from agentchat.chats.service import WHATSAPP_WINDOW, ChatFilter, check_can_act, not_found
+from agentchat.chats.service import WHATSAPP_WINDOW, ChatFilter, check_can_act, not_found, window_closed_error
 from agentchat.contract import Conflict, Paging
 from agentchat.db import after_commit
 from agentchat.events import Event, emit
@@ -93,8 +93,7 @@ def _check_send(caller: Caller, chat_id: int, row, now: datetime) -> None:
     status, agent_id, channel, last_customer = row[0], row[1], row[2], rawdb.to_time(row[3])
     check_can_act(caller, _ChatState(status, agent_id))
     if channel == WHATSAPP and (last_customer is None or now - last_customer > WHATSAPP_WINDOW):
-        raise Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
-                       "wait for the customer to write again.", code="whatsapp_24h_window", field="ChatID")
+        raise window_closed_error()
 
 
 @dataclass(slots=True)

@@ -128,3 +128,7 @@ class SendMessageIn(Schema):
 
 class ChatDetail(ChatWithMessages):
     customer: CustomerOut
+    # WhatsApp's 24-hour window: whether a free-form message (SendMessage) may go now, and until when. Outside it
+    # only a template (SendTemplate) reaches the customer. The web chat has no window: always open, no end.
+    window_open: bool
+    window_closes_at: UtcTime | None

@@ -16,6 +16,7 @@ from agentchat.chats.models import (
     CLOSED,
     PENDING,
     SENDER_AGENT,
+    SENDER_BOT,
     SENDER_CUSTOMER,
     SENDER_SYSTEM,
     UNASSIGNED,
@@ -69,9 +70,14 @@ async def open_chat(db: AsyncSession, *, customer_id: int, channel: str) -> Chat
 async def add_message(db: AsyncSession, chat: Chat, *, sender_type: str, text: str | None,
                       agent_id: int | None = None, external_id: str | None = None,
                       file: dict | None = None, payload: dict | None = None,
-                      at: datetime | None = None) -> Message:
-    """Store a message; one that goes out to the customer is queued for delivery after commit."""
+                      at: datetime | None = None) -> Message | None:
+    """Store a message; one that goes out to the customer is queued for delivery after commit.
+
+    The bot's and the system's words are free-form: outside WhatsApp's 24-hour window Meta refuses them, so they are
+    neither stored nor sent there (None)."""
     now = at or clock.now()
+    if sender_type in (SENDER_BOT, SENDER_SYSTEM) and not window_open(chat, now):
+        return None
     outbound = sender_type != SENDER_CUSTOMER
     message = Message(chat_id=chat.id, sender_type=sender_type, agent_id=agent_id, text=text,
                       external_id=external_id, created_at=now, payload=payload,
@@ -312,15 +318,36 @@ async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
 
+def window_closes_at(chat: Chat) -> datetime | None:
+    """When WhatsApp stops taking free-form messages in this chat; None for other channels, and for a WhatsApp
+    chat whose customer has not written (it never opened)."""
+    if chat.channel != WHATSAPP or chat.last_customer_message_at is None:
+        return None
+    return chat.last_customer_message_at + WHATSAPP_WINDOW
+
+
+def window_open(chat: Chat, now: datetime | None = None) -> bool:
+    """Whether a free-form message may go to the customer now: always on the web chat; on WhatsApp only within 24
+    hours of the customer's last message (outside it only a template may)."""
+    if chat.channel != WHATSAPP:
+        return True
+    closes = window_closes_at(chat)
+    return closes is not None and (now or clock.now()) <= closes
+
+
+def window_closed_error() -> Conflict:
+    return Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
+                    "send an approved template (SendTemplate) or wait for the customer to write again.",
+                    code="whatsapp_24h_window", field="ChatID")
+
+
 async def send_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: str | None,
                        file: NewFile | None, storage: FileStorage) -> Message:
     """An agent's message (text and/or one file) to the customer, delivered by the channel after commit."""
     chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
     check_can_act(caller, chat)
-    if chat.channel == WHATSAPP and (chat.last_customer_message_at is None
-                                     or clock.now() - chat.last_customer_message_at > WHATSAPP_WINDOW):
-        raise Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
-                       "wait for the customer to write again.", code="whatsapp_24h_window", field="ChatID")
+    if not window_open(chat):
+        raise window_closed_error()
     stored = None
     if file is not None:
         key = await storage.save(file.content, file_name=file.name)

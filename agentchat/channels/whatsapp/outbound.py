@@ -36,6 +36,12 @@ INLINE_TYPES = {
     "audio/aac": "audio", "audio/amr": "audio", "audio/mpeg": "audio", "audio/mp4": "audio", "audio/ogg": "audio",
 }
 
+# What SyncTemplates reads of each template (all of them fields of Meta's WhatsAppMessageTemplate node).
+TEMPLATE_FIELDS = "id,name,language,status,category,components"
+TEMPLATES_PER_PAGE = 100
+# A business has at most a few thousand templates: past this many pages something is wrong (a cursor loop).
+MAX_TEMPLATE_PAGES = 100
+
 T = TypeVar("T")
 
 
@@ -155,6 +161,27 @@ class GraphApi:
         if answer.get("success") is not True:
             raise GraphError("bad_response", "The Graph API did not confirm the read receipt.")
 
+    async def list_templates(self, business_account_id: str) -> list[dict]:
+        """GET /{waba_id}/message_templates, every page: Meta's cursor paging gives `paging.cursors.after` and, while
+        more follow, `paging.next`. The next page is asked of our own api_url with that cursor, never of the URL Meta
+        names, so that the token goes nowhere else."""
+        url = f"{self.api_url}/{business_account_id}/message_templates"
+        params = {"fields": TEMPLATE_FIELDS, "limit": str(TEMPLATES_PER_PAGE)}
+        found: list[dict] = []
+        for _ in range(MAX_TEMPLATE_PAGES):
+            answer = await self._with_retries(
+                "template list", lambda query=dict(params): self._json("GET", url, params=query))
+            data = answer.get("data")
+            if not isinstance(data, list):
+                raise GraphError("bad_response", "The Graph API answered the template list without its data.")
+            found += [template for template in data if isinstance(template, dict)]
+            paging = answer.get("paging") if isinstance(answer.get("paging"), dict) else {}
+            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            if not paging.get("next") or not cursors.get("after"):
+                return found
+            params["after"] = str(cursors["after"])
+        raise GraphError("too_many_pages", f"The template list ran past {MAX_TEMPLATE_PAGES} pages.")
+
     async def upload_media(self, content: bytes, *, file_name: str, mime_type: str) -> str:
         """POST /{phone_number_id}/media (multipart); returns the media id to send."""
         url = f"{self.api_url}/{self.phone_number_id}/media"
@@ -196,7 +223,8 @@ class GraphApi:
 
 
 class WhatsAppSender:
-    """The ChannelSender for WhatsApp: text, the bot's menu as an interactive list, and files."""
+    """The ChannelSender for WhatsApp: text, the bot's menu as an interactive list, files, and templates (the
+    message's payload {"Template": {name, language, components}}, built by agentchat.templates)."""
 
     def __init__(self, graph: GraphApi, read_file: Callable[[str], Awaitable[bytes]]):
         self.graph = graph
@@ -205,8 +233,12 @@ class WhatsAppSender:
     async def send(self, item: Outgoing) -> DeliveryResult:
         if not item.phone_number:
             return DeliveryResult(FAILED, failure_reason="no_phone_number: The customer has no WhatsApp number.")
+        template = (item.payload or {}).get("Template")
         try:
-            if item.file_key:
+            if isinstance(template, dict):
+                wamid = await self.graph.send_message({"to": item.phone_number, "type": "template",
+                                                       "template": template})
+            elif item.file_key:
                 wamid = await self._send_file(item)
             elif item.text:
                 wamid = await self._send_text(item)

@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from agentchat.channels.whatsapp import inbound
 from agentchat.channels.whatsapp.signature import is_valid_signature
 from agentchat.contract import ApiError, BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
+from agentchat.templates import service as templates
 
 router = APIRouter(tags=["WhatsApp"])
 
@@ -53,7 +54,11 @@ async def receive_webhook(request: Request) -> dict:
     context = inbound.WebhookContext(sessionmaker=state.sessionmaker, storage=state.file_storage,
                                      graph=getattr(state, "whatsapp_graph", None),
                                      max_file_bytes=state.settings.max_file_bytes)
-    if not await inbound.receive_payload(context, parsed):
+    stored = await inbound.receive_payload(context, parsed)
+    updates = templates.parse_status_updates(payload)
+    if updates and not await templates.receive_status_updates(state.sessionmaker, updates):
+        stored = False
+    if not stored:
         # Something was not stored: Meta delivers the payload again, and what was stored is skipped then.
         raise ApiError("The delivery could not be stored; please retry.", code="try_again", status=503)
     return {"Received": True}
