@@ -28,6 +28,7 @@ class Mail:
     subject: str
     text: str
     attachments: list[Attachment] = field(default_factory=list)
+    html: str | None = None  # an HTML alternative to the text
 
 
 # A mail written to the outbox is read by a person in a text editor, who copies the reset link from it. With the
@@ -44,6 +45,8 @@ def build_message(settings: Settings, mail: Mail, *, message_policy: policy.Poli
     message["Subject"] = mail.subject
     message["Message-ID"] = f"<{uuid.uuid4().hex}@agentchat>"
     message.set_content(mail.text)
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html")
     for attachment in mail.attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",

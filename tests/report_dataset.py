@@ -1,10 +1,11 @@
-"""A month of chats for the report-file tests: 56 agents and departments with long names, written in one
+"""The previous month's chats for the report-file tests: 56 agents and departments with long names, written in one
 transaction through the ORM (the metrics only read the chats' events and messages, so these are what a month of
 real chats leaves behind: queued, grabbed, answered, closed; some abandoned, some missed)."""
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from agentchat.agents.models import STATUS_OFFLINE, STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.agents.status_history import AgentStatusEvent
@@ -27,10 +28,11 @@ from agentchat.customers.models import Customer
 from agentchat.departments.models import Department
 from agentchat.tags.models import Tag, TagGroup
 
-FIRST_DAY = date(2026, 10, 1)
-LAST_DAY = date(2026, 10, 31)
 COMPANY = "Umhlanga Rocks Customer Care & Loyalty Services (Pty) Ltd"
 ZONE = "Africa/Johannesburg"
+# The company's previous calendar month (a monthly schedule's period when sent now).
+LAST_DAY = datetime.now(ZoneInfo(ZONE)).date().replace(day=1) - timedelta(days=1)
+FIRST_DAY = LAST_DAY.replace(day=1)
 AGENTS = 56
 CHATS_PER_DAY = 9
 DEPARTMENTS = ("Sales", "Customer Retention and Loyalty Programme Escalations", "Technical Support (Fibre & LTE)",
@@ -50,7 +52,8 @@ def _agent_name(n: int) -> str:
 
 
 async def build_month(db) -> Month:
-    """Every day of October 2026 (company time zone UTC+2): CHATS_PER_DAY chats between 08:00 and 17:00."""
+    """Every day of the previous month (company time zone UTC+2): about CHATS_PER_DAY chats between 08:00 and
+    17:00 on weekdays, fewer at weekends."""
     rng = random.Random(24)
     await company.update_settings(db, [{"CompanyName": COMPANY}, {"TimeZone": ZONE}])
     departments = [Department(name=name, include_in_welcome_menu=False, enabled=True, tags=[]) for name in DEPARTMENTS]

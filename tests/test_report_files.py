@@ -23,7 +23,7 @@ from agentchat.reports.columns import column
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "reports"
 PDFTOPPM = "/usr/bin/pdftoppm"
-PERIOD = "01 Oct 2026 to 31 Oct 2026"
+PERIOD = f"{FIRST_DAY:%d %b %Y} to {LAST_DAY:%d %b %Y}"
 
 
 def download(api, manager, report_id: str, file_format: str) -> bytes:
@@ -138,3 +138,35 @@ class TestXlsx:
         assert days.max_row == 1 + (LAST_DAY - FIRST_DAY).days + 1
         assert days.cell(2, 1).number_format == "ddd yyyy-mm-dd"
         assert sum(row[1] for row in days.iter_rows(min_row=2, values_only=True)) == month.chats
+
+
+class TestScheduledMail:
+    def test_the_mail_shows_the_key_figures_carries_the_file_and_says_how_to_stop_it(self, server, api, manager,
+                                                                                     mailbox, month):
+        recipient = api.ok(api.post("CreateRecipient", manager, {"Name": "Lindiwe Boss",
+                                                                 "EmailAddress": "lindiwe@example.com"}))
+        schedule = api.ok(api.post("CreateScheduledReport", manager, {
+            "RecipientID": recipient["RecipientID"], "ReportID": "AgentPerformance", "FileFormat": "PDF",
+            "Period": "Month", "DeliveryMethod": "Email", "ScheduledDays": [1, 2, 3, 4, 5], "ScheduledTime": "07:30"}))
+        api.ok(api.post("SendScheduledReportNow", manager, {"ScheduleID": schedule["ScheduleID"]}))
+        [mail] = mailbox.wait_for("lindiwe@example.com")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "scheduled-mail.eml").write_bytes(mail.as_bytes())
+        assert mail["Subject"] == f"Agent performance, {PERIOD}"
+        plain = mail.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+        html = mail.get_body(preferencelist=("html",)).get_content()
+        assert html.lstrip().startswith("<!DOCTYPE html>")
+        board = api.ok(api.get("GetDashboard", manager, {"From": FIRST_DAY.isoformat(), "To": LAST_DAY.isoformat()}))
+        wait = round(board["Metrics"]["AverageWaitSeconds"])
+        wait_text = f"{wait // 3600}:{wait // 60 % 60:02d}:{wait % 60:02d}"
+        figures = {"Chats": f"{month.chats:,}", "Missed": str(board["Totals"]["MissedChats"]),
+                   "Avg wait (h:mm:ss)": wait_text, "Agents": "56"}
+        for label, value in figures.items():
+            assert re.search(rf"^{re.escape(label)} +{re.escape(value)}$", plain, re.M), (label, plain)
+            assert re.search(rf">{re.escape(label)}</td><td[^>]*>{re.escape(value)}</td>", html), (label, html)
+        for body in (plain, html):
+            assert "To change or stop it" in body and "/#reports" in body
+            assert f"scheduled report {schedule['ScheduleID']}" in body and "every weekday at 07:30" in body
+        [attachment] = list(mail.iter_attachments())
+        assert attachment.get_filename() == f"AgentPerformance-{FIRST_DAY}-{LAST_DAY}.pdf"
+        assert attachment.get_content().startswith(b"%PDF")

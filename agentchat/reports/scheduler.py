@@ -20,6 +20,7 @@ from agentchat.hours import service as hours
 from agentchat.mailer import Attachment, Mail, send_mail
 from agentchat.reports import catalogue, renderers
 from agentchat.reports import service as reports
+from agentchat.reports.digest import compose
 from agentchat.reports.models import Recipient, ReportRun, ReportSchedule
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,15 @@ def period_days(period: str, due_day: date) -> tuple[date, date]:
     return last.replace(day=1), last.replace(day=calendar.monthrange(last.year, last.month)[1])
 
 
-async def build_mail(db: AsyncSession, schedule: ReportSchedule, recipient: Recipient, due_local: datetime) -> Mail:
+async def build_mail(db: AsyncSession, settings: Settings, schedule: ReportSchedule, recipient: Recipient,
+                     due_local: datetime) -> Mail:
     first, last = period_days(schedule.period, due_local.date())
-    report = catalogue.get_report(schedule.report_id)
-    document = await renderers.open_document(db, report, first, last)
+    document = await renderers.open_document(db, catalogue.get_report(schedule.report_id), first, last)
     content = await renderers.render(db, document, schedule.file_format)
-    return Mail(to=recipient.email_address, subject=f"{report.name}, {document.period}",
-                text=f"Attached: the {report.name} report for {document.period}.",
-                attachments=[Attachment(document.filename(schedule.file_format), content,
-                                        renderers.MIME_TYPES[schedule.file_format])])
+    filename = document.filename(schedule.file_format)
+    digest = compose(document, schedule, recipient, filename, settings.public_url.rstrip("/") + "/#reports")
+    return Mail(to=recipient.email_address, subject=digest.subject, text=digest.text, html=digest.html,
+                attachments=[Attachment(filename, content, renderers.MIME_TYPES[schedule.file_format])])
 
 
 async def send_now(db: AsyncSession, settings: Settings, *, schedule_id: int) -> None:
@@ -67,7 +68,7 @@ async def send_now(db: AsyncSession, settings: Settings, *, schedule_id: int) ->
     schedule = await schedules.get_schedule(db, schedule_id)
     recipient = await db.get(Recipient, schedule.recipient_id)
     zone = await hours.company_zone(db)
-    mail = await build_mail(db, schedule, recipient, reports.to_local(clock.now(), zone))
+    mail = await build_mail(db, settings, schedule, recipient, reports.to_local(clock.now(), zone))
     await send_mail(settings, mail)
 
 
@@ -117,7 +118,7 @@ async def _send_run(db: AsyncSession, settings: Settings, run_id: int, schedule_
     if schedule is None or recipient is None:
         return 0
     try:
-        mail = await build_mail(db, schedule, recipient, due_local)
+        mail = await build_mail(db, settings, schedule, recipient, due_local)
         await db.rollback()
         await send_mail(settings, mail)
     except Exception as exc:
