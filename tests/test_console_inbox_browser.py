@@ -213,3 +213,64 @@ def test_a_manager_opens_another_agents_chat_and_reassigns_it(console, api, serv
     expect(conversation).to_contain_text("with Olga Other")
     expect(every.filter(has_text="Thandi Nkosi")).to_contain_text("with Olga Other")
     assert api.ok(api.get("GetChat", sam, {"ChatID": chat.chat_id}))["AgentID"] == olga
+
+
+def test_a_manager_follows_the_dashboard_and_the_live_board_to_the_chats(console, api, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    support = add_department(server, "Support", menu_option=2)
+    add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
+    sam_id = add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(sales, support))
+    sam = api.logon("sam@example.com")
+    taken = queued_chat(server, sales, phone="27821000001", name="Thandi Nkosi", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": taken.chat_id}))
+    customer_writes(server, taken.customer_id, "Still waiting for the refund")
+    queued_chat(server, support, phone="27821000002", name="Sipho Dlamini", first_text="Where is my order?")
+
+    page = console("/", **LAPTOP)
+    log_on(page, "mia@example.com")
+    page.get_by_role("link", name="Dashboard", exact=True).click()
+    tiles = page.locator(".tiles")
+    expect(tiles.get_by_role("link", name="1 Waiting")).to_be_visible()
+    shot(page, "dashboard-1440")
+    page.set_viewport_size(PHONE)
+    shot(page, "dashboard-390")
+    page.set_viewport_size(LAPTOP)
+
+    tiles.get_by_role("link", name="1 Waiting").click()
+    expect(page.get_by_role("tab", name="Waiting (1)")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#queue li.chat-item")).to_contain_text("Sipho Dlamini")
+    page.go_back()
+    tiles.get_by_role("link", name="1 In progress").click()
+    expect(page.get_by_role("tab", name="All open (2)")).to_have_attribute("aria-selected", "true")
+    every = page.locator("#all-open li.chat-item")
+    expect(every).to_have_count(1)
+    expect(every.first).to_contain_text("Thandi Nkosi")
+
+    page.get_by_role("link", name="Live board", exact=True).click()
+    agents = page.get_by_role("table", name="Agents now")
+    sam_row = agents.get_by_role("row", name=re.compile("Sam Agent"))
+    expect(sam_row).to_contain_text("Online")
+    expect(sam_row.get_by_role("link", name="Sam Agent: 1 of 5 chats")).to_be_visible()
+    expect(sam_row.get_by_role("cell").nth(3)).to_have_text("1")  # Thandi wrote last: awaiting his reply
+    expect(agents.get_by_role("row", name=re.compile("Olga Other"))).to_contain_text("Offline")
+    departments = page.get_by_role("table", name="Departments now")
+    expect(departments.get_by_role("link", name="Support: 1 waiting")).to_be_visible()
+
+    # Live: Sam takes a new Sales chat, then goes Busy.
+    more = queued_chat(server, sales, phone="27821000003", name="Lerato Mokoena", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": more.chat_id}))
+    expect(sam_row.get_by_role("link", name="Sam Agent: 2 of 5 chats")).to_be_visible()
+    api.ok(api.post("UpdateAgent", sam, {"AgentID": sam_id, "StatusID": 2}))
+    expect(sam_row).to_contain_text("Busy")
+    shot(page, "board-1440")
+    page.set_viewport_size(PHONE)
+    shot(page, "board-390")
+    page.set_viewport_size(LAPTOP)
+
+    sam_row.get_by_role("link", name="Sam Agent: 2 of 5 chats").click()
+    expect(page.get_by_label("Agent", exact=True)).to_have_value(str(sam_id))
+    expect(every).to_have_count(2)
+    expect(every.filter(has_text="Lerato Mokoena")).to_contain_text("with Sam Agent")

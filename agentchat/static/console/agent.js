@@ -86,7 +86,8 @@ export class AgentView {
       onchange: () => { this.filters.department = department.value; this.renderLists(); }});
     this.fillManagerFilters = () => {
       const agents = [...this.store.agents.values()].filter((a) => a.Enabled).sort((a, b) => a.Name.localeCompare(b.Name));
-      clear(agent, el("option", {value: ""}, "Every agent"), el("option", {value: "none"}, "Waiting (no agent)"),
+      clear(agent, el("option", {value: ""}, "Every agent"), el("option", {value: "some"}, "In progress (any agent)"),
+        el("option", {value: "none"}, "Waiting (no agent)"),
         agents.map((a) => el("option", {value: String(a.AgentID)}, a.Name)));
       clear(department, el("option", {value: ""}, "Every department"),
         this.store.departments.map((d) => el("option", {value: String(d.DepartmentID)}, d.Name)));
@@ -184,7 +185,8 @@ export class AgentView {
       this.counts.get(tab).textContent = `(${shown[tab].length})`;
       let rows = shown[tab].filter((c) => matches(c, search, this.store));
       if (tab === "all") {
-        rows = rows.filter((c) => (!agent || (agent === "none" ? !c.AgentID : String(c.AgentID) === agent))
+        const byAgent = {"": () => true, none: (c) => !c.AgentID, some: (c) => Boolean(c.AgentID)};
+        rows = rows.filter((c) => (byAgent[agent] || ((x) => String(x.AgentID) === agent))(c)
           && (!department || String(c.DepartmentID) === department));
       }
       rows.sort(byUrgency);

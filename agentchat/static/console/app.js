@@ -147,19 +147,32 @@ function renderShell() {
   status.value = String(store.me.StatusID);
   const alerts = el("button", {type: "button", id: "alerts", onclick: enableAlerts},
     "Notification" in window && Notification.permission === "granted" ? "Alerts on" : "Turn on alerts");
-  const nav = el("nav", {"aria-label": "Views"}, el("ul", {}, views().map(({id, label}) =>
-    el("li", {}, el("a", {href: "#/" + id, dataset: {view: id}}, label)))));
+  // The manager's setup pages sit under one "Setup" menu, so that the bar is one row on a laptop.
+  const link = ({id, label}) => el("li", {}, el("a", {href: "#/" + id, dataset: {view: id}}, label));
+  const setupViews = views().filter((v) => v.setup);
+  const setup = setupViews.length ? el("details", {class: "setup"}, el("summary", {}, "Setup"),
+    el("ul", {}, setupViews.map(link))) : null;
+  const nav = el("nav", {"aria-label": "Views"}, el("ul", {}, views().filter((v) => !v.setup).map(link),
+    setup ? el("li", {}, setup) : null));
   const main = el("main", {id: "main", tabindex: "-1"});
-  clear(root,
-    el("header", {class: "topbar"},
-      el("span", {class: "brand"}, store.settings.CompanyName || "AgentChat"),
+  // On a phone the bar is one line: the views and the agent's controls fold behind "Menu".
+  const header = el("header", {class: "topbar"});
+  const menu = el("button", {type: "button", class: "menu-button", "aria-expanded": "false", "aria-controls": "bar-menu",
+    onclick: () => {
+      const open = header.classList.toggle("menu-open");
+      menu.setAttribute("aria-expanded", String(open));
+    }}, "Menu");
+  clear(header,
+    el("span", {class: "brand"}, store.settings.CompanyName || "AgentChat"),
+    el("span", {id: "live", class: "live", role: "status"}, "Connecting…"),
+    menu,
+    el("div", {class: "bar-menu", id: "bar-menu"},
       nav,
       el("div", {class: "me"},
-        el("span", {id: "live", class: "live", role: "status"}, "Connecting…"),
         el("span", {class: "who"}, store.me.Name),
         status, alerts,
-        el("button", {type: "button", onclick: async () => { await attempt(logoff); showLogon(); }}, "Log off"))),
-    main);
+        el("button", {type: "button", onclick: async () => { await attempt(logoff); showLogon(); }}, "Log off"))));
+  clear(root, header, main);
   root.removeAttribute("aria-busy");
   show(main);
 }
@@ -172,6 +185,10 @@ function show(main = document.getElementById("main")) {
     if (link.dataset.view === view.id) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
+  const setup = document.querySelector("nav details.setup");
+  if (setup) { setup.open = false; setup.classList.toggle("current", Boolean(view.setup)); }
+  const header = document.querySelector(".topbar");
+  if (header) header.classList.remove("menu-open");
   clear(main);
   document.title = view.label + " · AgentChat";
   currentId = view.id;

@@ -1,6 +1,7 @@
 // The manager's pages: dashboard, agents, departments, tags, canned responses, working hours, reports, settings.
 import {get, post, del, download} from "./api.js";
 import {el, clear, toast, attempt, duration, form, dialog, table, STATUSES, ROLES} from "./ui.js";
+import {BoardView} from "./board.js";
 
 function page(main, title, ...actions) {
   const body = el("div");
@@ -20,13 +21,17 @@ function dashboard(main, store) {
     [[7, "Last 7 days"], [14, "Last 14 days"], [30, "Last 30 days"]].map(([v, l]) => el("option", {value: v}, l)));
   const range = el("section", {class: "panel", "aria-labelledby": "range-title"});
   body.append(live, tiles, el("div", {class: "page-head"}, el("h2", {id: "range-title"}, "Chats over time"), days), range);
-  const tile = (label, value) => el("div", {class: "tile"}, el("span", {class: "value"}, value), el("span", {class: "label"}, label));
+  // Each tile opens the chats (or agents) it counts.
+  const tile = (label, value, href) => el(href ? "a" : "div", {class: "tile", href},
+    el("span", {class: "value"}, value), el("span", {class: "label"}, label));
   async function loadLive() {
     const m = await get("GetLiveMetrics").catch(() => null);
     if (!m) return;
-    clear(tiles, tile("Waiting", m.ChatsWaiting), tile("Longest wait", duration(m.LongestWaitSeconds)),
-      tile("In progress", m.ChatsInProgress), tile("Closed today", m.ChatsClosedToday),
-      tile("Agents online", m.AgentsByStatus.Online), tile("Busy / on break", `${m.AgentsByStatus.Busy} / ${m.AgentsByStatus.OnBreak}`),
+    clear(tiles, tile("Waiting", m.ChatsWaiting, "#/inbox?tab=waiting"),
+      tile("Longest wait", duration(m.LongestWaitSeconds), "#/inbox?tab=waiting"),
+      tile("In progress", m.ChatsInProgress, "#/inbox?tab=all&agent=some&department="), tile("Closed today", m.ChatsClosedToday, "#/history"),
+      tile("Agents online", m.AgentsByStatus.Online, "#/board"),
+      tile("Busy / on break", `${m.AgentsByStatus.Busy} / ${m.AgentsByStatus.OnBreak}`, "#/board"),
       tile("Average wait today", duration(m.AverageWaitSecondsToday)),
       tile("Average first response", duration(m.AverageFirstResponseSecondsToday)));
   }
@@ -455,11 +460,12 @@ const simple = (fn) => (main, store) => { fn(main, store); return {}; };
 
 export const MANAGER_VIEWS = [
   {id: "dashboard", label: "Dashboard", create: dashboard},
-  {id: "agents", label: "Agents", create: simple(agents)},
-  {id: "departments", label: "Departments", create: simple(departments)},
-  {id: "tags", label: "Tags", create: simple(tags)},
-  {id: "canned", label: "Canned responses", create: simple(canned)},
-  {id: "hours", label: "Working hours", create: simple(workingHours)},
-  {id: "reports", label: "Reports", create: simple(reports)},
-  {id: "settings", label: "Settings", create: simple(settings)},
+  {id: "board", label: "Live board", create: (main, store) => new BoardView(main, store)},
+  {id: "agents", label: "Agents", create: simple(agents), setup: true},
+  {id: "departments", label: "Departments", create: simple(departments), setup: true},
+  {id: "tags", label: "Tags", create: simple(tags), setup: true},
+  {id: "canned", label: "Canned responses", create: simple(canned), setup: true},
+  {id: "hours", label: "Working hours", create: simple(workingHours), setup: true},
+  {id: "reports", label: "Reports", create: simple(reports), setup: true},
+  {id: "settings", label: "Settings", create: simple(settings), setup: true},
 ];
