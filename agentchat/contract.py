@@ -8,7 +8,17 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -210,7 +220,13 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 401: "unauthorized"}
 
 
+# FastAPI's answer when reading the body failed other than as bad JSON (nested too deep: a RecursionError).
+_BODY_UNREADABLE = "There was an error parsing the body"
+
+
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and exc.detail == _BODY_UNREADABLE:
+        return error_response(BadRequest("The request body is not a JSON object.", code="malformed_request"))
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404:
@@ -297,4 +313,17 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=8
 LogonPassword = Annotated[str, StringConstraints(strip_whitespace=False, max_length=1024)]
 # IDs are 32-bit in the database; a larger number is an invalid value (422), not a driver error.
 MAX_ID = 2_147_483_647
-ID = Annotated[int, Field(ge=1, le=MAX_ID)]
+# In a body an ID is a JSON integer: pydantic would take true, 1.0 and "1" as 1 (strict: 422 instead).
+ID = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+# In a query string every value is text: "5" is the ID 5.
+QueryID = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
+# For a body's Literal numbers (RoleID, StatusID), which pydantic cannot make strict: true is not 1.
+JsonInteger = BeforeValidator(_json_integer)

@@ -208,6 +208,38 @@ class TestErrorEnvelope:
                      "malformed_request")
         assert api.ok(api.get("GetDepartments", manager)) == {"Items": []}
 
+    @pytest.mark.parametrize("path", ["CreateDepartment", "SendMessage", "GrabChat", "AddTag"])
+    def test_json_nested_beyond_reason_is_malformed_request(self, server, api, manager, path):
+        """Python's parser gives up on it (RecursionError): still the documented 400, not another code or a 500."""
+        # Deep enough for any parser to give up, small enough for every route's body limit.
+        for content in (b"[" * 1_500 + b"]" * 1_500, b"{\"Name\":" + b"[" * 1_500 + b"]" * 1_500 + b"}"):
+            response = api.http.post(f"/api/{path}", params={"SessionToken": manager}, content=content,
+                                     headers={"Content-Type": "application/json"})
+            assert_error(response, 400, "malformed_request")
+
+    @pytest.mark.parametrize("value", [True, False, 1.0, "1", [1], {"ID": 1}])
+    def test_ids_are_integers_strictly(self, server, api, manager, value):
+        """true is not the ID 1, nor 1.0, nor "1": pydantic would coerce them (an agent could act on chat 1)."""
+        sales = api.ok(api.post("CreateDepartment", manager, {"Name": "Sales"}))["DepartmentID"]
+        assert sales == 1
+        calls = [("UpdateDepartment", {"DepartmentID": value, "Name": "Renamed"}, "DepartmentID"),
+                 ("UpdateAgent", {"AgentID": value, "Name": "Renamed"}, "AgentID"),
+                 ("UpdateAgent", {"AgentID": 1, "StatusID": value}, "StatusID"),
+                 ("CreateAgent", {"Name": "X", "EmailAddress": "x@example.com", "RoleID": value,
+                                  "DepartmentIDs": []}, "RoleID"),
+                 ("CreateAgent", {"Name": "X", "EmailAddress": "x@example.com", "RoleID": 1,
+                                  "DepartmentIDs": [value]}, "DepartmentIDs.0"),
+                 ("GrabChat", {"ChatID": value}, "ChatID"),
+                 ("SendMessage", {"ChatID": value, "Message": "Hi"}, "ChatID"),
+                 ("CloseChat", {"ChatID": value}, "ChatID"),
+                 ("AddTag", {"ChatID": value, "TagID": 1}, "ChatID"),
+                 ("AddComment", {"CustomerID": value, "Comment": "Hi"}, "CustomerID")]
+        for name, body, field in calls:
+            assert_error(api.post(name, manager, body), 422, "invalid_field", field)
+        assert [d["Name"] for d in api.ok(api.get("GetDepartments", manager))["Items"]] == ["Sales"]
+        # In a query string an ID is text, as always.
+        assert_error(api.get("GetChat", manager, {"ChatID": "1"}), 404, "chat_not_found")
+
     def test_unknown_body_fields_are_422(self, server, api, manager):
         assert_error(api.post("CreateDepartment", manager, {"Name": "Sales", "Colour": "red"}), 422, "unknown_field",
                      "Colour")

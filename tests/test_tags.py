@@ -262,15 +262,25 @@ class TestAddTag:
         token, chat, billing, _ = tagged
         assert_error(api.post("AddTag", token, {"ChatID": 999, "TagID": billing}), 404, "chat_not_found")
         assert_error(api.post("AddTag", token, {"ChatID": chat.chat_id, "TagID": 999}), 404, "tag_not_found")
-        assert_error(api.post("AddTag", token, {"CustomerID": 999, "TagID": billing}), 404, "no_active_chat",
+        assert_error(api.post("AddTag", token, {"CustomerID": 999, "TagID": billing}), 404, "customer_not_found",
                      "CustomerID")
         other_department = add_department(server, "Support")
         add_agent(server, name="Bo", email="bo@example.com", department_ids=(other_department,))
         outsider = api.logon("bo@example.com")
         assert_error(api.post("AddTag", outsider, {"ChatID": chat.chat_id, "TagID": billing}), 404,
                      "chat_not_found")
-        assert_error(api.post("AddTag", outsider, {"CustomerID": chat.customer_id, "TagID": billing}), 404,
-                     "no_active_chat")
+        assert chat_tags(server, chat.chat_id) == []
+
+    def test_by_customer_without_a_visible_active_chat_is_409_as_for_addcomment(self, server, api, tagged):
+        """AddTag by CustomerID, AddComment and UpdateCustomer give one answer: 409 no_active_chat."""
+        _, chat, billing, _ = tagged
+        other_department = add_department(server, "Support")
+        add_agent(server, name="Bo", email="bo@example.com", department_ids=(other_department,))
+        outsider = api.logon("bo@example.com")
+        for name, body in (("AddTag", {"CustomerID": chat.customer_id, "TagID": billing}),
+                           ("AddComment", {"CustomerID": chat.customer_id, "Comment": "Hi"}),
+                           ("UpdateCustomer", {"CustomerID": chat.customer_id, "TagID": billing})):
+            assert_error(api.post(name, outsider, body), 409, "no_active_chat", "CustomerID")
         assert chat_tags(server, chat.chat_id) == []
 
     def test_needs_exactly_one_of_chat_and_customer(self, api, tagged):

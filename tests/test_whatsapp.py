@@ -206,6 +206,17 @@ class TestSignature:
         assert response.status_code == 400
         assert response.json()["Error"]["Code"] == "malformed_request"
 
+    @pytest.mark.parametrize("depth", [100_000, 5_000])
+    def test_a_signed_body_nested_beyond_reason_is_a_400_not_a_500(self, server, depth):
+        body = b'{"object":"whatsapp_business_account","entry":' + b"[" * depth + b"]" * depth + b"}"
+        response = post_webhook(server, body)
+        assert response.status_code == 400, response.text
+        assert response.json()["Error"]["Code"] == "malformed_request"
+        assert count(server, Message) == 0
+        # The channel still takes the next delivery.
+        send_text(server, "Still here")
+        assert count(server, Message) >= 1
+
 
 # ---- a customer's first message -------------------------------------------------------------------------------
 

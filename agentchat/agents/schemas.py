@@ -1,11 +1,11 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from agentchat.contract import ID, EmailAddress, MobileNumber, Name, Schema, UtcTime
+from agentchat.contract import ID, EmailAddress, JsonInteger, MobileNumber, Name, Schema, UtcTime
 
-RoleID = Literal[1, 2]
-StatusID = Literal[1, 2, 3, 4]
+RoleID = Annotated[Literal[1, 2], JsonInteger]
+StatusID = Annotated[Literal[1, 2, 3, 4], JsonInteger]
 Notification = Literal["UnassignedChatsWaiting"]
 
 

@@ -26,7 +26,7 @@ from agentchat.chats.schemas import (
     TransferToAgentIn,
     TransferToDepartmentIn,
 )
-from agentchat.contract import ID, MAX_ID, Invalid, Page, Paging, TooLarge, paging
+from agentchat.contract import MAX_ID, Invalid, Page, Paging, QueryID, TooLarge, paging
 from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
 from agentchat.db import DbSession, commit_and_publish, publish_committed
@@ -216,7 +216,7 @@ async def get_chats(
 
 @router.get("/api/GetChat")
 async def get_chat(request: Request, caller: CurrentAgent, db: DbSession,
-                   chat_id: Annotated[ID, Query(alias="ChatID")]) -> ChatDetail:
+                   chat_id: Annotated[QueryID, Query(alias="ChatID")]) -> ChatDetail:
     chat = await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
     receipts = getattr(request.app.state, "whatsapp_receipts", None)
     if receipts is not None and chat.channel == WHATSAPP and (chat.agent_id == caller.agent_id or caller.is_manager):
@@ -232,7 +232,7 @@ async def get_chat(request: Request, caller: CurrentAgent, db: DbSession,
 @router.get("/api/ExportChat", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}, "description": "The chat's messages as CSV."}})
 async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
-                      chat_id: Annotated[ID, Query(alias="ChatID")]) -> StreamingResponse:
+                      chat_id: Annotated[QueryID, Query(alias="ChatID")]) -> StreamingResponse:
     await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
     # Give the connection back now: the rows are read batch by batch while the client downloads.
     await db.rollback()

@@ -127,6 +127,12 @@ async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> 
     return await view_customers(db, customers), total
 
 
+async def visible_active_chat(db: AsyncSession, *, caller: Caller, customer_id: int) -> Chat:
+    """The customer's active chat, which the caller must see: 404 customer_not_found for an unknown customer,
+    409 no_active_chat when there is none or the caller may not see it (AddTag, AddComment, UpdateCustomer)."""
+    return await _active_chat_for(db, caller, await get_customer(db, customer_id))
+
+
 async def _active_chat_for(db: AsyncSession, caller: Caller, customer: Customer) -> Chat:
     query = select(Chat).where(Chat.customer_id == customer.id, Chat.status != CLOSED, chats.visible_to(caller))
     chat = (await db.execute(query)).scalar_one_or_none()

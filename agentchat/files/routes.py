@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from agentchat.chats import service as chats
-from agentchat.contract import ID, NotFound
+from agentchat.contract import NotFound, QueryID
 from agentchat.db import DbSession
 from agentchat.security import CurrentAgent
 
@@ -23,7 +23,7 @@ def content_disposition(file_name: str) -> str:
 @router.get("/api/GetFile", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes."}})
 async def get_file(request: Request, caller: CurrentAgent, db: DbSession,
-                   message_id: Annotated[ID, Query(alias="MessageID")]) -> Response:
+                   message_id: Annotated[QueryID, Query(alias="MessageID")]) -> Response:
     message = await chats.get_file_message(db, caller=caller, message_id=message_id)
     key, file_type, file_name = message.file_key, message.file_type, message.file_name
     await db.rollback()  # nothing more to read; free the connection while the file is read

@@ -11,6 +11,7 @@ from agentchat.chats import events as chat_events
 from agentchat.chats import service as chats
 from agentchat.chats.models import Chat, ChatTag
 from agentchat.contract import Conflict, Invalid, NotFound
+from agentchat.customers import service as customers
 from agentchat.security import Caller
 from agentchat.tags.models import TAG_ADDED, TAG_DELETED, TAG_REMOVED, Tag, TagEvent, TagGroup
 
@@ -224,12 +225,5 @@ async def chat_for_tagging(db: AsyncSession, *, caller: Caller, chat_id: int | N
                       field="ChatID" if chat_id is None else "CustomerID")
     if chat_id is not None:
         return await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
-    active = await chats.active_chat(db, customer_id)
-    if active is not None:
-        try:
-            return await chats.get_visible_chat(db, caller=caller, chat_id=active.id)
-        except NotFound:
-            pass
-    # No active chat, or one the caller may not see: the same answer, so neither can be probed.
-    raise NotFound(f"Customer {customer_id} has no active chat you can see.", code="no_active_chat",
-                   field="CustomerID")
+    # As AddComment and UpdateCustomer answer: customers are shared, their chats are not.
+    return await customers.visible_active_chat(db, caller=caller, customer_id=customer_id)

@@ -237,7 +237,7 @@ def _parse_frame(text: str | None) -> tuple[str, dict[str, Any]]:
         raise TooLarge("Messages over the socket are limited to 16 KiB; send files with POST.", code="too_large")
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BadRequest("The frame is not a JSON object.", code="malformed_request") from exc
     if not isinstance(data, dict):
         raise BadRequest("The frame is not a JSON object.", code="malformed_request")

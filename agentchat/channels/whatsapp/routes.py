@@ -48,7 +48,7 @@ async def receive_webhook(request: Request) -> dict:
                            code="bad_signature")
     try:
         payload = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # signed, yet not JSON, or nested beyond reason
         raise BadRequest("The request body is not JSON.", code="malformed_request") from exc
     parsed = inbound.parse_payload(payload, phone_number_id=state.settings.whatsapp_phone_number_id)
     context = inbound.WebhookContext(sessionmaker=state.sessionmaker, storage=state.file_storage,
