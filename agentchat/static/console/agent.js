@@ -4,6 +4,7 @@ import {get, post, all} from "./api.js";
 import {el, clear, toast, attempt, notify} from "./ui.js";
 import {TABS, chatRow, byUrgency, matches, waitText, displayName} from "./inboxlist.js";
 import {Conversation} from "./conversation.js";
+import {TemplatePicker} from "./templates.js";
 
 // How long "Customer is typing…" stays after the last CustomerTyping (the visitor's page sends one every 2 s).
 const TYPING_SHOWN_MS = 4000;
@@ -213,6 +214,7 @@ export class AgentView {
   tick() {
     const limit = this.store.settings.UnassignedChatsWaitingMinutes;
     for (const node of this.root.querySelectorAll(".wait[data-since]")) node.textContent = waitText(node, limit);
+    this.checkWindow();
   }
 
   // A chat first met in an event carries no customer or last message: its row is fetched once (GetChats by its
@@ -305,6 +307,7 @@ export class AgentView {
     if (this.open && this.open.ChatID === data.ChatID) {
       this.addMessage(data);
       if (event.Type === "MessageReceived") this.showTyping(false);
+      if (data.SenderType === "Customer" && this.open.Channel === "WhatsApp") this.customerWrote(data);
     } else if (chat && event.Type === "MessageReceived" && this.isMine(chat)) {
       this.unread.set(data.ChatID, (this.unread.get(data.ChatID) || 0) + 1);
     }
@@ -367,8 +370,10 @@ export class AgentView {
   }
 }
 
-for (const name of Object.getOwnPropertyNames(Conversation.prototype)) {
-  if (name !== "constructor") AgentView.prototype[name] = Conversation.prototype[name];
+for (const part of [Conversation, TemplatePicker]) {
+  for (const name of Object.getOwnPropertyNames(part.prototype)) {
+    if (name !== "constructor") AgentView.prototype[name] = part.prototype[name];
+  }
 }
 
 const unreadKey = (agentId) => `agentchat.console.unread.${agentId}`;

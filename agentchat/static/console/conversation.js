@@ -67,9 +67,14 @@ export class Conversation {
       const note = this.open.Status === "Closed" ? "This chat is closed."
         : this.open.Status === "Unassigned" ? "Grab this chat to reply." : "Only the agent serving this chat can reply.";
       clear(this.compose, el("p", {class: "muted compose-note"}, note));
+      this.compose.dataset.mode = "note";
       return;
     }
-    if (this.compose.querySelector("form")) return;
+    // Outside WhatsApp's 24-hour window only a template may go (templates.js).
+    const mode = this.windowOpen() ? "reply" : "template";
+    if (this.compose.dataset.mode === mode) return;
+    this.compose.dataset.mode = mode;
+    if (mode === "template") { this.renderTemplatePicker(); return; }
     const text = el("textarea", {id: "reply", rows: 2, maxlength: 4096, "aria-describedby": "reply-hint"});
     const suggestions = el("ul", {class: "suggestions", role: "listbox", "aria-label": "Canned responses", hidden: true});
     const file = el("input", {type: "file", id: "attach", class: "visually-hidden"});
@@ -137,7 +142,7 @@ export class Conversation {
     }
     if (!body.Message && !body.FileContent) { toast("Type a message or attach a file.", "error"); text.focus(); return; }
     const message = await attempt(() => post("SendMessage", body));
-    if (!message) return;
+    if (!message) { this.refreshWindow(); return; }  // refused perhaps because WhatsApp's window has closed
     this.addMessage(message);
     text.value = "";
     file.value = "";
