@@ -14,12 +14,15 @@ from agentchat import __version__, logredact
 from agentchat.agents.routes import router as agents_router
 from agentchat.apidocs import fastapi_docs_off, install_api_docs
 from agentchat.auth.routes import router as auth_router
+from agentchat.bodylimit import BodyLimits
 from agentchat.canned.routes import router as canned_router
 from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
 from agentchat.channels.webchat.routes import router as webchat_router
+from agentchat.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
 from agentchat.channels.whatsapp.routes import router as whatsapp_router
 from agentchat.chats.routes import LEAN_ENDPOINTS as CHAT_LEAN_ENDPOINTS
+from agentchat.chats.routes import file_body_limit
 from agentchat.chats.routes import router as chats_router
 from agentchat.company.routes import router as company_router
 from agentchat.config import Settings
@@ -67,6 +70,20 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+# Calls that carry long texts: settings' messages, departments' greetings, canned responses, a year of holidays
+# (each text up to 4096 characters, which JSON may spell with 12 bytes apiece).
+LONG_TEXT_PATHS = ("/api/UpdateSettings", "/api/CreateDepartment", "/api/UpdateDepartment",
+                   "/api/CreateCannedResponse", "/api/UpdateCannedResponse", "/api/UpdateWorkingHours")
+LONG_TEXT_BODY_LIMIT = 1024 * 1024
+
+
+def body_limits(settings: Settings) -> dict[str, int]:
+    """Each path's body limit where the default (bodylimit.DEFAULT_LIMIT, 64 KiB) is too small."""
+    with_file = file_body_limit(settings)
+    return {**dict.fromkeys(LONG_TEXT_PATHS, LONG_TEXT_BODY_LIMIT), "/api/SendMessage": with_file,
+            "/webchat/messages": with_file, "/webhooks/whatsapp": MAX_WEBHOOK_BYTES}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hash_slots = hash_slots(settings)
     app.state.file_storage = LocalFileStorage(settings.files_dir)
     install_error_handlers(app)
+    app.body_limits = BodyLimits(body_limits(settings))
     app.state.request_metrics = MetricsRegistry()
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(call) for call in API_DEPENDENCIES])

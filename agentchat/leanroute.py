@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentchat.bodylimit import BodyLimits
 from agentchat.metrics import MetricsRegistry, RequestMetrics
 
 Resolve = Callable[[Request, dict, list], Awaitable[Any]]
@@ -158,13 +159,22 @@ class LeanRoutesFirst(FastAPI):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._lean: dict[str, tuple[Route, ASGIApp]] = {}
+        self.body_limits = BodyLimits({})
 
     def add_lean_route(self, route: Route, registry: MetricsRegistry) -> None:
         self.router.routes.insert(0, route)
         self._lean[route.path] = (route, RequestMetrics(route.app, registry))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path") and not self.root_path:
+        if scope["type"] == "http":
+            # Every request's body within its route's limit, lean or not, before anything reads it.
+            await self.body_limits.serve(self._serve_http, scope, receive, send,
+                                         scope.get("root_path") or self.root_path)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope.get("root_path") and not self.root_path:
             found = self._lean.get(scope["path"])
             if found is not None and scope["method"] in found[0].methods:
                 route, app = found

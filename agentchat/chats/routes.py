@@ -26,6 +26,7 @@ from agentchat.chats.schemas import (
     TransferToAgentIn,
     TransferToDepartmentIn,
 )
+from agentchat.config import Settings
 from agentchat.contract import MAX_ID, Invalid, Page, Paging, QueryID, TooLarge, paging
 from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
@@ -106,6 +107,11 @@ async def close_chat(body: ChatIn, caller: CurrentAgent, db: DbSession) -> ChatO
 BODY_OVERHEAD = 64 * 1024
 
 
+def file_body_limit(settings: Settings) -> int:
+    """The largest body of a call that carries a file (SendMessage, the web chat's POST): its base64 and JSON."""
+    return settings.max_file_bytes * 4 // 3 + BODY_OVERHEAD
+
+
 async def read_capped_body(request: Request, limit: int) -> bytes:
     """The raw body, refused with 413 as soon as it passes `limit`, announced or not."""
     length = request.headers.get("content-length", "")
@@ -146,8 +152,7 @@ async def send_message(request: Request, session: Presented) -> MessageOut:
 
 async def _read_send_message(request: Request) -> tuple[SendMessageIn, attachments.NewFile | None]:
     settings = request.app.state.settings
-    body = _parse_body(SendMessageIn, await read_capped_body(request, settings.max_file_bytes * 4 // 3
-                                                              + BODY_OVERHEAD))
+    body = _parse_body(SendMessageIn, await read_capped_body(request, file_body_limit(settings)))
     file = attachments.decode_file(file_name=body.file_name, file_type=body.file_type, content=body.file_content,
                                    max_bytes=settings.max_file_bytes)
     if not body.message and file is None:

@@ -67,12 +67,12 @@ async def receive_webhook(request: Request) -> dict:
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise TooLarge("The webhook body is too large.", code="body_too_large")
+        raise TooLarge("The webhook body is too large.", code="request_too_large")
     chunks, total = [], 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > MAX_WEBHOOK_BYTES:
-            raise TooLarge("The webhook body is too large.", code="body_too_large")
+            raise TooLarge("The webhook body is too large.", code="request_too_large")
         chunks.append(chunk)
     return b"".join(chunks)
 
