@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pytest
+from chat_helpers import queued_chat
 from conftest import WHATSAPP_APP_SECRET, add_agent, assert_error
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
@@ -74,6 +75,7 @@ class World:
     chat_id: int
     customer_id: int
     file_message_id: int
+    whatsapp_chat_id: int
 
 
 def make_world(server, api, manager) -> World:
@@ -107,11 +109,14 @@ def make_world(server, api, manager) -> World:
     _, waiting_customer = visitor_chat("Dan")  # waits in the queue for GrabChat
     chats = {c["CustomerID"]: c["ChatID"] for c in ok(api.get("GetChats", manager, {"Status": "Unassigned"}))["Items"]}
     ok(api.post("GrabChat", manager, {"ChatID": chats[customer_id]}))  # the Manager's own chat, to write to
+    ok(api.post("SyncTemplates", manager))  # Meta's templates (the Graph API stand-in's), for SendTemplate
+    whatsapp_chat_id = queued_chat(server, department_id, phone="27820000001").chat_id
+    ok(api.post("GrabChat", manager, {"ChatID": whatsapp_chat_id}))
     return World(manager=manager, visitor=visitor, department_id=department_id, other_department_id=other_id,
                  agent_id=agent_id, tag_group_id=group_id, tag_id=tag_id, spare_tag_id=spare_tag_id,
                  canned_id=canned_id, recipient_id=recipient["RecipientID"], schedule_id=schedule["ScheduleID"],
                  grab_chat_id=chats[waiting_customer], chat_id=chats[customer_id], customer_id=customer_id,
-                 file_message_id=sent["MessageID"])
+                 file_message_id=sent["MessageID"], whatsapp_chat_id=whatsapp_chat_id)
 
 
 def examples(w: World) -> list[Call]:
@@ -126,6 +131,10 @@ def examples(w: World) -> list[Call]:
         Call("GET", "/api/GetChats", {"Status": "Assigned", "PageSize": 10}),
         Call("GET", "/api/SearchCustomer", {"Search": "Cora"}),
         Call("GET", "/api/GetChat", {"ChatID": w.chat_id}),
+        Call("POST", "/api/SyncTemplates"),
+        Call("GET", "/api/GetTemplates"),
+        Call("POST", "/api/SendTemplate", json={"ChatID": w.whatsapp_chat_id, "TemplateName": "hello_world",
+                                                "Language": "en_US"}),
         Call("GET", "/api/ExportChat", {"ChatID": w.chat_id}),
         Call("GET", "/api/GetFile", {"MessageID": w.file_message_id}),
         Call("POST", "/api/AddTag", json={"TagID": w.tag_id, "ChatID": w.chat_id}),
@@ -218,7 +227,7 @@ def routed_as(call: Call) -> tuple[str, str]:
 
 
 def test_every_route_is_public_or_has_a_well_formed_example(server):
-    dummy = World(*(["x"] * 2), *([1] * 13))
+    dummy = World(*(["x"] * 2), *([1] * 14))
     covered = {routed_as(call) for call in examples(dummy)}
     assert set(PUBLIC) & covered == set()
     assert sorted(routes(server.app) - covered - set(PUBLIC)) == [], "add an example to examples() or to PUBLIC"
