@@ -10,6 +10,7 @@ listed page by page and checked in template messages; tests change them through 
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -27,6 +28,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 VERSION = "v21.0"
+# Meta's business-scoped user ids: "US.13491208655302741918", a parent "US.ENT.11815799212886844830".
+BSUID = re.compile(r"[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]+")
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 CAPTIONED = ("image", "document", "video")
 
@@ -87,6 +90,11 @@ class GraphApiStandIn:
         self.templates: list[dict] = default_templates()
         # At most this many templates a page whatever the limit asked (None: as asked), to make paging visible.
         self.template_page_size: int | None = None
+        # Set: media downloads hang until it is cleared again (a stalled CDN).
+        self.stalled = threading.Event()
+        # Set: answers to sends wait until it is cleared; the wamids they will answer are in `held`.
+        self.holding = threading.Event()
+        self.held: list[str] = []
         self.app = Starlette(routes=[
             Route(f"/{VERSION}/{{account}}/message_templates", self.message_templates, methods=["GET"]),
             Route("/media-download/{media_id}", self.download, methods=["GET"]),
@@ -119,6 +127,10 @@ class GraphApiStandIn:
             self.failures.clear()
             self.templates = default_templates()
             self.template_page_size = None
+        self.stalled.clear()
+        self.holding.clear()
+        with self.lock:
+            self.held.clear()
 
     def add_media(self, content: bytes, mime_type: str) -> str:
         """Media a customer sent: returns the media id a webhook refers to."""
@@ -214,6 +226,14 @@ class GraphApiStandIn:
         return None
 
     async def messages(self, request: Request) -> Response:
+        wamid = "wamid.HBgL" + secrets.token_hex(16).upper()
+        if self.holding.is_set():
+            # The answer is held back (hold_answers): the message is "sent" and its wamid known here first.
+            with self.lock:
+                self.held.append(wamid)
+            while self.holding.is_set():
+                await asyncio.sleep(0.02)
+
         def work(record: Recorded) -> dict:
             self._check_number(request.path_params["number"])
             if isinstance(record.json, dict) and "status" in record.json:
@@ -221,7 +241,7 @@ class GraphApiStandIn:
                 return {"success": True}
             to = self._check_message(record.json)
             return {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
-                    "messages": [{"id": "wamid.HBgL" + secrets.token_hex(16).upper()}]}
+                    "messages": [{"id": wamid}]}
         return await self._handle(request, work)
 
     async def message_templates(self, request: Request) -> Response:
@@ -263,12 +283,16 @@ class GraphApiStandIn:
                                  "cannot be loaded due to missing permissions, or does not support this operation.",
                                  type_="GraphMethodException", subcode=33)
             content, mime_type = found
+            # file_size as a string, as in Meta's own example of this answer.
             return {"messaging_product": "whatsapp", "url": f"{self.base_url}/media-download/{media_id}",
                     "mime_type": mime_type, "sha256": hashlib.sha256(content).hexdigest(),
-                    "file_size": len(content), "id": media_id}
+                    "file_size": str(len(content)), "id": media_id}
         return await self._handle(request, work)
 
     async def download(self, request: Request) -> Response:
+        while self.stalled.is_set():
+            await asyncio.sleep(0.02)
+
         def work(_record: Recorded) -> Response:
             with self.lock:
                 found = self.media.get(request.path_params["media_id"])
@@ -286,9 +310,19 @@ class GraphApiStandIn:
             raise invalid("The parameter messaging_product is required.", 100,
                           "(#100) The parameter messaging_product is required.")
         to = body.get("to")
-        if not isinstance(to, str) or not to.lstrip("+").isdigit():
+        if to is None and "recipient" in body:
+            # A user known only by their business-scoped user id: "recipient" instead of "to".
+            to = body["recipient"]
+            if not isinstance(to, str) or not BSUID.fullmatch(to):
+                raise invalid("The parameter recipient must be a business-scoped user id.", 100,
+                              "(#100) Invalid parameter")
+        elif not isinstance(to, str) or not to.lstrip("+").isdigit():
             raise invalid("The parameter to is required and must be a phone number.", 131008,
                           "(#131008) Required parameter is missing")
+        if "context" in body:
+            context = body["context"]
+            if not isinstance(context, dict) or not str(context.get("message_id", "")).startswith("wamid."):
+                raise invalid("context.message_id must be a message id.", 100, "(#100) Invalid parameter")
         if body.get("recipient_type", "individual") != "individual":
             raise invalid("recipient_type must be individual.")
         kind = body.get("type", "text")

@@ -75,7 +75,10 @@ def post_webhook(server, body: bytes, *, signature: str | None = "sign", drain: 
         headers["X-Hub-Signature-256"] = signature
     response = httpx.post(server.base_url + PATH, content=body, headers=headers, timeout=30)
     if drain:
-        # Deliveries of the bot's answers run after commit; wait for them so the test sees their outcome.
+        # Deliveries of the bot's answers run after commit, and customers' files are fetched after the answer;
+        # wait for both so the test sees their outcome.
+        server.run(drain_background())
+        server.run(server.app.state.whatsapp_media.drain())
         server.run(drain_background())
     return response
 
@@ -367,12 +370,12 @@ class TestMedia:
 
     def test_a_commit_that_answers_with_an_error_but_committed_keeps_the_file(self, server, graph_api, departments,
                                                                               monkeypatch):
-        from agentchat.channels.whatsapp import inbound
+        from agentchat.channels.whatsapp import store
 
         async def commit_then_lose_the_answer(db):
             await db.commit()
             raise ConnectionResetError("the answer to COMMIT was lost")
-        monkeypatch.setattr(inbound, "commit_and_publish", commit_then_lose_the_answer)
+        monkeypatch.setattr(store, "commit_and_publish", commit_then_lose_the_answer)
         picture = b"\x89PNG" + secrets.token_bytes(64)
         body = payload("image.json", media_id=graph_api.add_media(picture, "image/png"))
         assert post_webhook(server, body).status_code >= 500  # Meta retries; the retry finds it stored

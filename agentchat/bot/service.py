@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,13 @@ class Inbound:
     external_id: str | None = None
     choice_id: str | None = None
     file: dict | None = None
+    # When the customer sent it by the channel's clock (WhatsApp's timestamp); None: now.
+    sent_at: datetime | None = None
+    # What the message holds beyond text (Content, ReplyTo, Referral, Media); see chats.models.Message.payload.
+    payload: dict | None = None
+    media_status: str | None = None
+    # False for what is no answer to the menu (a reaction, a system notice): stored, never taken as a choice.
+    for_menu: bool = True
 
 
 async def receive_message(db: AsyncSession, inbound: Inbound) -> Message | None:
@@ -40,10 +48,11 @@ async def receive_message(db: AsyncSession, inbound: Inbound) -> Message | None:
         return None
     chat, is_new = await _chat_for(db, inbound)
     message = await chats.add_message(db, chat, sender_type=SENDER_CUSTOMER, text=inbound.text,
-                                      external_id=inbound.external_id, file=inbound.file)
+                                      external_id=inbound.external_id, file=inbound.file, payload=inbound.payload,
+                                      sent_at=inbound.sent_at, media_status=inbound.media_status)
     if is_new:
         await _welcome(db, chat)
-    elif chat.status == BOT:
+    elif chat.status == BOT and inbound.for_menu:
         await _handle_choice(db, chat, inbound)
     return message
 

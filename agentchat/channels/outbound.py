@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat import rawdb
@@ -34,6 +34,7 @@ class Outgoing:
     chat_id: int
     channel: str
     customer_id: int
+    # The WhatsApp address: the phone number, or else Meta's business-scoped user id (e.g. "US.1349…").
     phone_number: str | None
     text: str | None
     file_name: str | None
@@ -98,7 +99,15 @@ class Outbound:
                 del self._chat_locks[chat_id]
 
     async def _send_and_record(self, item: Outgoing) -> None:
-        await self.records.record(item.message_id, await self._send(item))
+        result = await self._send(item)
+        await self.records.record(item.message_id, result)
+        # The channel may have heard of the message before the send's answer (WhatsApp's early statuses).
+        recorded = getattr(self.senders.get(item.channel), "recorded", None)
+        if recorded is not None:
+            try:
+                await recorded(result)
+            except Exception:
+                log.exception("after recording the delivery of message %s", item.message_id)
 
     async def _send(self, item: Outgoing) -> DeliveryResult:
         sender = self.senders.get(item.channel)
@@ -124,7 +133,8 @@ class Outbound:
 
 async def load_outgoing(db: AsyncSession, message_id: int) -> Outgoing | None:
     row = (await db.execute(
-        select(Message, Chat.channel, Chat.customer_id, Customer.phone_number)
+        select(Message, Chat.channel, Chat.customer_id,
+               func.coalesce(Customer.phone_number, Customer.whatsapp_user_id))
         .join(Chat, Chat.id == Message.chat_id)
         .join(Customer, Customer.id == Chat.customer_id)
         .where(Message.id == message_id, Message.delivery_status == PENDING)

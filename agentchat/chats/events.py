@@ -54,6 +54,13 @@ def message_added(db: AsyncSession, chat: Chat, message: Message) -> None:
     emit(db, Event(name, data, **_audience(chat.department_id, (chat.agent_id,))))
 
 
+def message_updated(db: AsyncSession, chat: Chat, message: Message) -> None:
+    """A stored message changed beyond its delivery status: its file arrived (or could not be fetched), or the
+    customer reacted to it."""
+    data = MessageOut.of(message).model_dump(by_alias=True, mode="json")
+    emit(db, Event("MessageUpdated", data, **_audience(chat.department_id, (chat.agent_id,))))
+
+
 async def message_status_changed(db: AsyncSession, *, message_id: int, chat_id: int, status: str,
                                  failure_reason: str | None) -> None:
     chat = (await db.execute(select(Chat.department_id, Chat.agent_id).where(Chat.id == chat_id))).first()

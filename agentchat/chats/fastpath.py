@@ -14,6 +14,7 @@ from agentchat.agents.models import ROLE_MANAGER
 from agentchat.channels.outbound import Outgoing
 from agentchat.chats import events as chat_events
 from agentchat.chats.models import PENDING, SENDER_AGENT, STATUSES, UNASSIGNED, WHATSAPP, Chat
+from agentchat.chats.schemas import message_extras
 from agentchat.chats.service import WHATSAPP_WINDOW, ChatFilter, check_can_act, not_found, window_closed_error
 from agentchat.contract import Conflict, Paging
 from agentchat.db import after_commit
@@ -28,15 +29,17 @@ def _strip(value: str | None) -> str | None:
 
 def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int | None, text: str | None,
                  file_name: str | None, file_type: str | None, file_size: int | None, file_key: str | None,
-                 created_at, delivery_status: str | None, failure_reason: str | None) -> dict:
-    """MessageOut's JSON (by alias) from raw column values."""
+                 created_at, delivery_status: str | None, failure_reason: str | None,
+                 payload: dict | str | None = None, media_status: str | None = None) -> dict:
+    """MessageOut's JSON (by alias) from raw column values (the payload as JSON text on SQLite)."""
     file = None
     if file_key is not None:
         file = {"FileName": _strip(file_name or "file"), "FileType": _strip(file_type or "application/octet-stream"),
                 "Size": file_size or 0, "URL": f"/api/GetFile?MessageID={message_id}"}
     return {"MessageID": message_id, "ChatID": chat_id, "SenderType": _strip(sender_type), "AgentID": agent_id,
             "Text": _strip(text), "File": file, "CreatedAt": rawdb.wire_time(created_at),
-            "DeliveryStatus": _strip(delivery_status), "FailureReason": _strip(failure_reason)}
+            "DeliveryStatus": _strip(delivery_status), "FailureReason": _strip(failure_reason),
+            **message_extras(json.loads(payload) if isinstance(payload, str) else payload, _strip(media_status))}
 
 
 def _visible_sql(caller: Caller, agent_param: str) -> str:
@@ -57,9 +60,10 @@ _S_IN_MY_DEPARTMENTS = f"chat.department_id = ANY({_S_DEPARTMENT_IDS})"
 _S_SEES_AS_AGENT = f"(chat.agent_id = {_S_AGENT} OR {_S_IN_MY_DEPARTMENTS})"
 _S_SEES = f"({_S_MANAGER} OR {_S_SEES_AS_AGENT})"
 _S_QUEUES = f"({_S_MANAGER} OR {_S_IN_MY_DEPARTMENTS})"
-# The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own.
+# The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own. The
+# customer's WhatsApp address is their number, or else their business-scoped user id (BSUID).
 _SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
-                      "chat.customer_id, customer.phone_number, "
+                      "chat.customer_id, coalesce(customer.phone_number, customer.whatsapp_user_id), "
                       "(SELECT name FROM agent WHERE agent.id = $2) AS agent_name")
 _SEND_CHAT = (f"SELECT {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
               "WHERE chat.id = $1 AND {visible}")
@@ -72,7 +76,8 @@ _SEND_TOUCH = "UPDATE chat SET last_message_at = $2 WHERE id = $1"
 _SEND_PG = (
     "WITH {session}, "
     "c AS (SELECT chat.id, chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, "
-    "chat.department_id, chat.customer_id, customer.phone_number, "
+    "chat.department_id, chat.customer_id, "
+    "coalesce(customer.phone_number, customer.whatsapp_user_id) AS phone_number, "
     "(SELECT name FROM agent WHERE agent.id = s.agent_id) AS agent_name "
     "FROM s, chat JOIN customer ON customer.id = chat.customer_id "
     f"WHERE chat.id = $1 AND {_S_SEES} FOR UPDATE OF chat), "
@@ -143,7 +148,7 @@ async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int
 _CHAT_COLUMNS = ("id, customer_id, channel, status, department_id, agent_id, created_at, queued_at, assigned_at, "
                  "closed_at, last_message_at")
 _MESSAGE_COLUMNS = ("id, chat_id, sender_type, agent_id, text, file_name, file_type, file_size, file_key, created_at, "
-                    "delivery_status, failure_reason")
+                    "delivery_status, failure_reason, payload, media_status")
 # SQLite. The queued chat the caller takes: the named one, or the longest-waiting one of the caller's queues —
 # the head of each ({queues}: their department IDs), then the oldest head. The UPDATE re-checks that it is still
 # queued in one of them.

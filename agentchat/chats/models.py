@@ -58,6 +58,9 @@ class Chat(Base):
     # The queue position the customer was last told, and when (the position updates are rate-limited).
     position_told: Mapped[int | None] = mapped_column(Integer)
     position_told_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The click-to-WhatsApp ad the chat came from: {"Headline", "Body", "SourceURL", "SourceType", "SourceID",
+    # "CtwaClid", "MediaType"} (channels/whatsapp/content.py).
+    referral: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Message(Base):
@@ -67,6 +70,9 @@ class Message(Base):
         # The orphaned-files sweep asks which stored keys a message names (files/sweep.py); few messages have one.
         Index("ix_message_file_key", "file_key",
               sqlite_where=text("file_key IS NOT NULL"), postgresql_where=text("file_key IS NOT NULL")),
+        # The customer files still to fetch from the channel, resumed at start (channels/whatsapp/media.py).
+        Index("ix_message_media_pending", "media_status",
+              sqlite_where=text("media_status = 'Pending'"), postgresql_where=text("media_status = 'Pending'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -83,8 +89,13 @@ class Message(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     # The channel's own id (WhatsApp's wamid): inbound deduplication and outbound status matching.
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
-    # What the channel must render beyond text, e.g. the bot's interactive menu: {"Menu": [...]}.
+    # What the channel must render beyond text, e.g. the bot's interactive menu: {"Menu": [...]}; for a customer's
+    # message what it held beyond text: {"Content": {...}, "ReplyTo": {...}, "Reaction": "👍", "Media": {...}}.
     payload: Mapped[dict | None] = mapped_column(JSON)
+    # When the customer sent it, by the channel's clock (WhatsApp's `timestamp`); created_at is its arrival here.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A customer's file still being fetched from the channel (Pending), or that finally could not be (Failed).
+    media_status: Mapped[str | None] = mapped_column(String(16))
 
 
 class ChatEvent(Base):

@@ -135,7 +135,7 @@ def _body_too_large(limit: int) -> TooLarge:
 async def send_message(request: Request, session: Presented) -> MessageOut:
     body, file = await _read_send_message(request)
     text = body.message or None
-    if file is None:
+    if file is None and body.reply_to_message_id is None:
         # The common case, on the driver connection: the session check, the same checks, history, event and
         # delivery, in one statement on PostgreSQL.
         async with request.app.state.raw.connect() as raw:
@@ -145,7 +145,8 @@ async def send_message(request: Request, session: Presented) -> MessageOut:
     caller = await session.check()
     async with request.app.state.sessionmaker() as db:
         message = await chats.send_message(db, caller=caller, chat_id=body.chat_id, text=text, file=file,
-                                           storage=request.app.state.file_storage)
+                                           storage=request.app.state.file_storage,
+                                           reply_to_message_id=body.reply_to_message_id)
         await commit_and_publish(db)
     return JSONResponse(MessageOut.of(message).model_dump(by_alias=True, mode="json"))
 

@@ -21,6 +21,16 @@ class FileOut(Schema):
     url: str = Field(serialization_alias="URL")
 
 
+def message_extras(payload: dict | None, media_status: str | None) -> dict:
+    """What a message holds beyond text, from its payload (by alias; docs/API.md, the Message object): the
+    structured Content of a customer's message, the message it replies to, the customer's reaction to it, and
+    whether its file is still on its way."""
+    payload = payload if isinstance(payload, dict) else {}
+    reply_to = payload.get("ReplyTo") if isinstance(payload.get("ReplyTo"), dict) else {}
+    return {"Content": payload.get("Content"), "ReplyToMessageID": reply_to.get("MessageID"),
+            "Reaction": payload.get("Reaction"), "MediaStatus": media_status}
+
+
 class MessageOut(Schema):
     message_id: int
     chat_id: int
@@ -31,6 +41,10 @@ class MessageOut(Schema):
     created_at: UtcTime
     delivery_status: str | None
     failure_reason: str | None
+    content: dict | None = None
+    reply_to_message_id: int | None = None
+    reaction: str | None = None
+    media_status: str | None = None
 
     @classmethod
     def of(cls, message: Message) -> "MessageOut":
@@ -38,9 +52,12 @@ class MessageOut(Schema):
         if message.file_key is not None:
             file = FileOut(file_name=message.file_name or "file", file_type=message.file_type or
                            "application/octet-stream", size=message.file_size or 0, url=file_url(message.id))
+        extras = message_extras(message.payload, message.media_status)
         return cls(message_id=message.id, chat_id=message.chat_id, sender_type=message.sender_type,
                    agent_id=message.agent_id, text=message.text, file=file, created_at=message.created_at,
-                   delivery_status=message.delivery_status, failure_reason=message.failure_reason)
+                   delivery_status=message.delivery_status, failure_reason=message.failure_reason,
+                   content=extras["Content"], reply_to_message_id=extras["ReplyToMessageID"],
+                   reaction=extras["Reaction"], media_status=extras["MediaStatus"])
 
 
 class ChatOut(Schema):
@@ -110,6 +127,8 @@ class TransferToAgentIn(Schema):
 
 class SendMessageIn(Schema):
     chat_id: ID
+    # A message of the same chat that this one answers (WhatsApp shows it quoted).
+    reply_to_message_id: ID | None = None
     message: str | None = Field(None, max_length=MAX_MESSAGE_CHARS)
     file_type: str | None = Field(None, max_length=127)
     file_name: str | None = Field(None, max_length=255)
@@ -132,3 +151,5 @@ class ChatDetail(ChatWithMessages):
     # only a template (SendTemplate) reaches the customer. The web chat has no window: always open, no end.
     window_open: bool
     window_closes_at: UtcTime | None
+    # The click-to-WhatsApp ad the chat came from (headline, source URL, ctwa_clid), if any.
+    referral: dict | None = None

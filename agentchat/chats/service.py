@@ -27,7 +27,7 @@ from agentchat.chats.models import (
     Message,
 )
 from agentchat.company import service as company
-from agentchat.contract import Conflict, Forbidden, NotFound
+from agentchat.contract import Conflict, Forbidden, Invalid, NotFound
 from agentchat.db import after_commit
 from agentchat.departments.models import Department
 from agentchat.files.storage import FileStorage
@@ -70,22 +70,29 @@ async def open_chat(db: AsyncSession, *, customer_id: int, channel: str) -> Chat
 async def add_message(db: AsyncSession, chat: Chat, *, sender_type: str, text: str | None,
                       agent_id: int | None = None, external_id: str | None = None,
                       file: dict | None = None, payload: dict | None = None,
-                      at: datetime | None = None) -> Message | None:
-    """Store a message; one that goes out to the customer is queued for delivery after commit.
+                      at: datetime | None = None, sent_at: datetime | None = None,
+                      media_status: str | None = None, note: bool = False) -> Message | None:
+    """Store a message; one that goes out to the customer is queued for delivery after commit. A `note` is a
+    System line for the agents only (e.g. the customer changed their number): never delivered.
 
     The bot's and the system's words are free-form: outside WhatsApp's 24-hour window Meta refuses them, so they are
-    neither stored nor sent there (None)."""
+    neither stored nor sent there (None).
+
+    `sent_at` is when the customer sent it by the channel's clock (WhatsApp's timestamp): WhatsApp's 24-hour
+    window runs from it, not from the arrival, and a late delivery never moves the window back."""
     now = at or clock.now()
-    if sender_type in (SENDER_BOT, SENDER_SYSTEM) and not window_open(chat, now):
+    if sender_type in (SENDER_BOT, SENDER_SYSTEM) and not note and not window_open(chat, now):
         return None
-    outbound = sender_type != SENDER_CUSTOMER
+    outbound = sender_type != SENDER_CUSTOMER and not note
     message = Message(chat_id=chat.id, sender_type=sender_type, agent_id=agent_id, text=text,
-                      external_id=external_id, created_at=now, payload=payload,
-                      delivery_status=PENDING if outbound else None, **(file or {}))
+                      external_id=external_id, created_at=now, payload=payload, sent_at=sent_at,
+                      media_status=media_status, delivery_status=PENDING if outbound else None, **(file or {}))
     db.add(message)
     chat.last_message_at = now
     if sender_type == SENDER_CUSTOMER:
-        chat.last_customer_message_at = now
+        customer_at = min(sent_at, now) if sent_at is not None else now
+        if chat.last_customer_message_at is None or customer_at > chat.last_customer_message_at:
+            chat.last_customer_message_at = customer_at
     await db.flush()
     chat_events.message_added(db, chat, message)
     if outbound:
@@ -314,7 +321,9 @@ async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> 
 
 # ---- agents' messages --------------------------------------------------------------------------------------
 
-# WhatsApp's customer-service window: free-form messages only within 24 hours of the customer's last one.
+# WhatsApp's customer-service window: free-form messages only within 24 hours of the customer's last one, by
+# Meta's timestamp of it (chat.last_customer_message_at, set by add_message); the fast path's SQL (fastpath.py)
+# reads the same column.
 WHATSAPP_WINDOW = timedelta(hours=24)
 
 
@@ -342,23 +351,50 @@ def window_closed_error() -> Conflict:
 
 
 async def send_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: str | None,
-                       file: NewFile | None, storage: FileStorage) -> Message:
-    """An agent's message (text and/or one file) to the customer, delivered by the channel after commit."""
+                       file: NewFile | None, storage: FileStorage, reply_to_message_id: int | None = None) -> Message:
+    """An agent's message (text and/or one file) to the customer, delivered by the channel after commit;
+    optionally answering (quoting) a message of the same chat."""
     chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
     check_can_act(caller, chat)
     if not window_open(chat):
         raise window_closed_error()
+    if file is not None and chat.channel == WHATSAPP:
+        check_whatsapp_file(file)
+    payload = await _reply_to(db, chat, reply_to_message_id) if reply_to_message_id is not None else None
     stored = None
     if file is not None:
         key = await storage.save(file.content, file_name=file.name)
         stored = {"file_name": file.name, "file_type": file.type, "file_size": len(file.content), "file_key": key}
     try:
         return await add_message(db, chat, sender_type=SENDER_AGENT, agent_id=caller.agent_id, text=text,
-                                 file=stored)
+                                 file=stored, payload=payload)
     except BaseException:
         if stored is not None:
             await storage.delete(stored["file_key"])
         raise
+
+
+def check_whatsapp_file(file: NewFile) -> None:
+    """Meta's supported media, before anything is stored or uploaded: a clear 422 for what WhatsApp takes in no
+    form (what cannot go as an image, video or audio goes as a document)."""
+    # Imported here: the channel's package builds on this module.
+    from agentchat.channels.whatsapp.outbound import NotSendable, media_kind
+
+    try:
+        media_kind(file.type, len(file.content), file.content[:512])
+    except NotSendable as exc:
+        raise Invalid(f"This file cannot be sent on WhatsApp: {exc}", code="file_not_sendable",
+                      field="FileContent") from exc
+
+
+async def _reply_to(db: AsyncSession, chat: Chat, message_id: int) -> dict:
+    """The payload that makes a message quote message_id, which must be one of the chat's."""
+    found = (await db.execute(select(Message.id, Message.external_id)
+                              .where(Message.id == message_id, Message.chat_id == chat.id))).first()
+    if found is None:
+        raise NotFound(f"Chat {chat.id} has no message {message_id}.", code="message_not_found",
+                       field="ReplyToMessageID")
+    return {"ReplyTo": {"MessageID": found.id, "ExternalID": found.external_id}}
 
 
 async def get_file_message(db: AsyncSession, *, caller: Caller, message_id: int) -> Message:

@@ -17,6 +17,11 @@ class Customer(Base):
     # WhatsApp's wa_id: digits only, with country code. Unique so two deliveries cannot make two customers.
     phone_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     email_address: Mapped[str | None] = mapped_column(String(254))
+    # Meta's business-scoped user id (BSUID) and username, for WhatsApp users who show no phone number; a user
+    # later seen with both is the same customer (channels/whatsapp/identity.py).
+    whatsapp_user_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    whatsapp_parent_user_id: Mapped[str | None] = mapped_column(String(128))
+    whatsapp_username: Mapped[str | None] = mapped_column(String(100))
     visitor_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     # POPIA erasure: personal fields are blanked, the row (and its chats' statistics) stays.

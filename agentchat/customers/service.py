@@ -45,6 +45,92 @@ async def customer_by_phone(db: AsyncSession, *, phone_number: str, profile_name
     return customer
 
 
+@dataclass
+class WhatsAppIdentity:
+    """Who wrote, as Meta tells it: the phone number (wa_id) and/or the business-scoped user id (BSUID), which
+    is all there is for a user who shows a username instead of their number."""
+
+    wa_id: str | None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
+    profile_name: str | None = None
+
+
+async def customer_for_whatsapp(db: AsyncSession, who: WhatsAppIdentity) -> Customer:
+    """The customer behind a WhatsApp user, by phone number or else by BSUID, made on first contact. A user seen
+    first by one and later with both is one customer: what was missing is filled in."""
+    found = await _whatsapp_customer(db, who)
+    if found is None:
+        customer = Customer(phone_number=who.wa_id, whatsapp_user_id=who.user_id,
+                            whatsapp_parent_user_id=who.parent_user_id, whatsapp_username=who.username,
+                            name=(who.profile_name or None) and who.profile_name[:100], created_at=clock.now())
+        try:
+            async with db.begin_nested():
+                db.add(customer)
+            return customer
+        except IntegrityError:
+            # Another delivery for the same user made the customer first.
+            found = await _whatsapp_customer(db, who)
+            assert found is not None
+    await _fill_in(db, found, who)
+    return found
+
+
+async def _whatsapp_customer(db: AsyncSession, who: WhatsAppIdentity) -> Customer | None:
+    if who.wa_id:
+        found = (await db.execute(select(Customer).where(Customer.phone_number == who.wa_id))).scalar_one_or_none()
+        if found is not None:
+            return found
+    if who.user_id:
+        query = select(Customer).where(Customer.whatsapp_user_id == who.user_id)
+        return (await db.execute(query)).scalar_one_or_none()
+    return None
+
+
+async def _fill_in(db: AsyncSession, customer: Customer, who: WhatsAppIdentity) -> None:
+    if customer.name is None and who.profile_name:
+        customer.name = who.profile_name[:100]
+    if who.username and customer.whatsapp_username != who.username:
+        customer.whatsapp_username = who.username  # users may change it; the latest is the one they show
+    if who.parent_user_id and customer.whatsapp_parent_user_id != who.parent_user_id:
+        customer.whatsapp_parent_user_id = who.parent_user_id
+    if who.user_id and customer.whatsapp_user_id is None and not await _taken(db, Customer.whatsapp_user_id,
+                                                                             who.user_id):
+        customer.whatsapp_user_id = who.user_id
+    if who.wa_id and customer.phone_number is None and not await _taken(db, Customer.phone_number, who.wa_id):
+        customer.phone_number = who.wa_id
+
+
+async def _taken(db: AsyncSession, column, value: str) -> bool:
+    return (await db.execute(select(Customer.id).where(column == value))).first() is not None
+
+
+async def change_whatsapp_number(db: AsyncSession, *, old_wa_id: str | None, new_wa_id: str | None,
+                                 old_user_id: str | None = None, new_user_id: str | None = None) -> Customer | None:
+    """Meta's user_changed_number / user_changed_user_id: the customer keeps their history and chats under the
+    new number (or BSUID). None when we never knew them. If another customer already holds the new number (they
+    wrote from it before the notice arrived), that one keeps it and this one keeps the old."""
+    customer = None
+    if old_wa_id:
+        customer = (await db.execute(select(Customer).where(Customer.phone_number == old_wa_id))).scalar_one_or_none()
+    if customer is None and old_user_id:
+        query = select(Customer).where(Customer.whatsapp_user_id == old_user_id)
+        customer = (await db.execute(query)).scalar_one_or_none()
+    if customer is None:
+        return None
+    if new_wa_id and new_wa_id != customer.phone_number and not await _taken(db, Customer.phone_number, new_wa_id):
+        customer.phone_number = new_wa_id
+    if new_user_id and new_user_id != customer.whatsapp_user_id \
+            and not await _taken(db, Customer.whatsapp_user_id, new_user_id):
+        customer.whatsapp_user_id = new_user_id
+    elif new_wa_id and old_user_id is None:
+        # Meta gives a new number a new BSUID: the old one no longer reaches them.
+        customer.whatsapp_user_id = None
+    await db.flush()
+    return customer
+
+
 async def customer_by_visitor(db: AsyncSession, *, visitor_token_hash: bytes) -> Customer | None:
     query = select(Customer).where(Customer.visitor_token_hash == visitor_token_hash)
     return (await db.execute(query)).scalar_one_or_none()

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agentchat.channels.outbound import DeliveryResult, Outgoing
+from agentchat.channels.whatsapp.statuses import EarlyStatuses
 from agentchat.chats.models import FAILED, SENT
 
 log = logging.getLogger(__name__)
@@ -29,12 +31,42 @@ MAX_ROW_DESCRIPTION = 72
 MAX_LIST_BODY = 1024
 MENU_BUTTON = "Choose"
 MENU_SECTION = "Options"
-# What WhatsApp shows inline; any other type goes as a document (Meta's supported media types).
+MB = 1024 * 1024
+# Meta's supported media: the types WhatsApp shows inline and the most each kind may weigh. Anything else, or
+# anything heavier, goes as a document (up to 100 MB): image/webp is for stickers only, and audio/ogg only with
+# the OPUS codec.
 INLINE_TYPES = {
     "image/jpeg": "image", "image/png": "image",
     "video/mp4": "video", "video/3gpp": "video",
     "audio/aac": "audio", "audio/amr": "audio", "audio/mpeg": "audio", "audio/mp4": "audio", "audio/ogg": "audio",
 }
+MAX_BYTES = {"image": 5 * MB, "video": 16 * MB, "audio": 16 * MB, "document": 100 * MB}
+
+
+class NotSendable(ValueError):
+    """A file WhatsApp takes in no form."""
+
+
+def media_kind(mime_type: str, size: int, head: bytes = b"") -> str:
+    """How a file goes on WhatsApp (image, video, audio or document), by Meta's table; NotSendable if it cannot.
+    `head` is the file's first bytes: an OGG file goes as audio only if it is OPUS."""
+    base = mime_type.split(";")[0].strip().lower()
+    kind = INLINE_TYPES.get(base, "document")
+    if base == "audio/ogg" and "opus" not in mime_type.lower() and b"OpusHead" not in head[:512]:
+        kind = "document"
+    if kind != "document" and size > MAX_BYTES[kind]:
+        kind = "document"
+    if size > MAX_BYTES["document"]:
+        raise NotSendable(f"WhatsApp takes files of at most {MAX_BYTES['document'] // MB} MB.")
+    if size == 0:
+        raise NotSendable("WhatsApp does not take empty files.")
+    return kind
+
+
+def address(to: str) -> dict:
+    """Meta's recipient: `to` for a phone number; `recipient` for a business-scoped user id (a user who shows a
+    username and no number)."""
+    return {"to": to} if to.lstrip("+").isdigit() else {"recipient": to}
 
 # What SyncTemplates reads of each template (all of them fields of Meta's WhatsAppMessageTemplate node).
 TEMPLATE_FIELDS = "id,name,language,status,category,components"
@@ -201,8 +233,8 @@ class GraphApi:
         url = info.get("url")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise GraphError("bad_response", "The Graph API gave no download URL for the media.")
-        size = info.get("file_size")
-        if isinstance(size, int) and size > max_bytes:
+        size = _int(info.get("file_size"))  # Meta's own example gives it as a string
+        if size is not None and size > max_bytes:
             raise GraphError("too_large", f"The media is {size} bytes; the limit is {max_bytes}.")
         content = await self._with_retries("media download", lambda: self._download(url, max_bytes))
         mime_type = str(info.get("mime_type") or "application/octet-stream")
@@ -222,13 +254,33 @@ class GraphApi:
             return b"".join(chunks)
 
 
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 class WhatsAppSender:
     """The ChannelSender for WhatsApp: text, the bot's menu as an interactive list, files, and templates (the
     message's payload {"Template": {name, language, components}}, built by agentchat.templates)."""
 
-    def __init__(self, graph: GraphApi, read_file: Callable[[str], Awaitable[bytes]]):
+    def __init__(self, graph: GraphApi, read_file: Callable[[str], Awaitable[bytes]], *,
+                 sessionmaker: async_sessionmaker | None = None, early: EarlyStatuses | None = None):
         self.graph = graph
         self.read_file = read_file
+        self.sessionmaker = sessionmaker
+        self.early = early
+
+    async def recorded(self, result: DeliveryResult) -> None:
+        """The send is recorded: statuses Meta reported for its wamid before we knew it apply now."""
+        if result.external_id and self.early is not None and self.sessionmaker is not None:
+            from agentchat.channels.whatsapp.store import apply_early  # store imports this module
+
+            await apply_early(self.sessionmaker, self.early, result.external_id)
 
     async def send(self, item: Outgoing) -> DeliveryResult:
         if not item.phone_number:
@@ -254,16 +306,21 @@ class WhatsAppSender:
         if isinstance(menu, list) and 0 < len(menu) <= MAX_LIST_ROWS:
             return await self.graph.send_message(menu_message(item.phone_number, item.text, menu))
         wamid = ""
-        # WhatsApp takes at most 4096 characters a message: a longer text goes in parts, in order.
-        for part in split_text(item.text, MAX_TEXT):
-            wamid = await self.graph.send_message(text_message(item.phone_number, part))
+        # WhatsApp takes at most 4096 characters a message: a longer text goes in parts, in order (the first
+        # quoting the message answered).
+        for index, part in enumerate(split_text(item.text, MAX_TEXT)):
+            body = text_message(item.phone_number, part)
+            wamid = await self.graph.send_message(_quoting(body, item) if index == 0 else body)
         return wamid
 
     async def _send_file(self, item: Outgoing) -> str:
         content = await self.read_file(item.file_key)
         file_name = item.file_name or "file"
         mime_type = item.file_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
-        kind = INLINE_TYPES.get(mime_type.split(";")[0].strip().lower(), "document")
+        try:
+            kind = media_kind(mime_type, len(content), content[:512])
+        except NotSendable as exc:
+            raise GraphError("not_sendable", str(exc)) from exc
         media_id = await self.graph.upload_media(content, file_name=file_name, mime_type=mime_type)
         media: dict[str, Any] = {"id": media_id}
         text = (item.text or "").strip()
@@ -272,7 +329,8 @@ class WhatsAppSender:
             media["caption"] = text
         if kind == "document":
             media["filename"] = file_name
-        wamid = await self.graph.send_message({"to": item.phone_number, "type": kind, kind: media})
+        wamid = await self.graph.send_message(_quoting({**address(item.phone_number), "type": kind, kind: media},
+                                                       item))
         if text and not caption_fits:
             # Audio takes no caption, and a caption has a lower limit than a text: the words follow the file.
             for part in split_text(text, MAX_TEXT):
@@ -280,8 +338,15 @@ class WhatsAppSender:
         return wamid
 
 
+def _quoting(body: dict, item: Outgoing) -> dict:
+    """An agent's answer to a given message shows it quoted: Meta's context.message_id."""
+    reply_to = (item.payload or {}).get("ReplyTo")
+    wamid = reply_to.get("ExternalID") if isinstance(reply_to, dict) else None
+    return {**body, "context": {"message_id": wamid}} if wamid else body
+
+
 def text_message(to: str, body: str) -> dict:
-    return {"to": to, "type": "text", "text": {"body": body, "preview_url": False}}
+    return {**address(to), "type": "text", "text": {"body": body, "preview_url": False}}
 
 
 def menu_message(to: str, text: str, menu: list[dict]) -> dict:
@@ -294,7 +359,7 @@ def menu_message(to: str, text: str, menu: list[dict]) -> dict:
         if len(title) > MAX_ROW_TITLE:
             row["description"] = _truncate(title, MAX_ROW_DESCRIPTION)
         rows.append(row)
-    return {"to": to, "type": "interactive", "interactive": {
+    return {**address(to), "type": "interactive", "interactive": {
         "type": "list",
         "body": {"text": lead},
         "action": {"button": MENU_BUTTON, "sections": [{"title": MENU_SECTION, "rows": rows}]},

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from agentchat.channels.whatsapp import inbound
+from agentchat.channels.whatsapp import inbound, store
 from agentchat.channels.whatsapp.signature import is_valid_signature
 from agentchat.contract import ApiError, BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
 from agentchat.templates import service as templates
@@ -51,10 +51,10 @@ async def receive_webhook(request: Request) -> dict:
     except (ValueError, RecursionError) as exc:  # signed, yet not JSON, or nested beyond reason
         raise BadRequest("The request body is not JSON.", code="malformed_request") from exc
     parsed = inbound.parse_payload(payload, phone_number_id=state.settings.whatsapp_phone_number_id)
-    context = inbound.WebhookContext(sessionmaker=state.sessionmaker, storage=state.file_storage,
-                                     graph=getattr(state, "whatsapp_graph", None),
-                                     max_file_bytes=state.settings.max_file_bytes)
-    stored = await inbound.receive_payload(context, parsed)
+    context = store.WebhookContext(sessionmaker=state.sessionmaker, media=getattr(state, "whatsapp_media", None),
+                                   early=getattr(state, "whatsapp_early", None),
+                                   max_file_bytes=state.settings.max_file_bytes)
+    stored = await store.receive_payload(context, parsed)
     updates = templates.parse_status_updates(payload)
     if updates and not await templates.receive_status_updates(state.sessionmaker, updates):
         stored = False
