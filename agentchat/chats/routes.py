@@ -232,7 +232,8 @@ async def get_chat(request: Request, caller: CurrentAgent, db: DbSession,
     customer = await customers.view_customer(db, await customers.get_customer(db, chat.customer_id))
     return ChatDetail(**detail.model_dump(), customer=CustomerOut.of(customer.customer, customer.comments,
                                                                      customer.tag_ids),
-                      window_open=chats.window_open(chat), window_closes_at=chats.window_closes_at(chat))
+                      window_open=chats.window_open(chat), window_closes_at=chats.window_closes_at(chat),
+                      referral=chat.referral)
 
 
 @router.get("/api/ExportChat", response_class=StreamingResponse,

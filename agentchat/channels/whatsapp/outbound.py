@@ -288,7 +288,7 @@ class WhatsAppSender:
         template = (item.payload or {}).get("Template")
         try:
             if isinstance(template, dict):
-                wamid = await self.graph.send_message({"to": item.phone_number, "type": "template",
+                wamid = await self.graph.send_message({**address(item.phone_number), "type": "template",
                                                        "template": template})
             elif item.file_key:
                 wamid = await self._send_file(item)

@@ -16,6 +16,7 @@ export class Conversation {
     clearTimeout(this.typingTimer);
     this.typing = el("p", {class: "typing", "aria-live": "polite"});
     this.compose = el("div", {class: "compose-wrap"});
+    this.replying = null;
     clear(this.conversation, this.header, this.messages, this.typing, this.compose);
     this.renderHeader();
     for (const message of this.open.Messages) this.addMessage(message);
@@ -39,7 +40,9 @@ export class Conversation {
     clear(this.header,
       el("button", {type: "button", class: "back", onclick: () => { location.hash = "#/inbox"; }}, "‹ Chats"),
       el("div", {class: "title"}, el("h2", {id: "chat-title"}, name),
-        el("span", {class: "meta"}, `${department ? department.Name : "No department"} · ${chat.Channel} · ${state}`)),
+        el("span", {class: "meta"}, `${department ? department.Name : "No department"} · ${chat.Channel} · ${state}`),
+        chat.Referral ? el("span", {class: "meta referral"}, "From an ad: " +
+          [chat.Referral.Headline, chat.Referral.SourceURL].filter(Boolean).join(" · ")) : null),
       el("div", {class: "chat-actions"},
         chat.Status === "Unassigned" ? el("button", {type: "button", class: "primary", onclick: () => this.grab(chat.ChatID)}, "Grab") : null,
         this.store.isManager && ["Unassigned", "Assigned"].includes(chat.Status)
@@ -56,10 +59,28 @@ export class Conversation {
   addMessage(message) {
     if (this.shown.has(message.MessageID)) return;
     this.shown.add(message.MessageID);
-    const item = messageItem(message, {customerName: this.customerLabel(), store: this.store});
+    const item = this.messageNode(message);
     const next = [...this.messages.children].find((li) => Number(li.dataset.id) > message.MessageID);
     this.messages.insertBefore(item, next || null);
     if (!next) this.messages.scrollTop = this.messages.scrollHeight;
+  }
+
+  messageNode(message) {
+    return messageItem(message, {customerName: this.customerLabel(), store: this.store, list: this.messages,
+      onReply: this.mine() ? (m) => this.replyTo(m) : null});
+  }
+
+  // The next message answers `message` (WhatsApp shows it quoted): said above the box, until sent or cancelled.
+  replyTo(message) {
+    this.replying = message;
+    const note = this.compose.querySelector(".replying");
+    const excerpt = (message.Text || (message.File && message.File.FileName) || "a message").slice(0, 80);
+    const shown = el("p", {class: "replying muted"}, `Replying to: ${excerpt} `,
+      el("button", {type: "button", class: "link", onclick: () => { this.replying = null; shown.remove(); }},
+        "Cancel"));
+    if (note) note.replaceWith(shown); else this.compose.prepend(shown);
+    const box = this.compose.querySelector("textarea");
+    if (box) box.focus();
   }
 
   renderCompose() {
@@ -133,6 +154,7 @@ export class Conversation {
   async send(text, file, fileName) {
     const body = {ChatID: this.open.ChatID};
     if (text.value.trim()) body.Message = text.value;
+    if (this.replying && this.replying.ChatID === this.open.ChatID) body.ReplyToMessageID = this.replying.MessageID;
     const chosen = file.files[0];
     if (chosen) {
       if (chosen.size > MAX_FILE_BYTES) { toast("That file is larger than 16 MB.", "error"); return; }
@@ -144,6 +166,9 @@ export class Conversation {
     const message = await attempt(() => post("SendMessage", body));
     if (!message) { this.refreshWindow(); return; }  // refused perhaps because WhatsApp's window has closed
     this.addMessage(message);
+    this.replying = null;
+    const replying = this.compose.querySelector(".replying");
+    if (replying) replying.remove();
     text.value = "";
     file.value = "";
     fileName.textContent = "";

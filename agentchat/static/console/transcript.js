@@ -2,6 +2,7 @@
 // (the Customers and History views).
 import {get, download} from "./api.js";
 import {el, clear, attempt, time} from "./ui.js";
+import {contentNode, drawnInstead} from "./content.js";
 
 export function size(bytes) {
   if (bytes < 1024) return `${bytes} bytes`;
@@ -14,20 +15,37 @@ export function customerName(customer) {
   return customer.Name || customer.PhoneNumber || `Customer ${customer.CustomerID}`;
 }
 
-export function messageItem(message, {customerName: name, store}) {
+// The message a reply quotes, from the same list (a short excerpt), or a plain note when it is not shown.
+function quoted(message, list) {
+  if (!message.ReplyToMessageID) return null;
+  const original = list && list.querySelector(`li[data-id="${message.ReplyToMessageID}"] .text`);
+  const excerpt = original ? original.textContent.slice(0, 140) : "an earlier message";
+  return el("blockquote", {class: "quoted"}, `In reply to: ${excerpt}`);
+}
+
+export function messageItem(message, {customerName: name, store, list = null, onReply = null}) {
   const me = store.me.AgentID;
   const agent = message.AgentID ? store.agents.get(message.AgentID) : null;
   const who = message.SenderType === "Customer" ? (name || "Customer")
     : message.SenderType === "Agent" ? (message.AgentID === me ? "You" : agent ? agent.Name : "Agent")
       : message.SenderType === "Bot" ? "Bot" : "System";
+  const drawn = contentNode(message);
   return el("li", {class: `msg ${message.SenderType}` + (message.AgentID === me ? " mine" : ""),
     dataset: {id: message.MessageID}},
     el("span", {class: "who"}, who),
-    message.Text ? el("span", {class: "text"}, message.Text)
-      : message.File ? null : el("span", {class: "text muted"}, "(no text)"),
+    quoted(message, list),
+    drawn,
+    message.Text ? el("span", {class: "text" + (drawn && drawnInstead(message) ? " visually-hidden" : "")},
+      message.Text)
+      : message.File || drawn ? null : el("span", {class: "text muted"}, "(no text)"),
+    message.MediaStatus === "Pending" ? el("span", {class: "muted media-pending"}, "File on its way from WhatsApp…")
+      : null,
     message.File ? el("button", {type: "button", class: "file", onclick: () =>
       attempt(() => download(message.File.URL, message.File.FileName))},
       `Download ${message.File.FileName} (${size(message.File.Size)})`) : null,
+    message.Reaction ? el("span", {class: "reaction", title: "The customer's reaction"}, message.Reaction) : null,
+    onReply && message.SenderType === "Customer" ? el("button", {type: "button", class: "link reply-to",
+      onclick: () => onReply(message)}, "Reply to this") : null,
     el("span", {class: "when"}, time(message.CreatedAt),
       message.SenderType === "Agent" && message.DeliveryStatus ? el("span", {class: "status"},
         message.DeliveryStatus + (message.FailureReason ? `: ${message.FailureReason}` : "")) : null));
