@@ -52,7 +52,7 @@ def one_backend(server):
 @pytest.fixture
 def console(one_backend, server, browser):
     """Browser pages on the live server (one backend only: the console is the same on both)."""
-    contexts, errors = [], []
+    contexts, errors, refusals = [], [], []
 
     def open_page(path: str = "/", *, width: int = 1366, height: int = 850):
         context = browser.new_context(base_url=server.base_url, viewport={"width": width, "height": height})
@@ -64,10 +64,13 @@ def console(one_backend, server, browser):
                 and errors.append(f"{path}: {m.text}"))
         # The browser asks every site for /favicon.ico; the web chat page has none, which is no fault.
         page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+                and not any(f"/api/{call}" in r.url and r.status == status for call, status in refusals)
                 and errors.append(f"{path}: {r.status} {r.url}"))
         page.goto(path)
         return page
 
+    # A test that provokes a refusal on purpose names it: open_page.expect_refusal("CreateAgent", 422).
+    open_page.expect_refusal = lambda call, status: refusals.append((call, status))
     yield open_page
     for context in contexts:
         context.close()

@@ -274,3 +274,94 @@ def test_a_manager_follows_the_dashboard_and_the_live_board_to_the_chats(console
     expect(page.get_by_label("Agent", exact=True)).to_have_value(str(sam_id))
     expect(every).to_have_count(2)
     expect(every.filter(has_text="Lerato Mokoena")).to_contain_text("with Sam Agent")
+
+
+def topmost(page, locator) -> bool:
+    """Whether a click at the middle of `locator` would land on it (nothing drawn over it)."""
+    return locator.evaluate("""(node) => {
+        const box = node.getBoundingClientRect();
+        const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+        return node === hit || node.contains(hit);
+    }""")
+
+
+def test_errors_show_where_they_happen(console, api, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(sales,))
+    sam = api.logon("sam@example.com")
+    olga = api.logon("olga@example.com")  # Online: offered in the transfer dialog
+    chat = queued_chat(server, sales, phone="27821000001", name="Thandi Nkosi", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": chat.chat_id}))
+
+    console.expect_refusal("CreateAgent", 422)
+    console.expect_refusal("TransferChatToAgent", 409)
+    page = console("/", **LAPTOP)
+    log_on(page, "mia@example.com")
+    browser_tests.go_to(page, "Agents")
+    page.get_by_role("button", name="New agent").click()
+    dialog = page.get_by_role("dialog", name="New agent")
+    expect(dialog.locator("label.required")).to_have_text(["Name", "E-mail address"])
+    expect(dialog).to_contain_text("Fields marked * are required.")
+    dialog.get_by_role("button", name="Create agent").click()
+    name = dialog.get_by_label("Name", exact=True)
+    expect(name).to_be_focused()
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name.locator("xpath=..")).to_contain_text("Fill this in.")
+
+    name.fill("Nandi New")
+    email = dialog.get_by_label("E-mail address", exact=True)
+    email.fill("nandi@")
+    dialog.get_by_role("button", name="Create agent").click()
+    # The service refuses the address: said beside it, in words, with the focus there; nothing else pops up.
+    expect(email).to_be_focused()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email.locator("xpath=..")).to_contain_text("Enter an e-mail address like name@example.com.")
+    expect(dialog).not_to_contain_text("EmailAddress")
+    expect(name).not_to_have_attribute("aria-invalid", "true")
+    assert page.locator(".toast").count() == 0
+    shot(page, "error-inline-1440")
+    dialog.get_by_role("button", name="Close").click()
+
+    # An error inside a dialog shows above its backdrop.
+    page.get_by_role("link", name="Inbox", exact=True).click()
+    page.get_by_role("tab", name="All open (1)").click()
+    page.locator("#all-open li", has_text="Thandi Nkosi").locator("a").click()
+    page.get_by_role("button", name="Transfer").click()
+    transfer = page.get_by_role("dialog", name="Transfer chat")
+    transfer.get_by_label("Agent (online, in this department)").select_option(label="Olga Other (Online)")
+    api.ok(api.get("AgentLogoff", olga))
+    transfer.get_by_role("button", name="Transfer to agent").click()
+    error = page.locator(".toast.error")
+    expect(error).to_contain_text("not Online")
+    shot(page, "error-toast-over-dialog-1440")
+    assert topmost(page, error), "the error toast is hidden behind the dialog"
+    shot(page, "error-toast-over-dialog-1440")
+    transfer.get_by_role("button", name="Close").click()
+
+    # It does not follow the manager to the next page.
+    page.get_by_role("link", name="History", exact=True).click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    expect(page.locator(".toast")).to_have_count(0)
+
+    # An empty reply is refused beside the box; a toast never covers Send.
+    agent = console("/", **LAPTOP)
+    log_on(agent, "sam@example.com")
+    agent.locator("#mine li", has_text="Thandi Nkosi").locator("a").click()
+    reply = agent.get_by_label("Message", exact=True)
+    agent.get_by_role("button", name="Send").click()
+    expect(reply).to_be_focused()
+    expect(reply).to_have_attribute("aria-invalid", "true")
+    expect(agent.locator(".compose")).to_contain_text("Type a message or attach a file.")
+    agent.get_by_role("complementary", name="Customer").get_by_role("button", name="Save customer").click()
+    expect(agent.locator(".toast")).to_contain_text("Customer saved.")
+    assert topmost(agent, agent.get_by_role("button", name="Send"))
+    agent.set_viewport_size(PHONE)
+    assert topmost(agent, agent.get_by_role("button", name="Send"))
+    reply.fill("Hello Thandi")
+    reply.press("Enter")
+    expect(agent.get_by_role("list", name="Messages")).to_contain_text("Hello Thandi")
+    expect(reply).not_to_have_attribute("aria-invalid", "true")

@@ -1,7 +1,7 @@
 // The console's shell: log on, the top bar (status, alerts, log off), the views and the event socket.
 import {get, post, logon, logoff, session, all} from "./api.js";
 import {EventSocket} from "./socket.js";
-import {el, clear, toast, attempt, form, dialog, enableAlerts, STATUSES} from "./ui.js";
+import {el, clear, toast, clearToasts, attempt, form, dialog, enableAlerts, STATUSES} from "./ui.js";
 import {AgentView} from "./agent.js";
 import {CustomersView} from "./customers.js";
 import {HistoryView} from "./history.js";
@@ -190,6 +190,7 @@ function show(main = document.getElementById("main")) {
   const header = document.querySelector(".topbar");
   if (header) header.classList.remove("menu-open");
   clear(main);
+  clearToasts();
   document.title = view.label + " · AgentChat";
   currentId = view.id;
   current = view.create(main, store, parseHash());

@@ -1,7 +1,8 @@
 // The inbox's conversation pane and customer panel (methods of AgentView, kept apart for size): the messages,
 // the reply box with canned responses and files, tags, transfer and reassignment, closing, the customer.
 import {get, post, download, fileToBase64} from "./api.js";
-import {el, clear, toast, attempt, time, field, dialog, STATUSES} from "./ui.js";
+import {el, clear, toast, attempt, time, field, dialog, showFieldError, showFormError, clearFieldErrors,
+  STATUSES} from "./ui.js";
 import {messageItem} from "./transcript.js";
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -152,6 +153,7 @@ export class Conversation {
   }
 
   async send(text, file, fileName) {
+    clearFieldErrors(text.form);
     const body = {ChatID: this.open.ChatID};
     if (text.value.trim()) body.Message = text.value;
     if (this.replying && this.replying.ChatID === this.open.ChatID) body.ReplyToMessageID = this.replying.MessageID;
@@ -162,7 +164,7 @@ export class Conversation {
       body.FileType = chosen.type || "application/octet-stream";
       body.FileContent = await fileToBase64(chosen);
     }
-    if (!body.Message && !body.FileContent) { toast("Type a message or attach a file.", "error"); text.focus(); return; }
+    if (!body.Message && !body.FileContent) { showFieldError(text, "Type a message or attach a file."); return; }
     const message = await attempt(() => post("SendMessage", body));
     if (!message) { this.refreshWindow(); return; }  // refused perhaps because WhatsApp's window has closed
     this.addMessage(message);
@@ -271,7 +273,9 @@ export class Conversation {
       const name = details.elements.Name.value.trim(), email = details.elements.EmailAddress.value.trim();
       if (name) body.Name = name;
       if (email) body.EmailAddress = email;
-      const updated = await attempt(() => post("UpdateCustomer", body), {success: "Customer saved."});
+      clearFieldErrors(details);
+      const updated = await post("UpdateCustomer", body).catch((error) => { showFormError(details, error); });
+      if (updated) toast("Customer saved.");
       if (updated) { this.open.Customer = updated; this.renderHeader(); }
     });
     const comments = el("ol", {class: "comments"}, customer.Comments.map((c) => {
@@ -285,7 +289,8 @@ export class Conversation {
     addComment.addEventListener("submit", async (event) => {
       event.preventDefault();
       const text = addComment.elements.Comment.value.trim();
-      if (!text) { toast("Write the comment first.", "error"); return; }
+      clearFieldErrors(addComment);
+      if (!text) { showFieldError(addComment.elements.Comment, "Write the comment first."); return; }
       const updated = await attempt(() => post("AddComment", {CustomerID: customer.CustomerID, Comment: text}));
       if (updated) { this.open.Customer = updated; this.renderCustomer(); }
     });

@@ -28,13 +28,37 @@ export function clear(node, ...children) {
   return node;
 }
 
-let toastTimer;
+// Toasts sit under the top bar, away from the reply box's Send, in the top layer (a manual popover, shown again
+// for each one); while a modal dialog is open they show inside it, since everything outside a modal dialog is
+// inert. A new view clears them (clearToasts).
 export function toast(message, kind = "info") {
-  const box = document.getElementById("toasts");
   const item = el("p", {class: "toast " + kind, role: kind === "error" ? "alert" : undefined}, message);
+  const modal = document.querySelector("dialog[open]");
+  if (modal) {
+    let holder = modal.querySelector(".dialog-toasts");
+    if (!holder) {
+      holder = el("div", {class: "dialog-toasts", "aria-live": "polite"});
+      modal.querySelector(".dialog-head").after(holder);
+    }
+    holder.append(item);
+    setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+    return;
+  }
+  const box = document.getElementById("toasts");
   box.append(item);
-  clearTimeout(toastTimer);
-  setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+  if (box.showPopover) {
+    if (box.matches(":popover-open")) box.hidePopover();
+    box.showPopover();
+  }
+  setTimeout(() => { item.remove(); if (!box.children.length && box.hidePopover && box.matches(":popover-open")) box.hidePopover(); },
+    kind === "error" ? 8000 : 4000);
+}
+
+export function clearToasts() {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  box.replaceChildren();
+  if (box.hidePopover && box.matches(":popover-open")) box.hidePopover();
 }
 
 // Runs an action, shows its error (if any) and returns its result or undefined.
@@ -44,9 +68,71 @@ export async function attempt(action, {success} = {}) {
     if (success) toast(success);
     return result;
   } catch (error) {
-    toast(error.message || String(error), "error");
+    toast(humanMessage(error), "error");
     return undefined;
   }
+}
+
+// The service's validation wording ("Name: String should have at least 1 character") said as a person would.
+const WORDING = [
+  [/^Input should be a valid (string|list)$|^String should have at least 1 character$|is required\.?$/, () => "Fill this in."],
+  [/^String should have at most (\d+) characters?$/, (m) => `Use at most ${m[1]} characters.`],
+  [/^String should have at least (\d+) characters?$/, (m) => `Use at least ${m[1]} characters.`],
+  [/valid e-?mail address/i, () => "Enter an e-mail address like name@example.com."],
+  [/^Input should be a valid (integer|number)/, () => "Enter a whole number."],
+  [/^Input should be greater than or equal to (\S+)$/, (m) => `Use ${m[1]} or more.`],
+  [/^Input should be less than or equal to (\S+)$/, (m) => `Use ${m[1]} or less.`],
+  [/^Input should be greater than (\S+)$/, (m) => `Use more than ${m[1]}.`],
+  [/^Input should be a valid boolean/, () => "Choose yes or no."],
+  [/^Value error, (.*)$/, (m) => m[1].charAt(0).toUpperCase() + m[1].slice(1)],
+];
+
+export function humanMessage(error, {inline = false} = {}) {
+  let text = (error && error.message) || String(error);
+  if (error && error.field && text.startsWith(error.field + ": ")) text = text.slice(error.field.length + 2);
+  else if (error && error.field && text.startsWith(error.field + " ")) text = text.slice(error.field.length + 1);
+  for (const [pattern, say] of WORDING) {
+    const match = pattern.exec(text);
+    if (match) { text = say(match); break; }
+  }
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return inline || !error || !error.field ? text : `${fieldLabel(error.field)}: ${text}`;
+}
+
+// "EmailAddress" -> "E-mail address", for an error that cannot sit beside its field.
+function fieldLabel(name) {
+  if (name === "EmailAddress") return "E-mail address";
+  const words = name.replace(/ID$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// Marks a form's control invalid with the message under it, and moves the focus there.
+export function showFieldError(control, message) {
+  const holder = control.closest(".field") || control.parentElement;
+  let note = holder.querySelector(".field-error");
+  if (!note) {
+    note = el("small", {class: "field-error", id: nextId("err")});
+    holder.append(note);
+  }
+  note.textContent = message;
+  control.setAttribute("aria-invalid", "true");
+  const described = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  if (!described.includes(note.id)) control.setAttribute("aria-describedby", [note.id, ...described].join(" "));
+  control.focus();
+}
+
+export function clearFieldErrors(form) {
+  for (const note of form.querySelectorAll(".field-error")) {
+    const control = form.querySelector(`[aria-describedby~="${note.id}"]`);
+    if (control) {
+      control.removeAttribute("aria-invalid");
+      const rest = control.getAttribute("aria-describedby").split(" ").filter((id) => id && id !== note.id);
+      if (rest.length) control.setAttribute("aria-describedby", rest.join(" ")); else control.removeAttribute("aria-describedby");
+    }
+    note.remove();
+  }
+  const summary = form.querySelector(".form-error");
+  if (summary) summary.remove();
 }
 
 export function duration(seconds) {
@@ -106,8 +192,11 @@ export function field(spec) {
       autocomplete: spec.autocomplete || "off", "aria-describedby": hintId, placeholder: spec.placeholder});
     if (spec.value !== undefined && spec.value !== null) control.value = spec.value;
   }
-  return el("div", {class: "field"}, el("label", {for: id}, spec.label), control,
-    spec.hint && el("small", {id: hintId}, spec.hint));
+  if (spec.required) control.setAttribute("aria-required", "true");
+  // A required field's label gets a star from the stylesheet, without text for assistive technology: they hear
+  // the control's aria-required, and the field's name stays its label.
+  return el("div", {class: "field"}, el("label", {for: id, class: spec.required ? "required" : undefined}, spec.label),
+    control, spec.hint && el("small", {id: hintId}, spec.hint));
 }
 
 // Reads a form built with field(): numbers as numbers, checkboxes as booleans, checkbox groups as lists.
@@ -129,25 +218,40 @@ export function values(form, specs) {
   return out;
 }
 
-// A form from field specs; onSubmit(values) may throw an ApiError, whose Field is then focused.
+// A form from field specs. A required field left empty is caught here; an error from onSubmit (an ApiError) shows
+// beside its Field (marked invalid, focused), or at the top of the form when it names none.
 export function form(specs, {submit = "Save", onSubmit, extra = [], cancel} = {}) {
-  const node = el("form", {class: "stack", novalidate: true}, specs.map(field), extra,
+  const required = specs.some((spec) => spec.required);
+  const node = el("form", {class: "stack", novalidate: true},
+    required && specs.length > 1 ? el("p", {class: "muted required-note"}, "Fields marked * are required.") : null,
+    specs.map(field), extra,
     el("div", {class: "actions"}, el("button", {type: "submit", class: "primary"}, submit),
       cancel && el("button", {type: "button", onclick: cancel}, "Cancel")));
   node.addEventListener("submit", async (event) => {
     event.preventDefault();
+    clearFieldErrors(node);
+    const missing = specs.find((spec) => spec.required && node.elements[spec.name] &&
+      !String(node.elements[spec.name].value || "").trim());
+    if (missing) { showFieldError(node.elements[missing.name], "Fill this in."); return; }
     const button = node.querySelector("button[type=submit]");
     button.disabled = true;
     try {
       await onSubmit(values(node, specs));
     } catch (error) {
-      toast(error.message || String(error), "error");
-      if (error.field && node.elements[error.field]) node.elements[error.field].focus();
+      showFormError(node, error);
     } finally {
       button.disabled = false;
     }
   });
   return node;
+}
+
+export function showFormError(node, error) {
+  const control = error.field && node.elements[error.field];
+  if (control && control.focus) { showFieldError(control, humanMessage(error, {inline: true})); return; }
+  const summary = el("p", {class: "form-error", role: "alert", tabindex: "-1"}, humanMessage(error));
+  node.prepend(summary);
+  summary.focus();
 }
 
 // A modal dialog (the platform's <dialog>: focus trap and Escape come with it).
