@@ -89,9 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     manager.add_argument("--password", help="omit to be asked for it")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
+    # AGENTCHAT_LOG_LEVEL=DEBUG shows every library's debug lines too (redacted as all, logredact.py).
+    debug = settings.log_level.upper() == "DEBUG"
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "migrate":

@@ -42,6 +42,7 @@ def create_engine(settings: Settings, *, background_checkpoints: bool = False) -
         # check_same_thread: the hot paths also use the connection from the event loop's thread, while they have
         # it checked out of the pool (rawdb.Raw.in_one_hop); aiosqlite's thread then has nothing to run on it.
         engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=60,
+                                     hide_parameters=True,
                                      poolclass=FairAsyncQueuePool, pool_reset_on_return=None,
                                      connect_args={"check_same_thread": False})
         event.listen(engine.sync_engine, "connect",
@@ -51,7 +52,9 @@ def create_engine(settings: Settings, *, background_checkpoints: bool = False) -
     # 64 concurrent requests plus deliveries need more than 10 connections: an overflow connection is closed on
     # return and opened again (TLS attempt, authentication) under load, which cost more than any statement.
     # Waiters are served in arrival order (fairpool.py): asyncio's queue let newcomers starve them for seconds.
+    # hide_parameters: a statement's values (messages, names, token hashes) stay out of errors and so of the log.
     return create_async_engine(settings.database_url, pool_size=24, max_overflow=16, pool_pre_ping=False,
+                               hide_parameters=True,
                                poolclass=FairAsyncQueuePool,
                                connect_args={"server_settings": settings.postgres_server_settings})
 

@@ -26,3 +26,36 @@ def test_tokens_and_codes_in_the_query_are_masked_and_the_rest_is_kept():
 
 def test_the_app_installs_the_filter_on_uvicorns_access_log(server):
     assert any(isinstance(f, RedactSecrets) for f in logging.getLogger("uvicorn.access").filters)
+
+
+def test_every_logger_is_redacted_messages_arguments_and_tracebacks():
+    """uvicorn's error log writes each WebSocket handshake with its query; a traceback may hold a URL or a body."""
+    from agentchat import logredact
+
+    logredact.install()
+    token = "0123456789abcdef0123456789abcdef"
+    lines: list[str] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: lines.append(logging.Formatter().format(record))
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "anything.at.all", "some.library", "agentchat.x")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        loggers[0].info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", f"/ws?SessionToken={token}&LastEventID=3")
+        loggers[1].warning(f"GET /webchat/ws?VisitorToken={token} failed")
+        loggers[2].debug("sent %s", {"VisitorToken": token, "Name": "Vera"})
+        loggers[2].debug("sent %(VisitorToken)s", {"VisitorToken": token})
+        try:
+            raise RuntimeError(f'bad body {{"ResetCode": "{token}"}} with Authorization: Bearer {token}')
+        except RuntimeError:
+            loggers[3].exception("failed")
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    text = "\n".join(lines)
+    assert len(lines) == 5 and token not in text, text
+    assert '"WebSocket /ws?SessionToken=***&LastEventID=3" [accepted]' in text
+    assert '"ResetCode": "***"' in text and "Bearer ***" in text and "VisitorToken=***" in text
