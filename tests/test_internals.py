@@ -7,13 +7,19 @@ import importlib
 import logging
 import sqlite3
 import threading
+import tomllib
 from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
 from typing import Annotated
 
 import aiosqlite
 import pytest
 from fastapi import Header, Query, Request
 from fastapi.dependencies.utils import get_dependant, request_params_to_args
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 from sqlalchemy import text
 from starlette.datastructures import QueryParams
 from starlette.responses import PlainTextResponse
@@ -23,6 +29,8 @@ from agentchat.app import LEAN_ENDPOINTS, create_app
 from agentchat.config import Settings
 from agentchat.db import create_engine
 from agentchat.fairpool import FairAsyncQueuePool, FairQueue
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
@@ -165,3 +173,32 @@ def test_starlette_routes_take_the_exception_handlers_from_the_scope():
                   "leanroute.LeanRoutesFirst.__call__"):
         asyncio.run(Route("/x", endpoint).app(scope, receive, send))
         assert sent[0]["status"] == 418
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+def test_every_dependency_and_test_extra_is_pinned_in_constraints():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    unpinned = [r for r in wanted if canonicalize_name(Requirement(r).name) not in _pins()]
+    assert unpinned == [], "pin them: install, run the tests, then scripts/freeze-constraints.sh (CONTRIBUTING.md)"
+
+
+def test_the_tests_run_on_the_pinned_versions():
+    """What passes here is what a fresh install gets; a venv that drifted says so rather than vouch for other pins."""
+    drifted = []
+    for name, pinned in _pins().items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue  # another platform's or an optional extra's
+        if Version(installed) != Version(pinned):
+            drifted.append(f"{name}: {installed} installed, {pinned} pinned")
+    assert drifted == [], "run scripts/install.sh test, or re-pin after testing (scripts/freeze-constraints.sh)"
