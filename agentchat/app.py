@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import text
 
-from agentchat import __version__, logredact
+from agentchat import __version__, logredact, webheaders
 from agentchat.agents.routes import router as agents_router
 from agentchat.apidocs import fastapi_docs_off, install_api_docs
 from agentchat.auth.routes import router as auth_router
@@ -18,6 +18,7 @@ from agentchat.bodylimit import BodyLimits
 from agentchat.canned.routes import router as canned_router
 from agentchat.channels.outbound import Outbound
 from agentchat.channels.setup import start_channels, stop_channels
+from agentchat.channels.webchat.routes import chat_page_headers
 from agentchat.channels.webchat.routes import router as webchat_router
 from agentchat.channels.whatsapp.routes import MAX_WEBHOOK_BYTES
 from agentchat.channels.whatsapp.routes import router as whatsapp_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.file_storage = LocalFileStorage(settings.files_dir)
     install_error_handlers(app)
     app.body_limits = BodyLimits(body_limits(settings))
+    app.state.chat_page_headers = chat_page_headers(settings)
     app.state.request_metrics = MetricsRegistry()
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(call) for call in API_DEPENDENCIES])
@@ -164,9 +166,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics, registry=app.state.request_metrics)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
+    reset_page_headers = webheaders.reset_page_headers(STATIC_DIR / "reset-password.html")
+
     @app.get("/reset-password", include_in_schema=False)
     async def reset_password_page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "reset-password.html", media_type="text/html")
+        return FileResponse(STATIC_DIR / "reset-password.html", media_type="text/html", headers=reset_page_headers)
 
     logging.getLogger("agentchat").setLevel(settings.log_level.upper())
     logredact.install()

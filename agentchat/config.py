@@ -1,7 +1,10 @@
+import re
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -61,12 +64,27 @@ class Settings(BaseSettings):
     run_jobs: bool = True
 
     max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    # Origins (scheme://host[:port], space-separated) whose pages may show /chat in a frame, besides our own.
+    webchat_frame_ancestors: str = ""
     log_level: str = "INFO"
 
     # PostgreSQL's planner cost of a random page read, set on AgentChat's own connections: its default (4) is for
     # spinning disks, and made it scan the agent and session tables row by row on every call instead of using
     # their keys (a SendMessage's statement 15 % dearer). 0 leaves the server's own setting.
     postgres_random_page_cost: float = Field(1.1, ge=0, le=100)
+
+    @field_validator("webchat_frame_ancestors")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in value.split():
+            # Only an origin: anything else (a quote, a ';') would be a policy of its own in the CSP header.
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://shop.example.com")
+        return value
+
+    @property
+    def webchat_frame_origins(self) -> list[str]:
+        return self.webchat_frame_ancestors.split()
 
     @property
     def outbox_dir(self) -> Path:

@@ -32,6 +32,7 @@ from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
 from agentchat.db import DbSession, commit_and_publish, publish_committed
 from agentchat.security import CurrentAgent, Presented
+from agentchat.webheaders import DOWNLOAD_HEADERS
 
 router = APIRouter(tags=["Chats"])
 
@@ -245,7 +246,7 @@ async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
     await db.rollback()
     return StreamingResponse(
         export.chat_csv(request.app.state.sessionmaker, chat_id), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.file_name(chat_id)}"'})
+        headers={"Content-Disposition": f'attachment; filename="{export.file_name(chat_id)}"', **DOWNLOAD_HEADERS})
 
 
 # Served by lean routes in front of FastAPI's (leanroute.py): the calls an agent makes most.

@@ -10,6 +10,7 @@ from agentchat.chats import service as chats
 from agentchat.contract import NotFound, QueryID
 from agentchat.db import DbSession
 from agentchat.security import CurrentAgent
+from agentchat.webheaders import DOWNLOAD_HEADERS
 
 router = APIRouter(tags=["Chats"])
 
@@ -33,7 +34,4 @@ async def get_file(request: Request, caller: CurrentAgent, db: DbSession,
         raise NotFound(f"No file belongs to message {message_id}.", code="file_not_found",
                        field="MessageID") from exc
     return Response(content, media_type=file_type or "application/octet-stream", headers={
-        "Content-Disposition": content_disposition(file_name or "file"),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
-    })
+        "Content-Disposition": content_disposition(file_name or "file"), **DOWNLOAD_HEADERS})

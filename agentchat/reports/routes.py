@@ -20,6 +20,7 @@ from agentchat.reports.schemas import (
     SendNowIn,
 )
 from agentchat.security import CurrentAgent, ManagerOnly
+from agentchat.webheaders import DOWNLOAD_HEADERS
 
 router = APIRouter(tags=["Reports"])
 
@@ -71,7 +72,7 @@ async def get_report(
     _check_range(first, last)
     report = catalogue.get_report(report_id)
     document = await renderers.open_document(db, report, first, last)
-    headers = {"Content-Disposition": f'attachment; filename="{document.filename(file_format)}"'}
+    headers = {"Content-Disposition": f'attachment; filename="{document.filename(file_format)}"', **DOWNLOAD_HEADERS}
     if file_format == "CSV":
         rows = report.rows(db, document.start, document.end, None)
         return StreamingResponse(renderers.csv_chunks(report.columns, rows), media_type="text/csv",

@@ -28,9 +28,11 @@ from agentchat.channels.webchat.schemas import (
     VisitorOut,
 )
 from agentchat.channels.webchat.sender import message_event
+from agentchat.config import Settings
 from agentchat.contract import MAX_ID, ApiError, BadRequest, Invalid, TooLarge, TooManyAttempts, Unauthorized
 from agentchat.customers.models import Customer
 from agentchat.db import DbSession, after_commit, commit_and_publish
+from agentchat.webheaders import DOWNLOAD_HEADERS, frame_ancestors
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,16 @@ def client_address(request: Request) -> str:
 
 # ---- the page -----------------------------------------------------------------------------------------------
 
+def chat_page_headers(settings: Settings) -> dict[str, str]:
+    """The page's headers: it may be framed by this origin and those of AGENTCHAT_WEBCHAT_FRAME_ANCESTORS only
+    (a business embeds the chat in its own site; nobody else can overlay it)."""
+    return {"Content-Security-Policy": f"{PAGE_POLICY}; {frame_ancestors(settings.webchat_frame_origins)}",
+            "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+
+
 @router.get("/chat", include_in_schema=False)
-async def chat_page() -> FileResponse:
-    return FileResponse(PAGE, media_type="text/html", headers={
-        "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"})
+async def chat_page(request: Request) -> FileResponse:
+    return FileResponse(PAGE, media_type="text/html", headers=request.app.state.chat_page_headers)
 
 
 # ---- the visitor API ------------------------------------------------------------------------------------------
@@ -127,7 +134,7 @@ async def get_file(request: Request, visitor: CurrentVisitor, db: DbSession,
     safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in message.file_name or "file")
     # Always a download, never rendered in our origin: an uploaded HTML file must not run as our page.
     return Response(content, media_type=message.file_type or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"})
+        "Content-Disposition": f'attachment; filename="{safe_name}"', **DOWNLOAD_HEADERS})
 
 
 async def accept_message(db: AsyncSession, state: State, customer_id: int, body: VisitorMessageIn
