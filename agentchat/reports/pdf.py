@@ -155,6 +155,9 @@ def draw(document: Document, cells: list[list[str]], total_rows: int) -> bytes:
         if len(parts) > 1:
             caption += f", part {number} of {len(parts)}: {', '.join(part.groups)}"
         y = drawer.draw(part, _caption(pdf, y, caption)) + 6
+    if not cells:
+        pdf.set_font(FONT, "", SIZE)
+        pdf.text(MARGIN, baseline(y - 4), f"No {report.section.lower()} in this period.")
     if total_rows > len(cells):
         if y > pdf.bottom - 8:
             y = pdf.next_page()

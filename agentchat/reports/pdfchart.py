@@ -39,6 +39,8 @@ def draw(pdf: FPDF, x: float, y: float, width: float, columns: list[Column], row
     bars = [row[1] or 0 for row in rows]
     line_at = next((k for k, column in enumerate(columns) if column.kind == DURATION), None)
     line = [row[line_at] for row in rows] if line_at is not None else []
+    if not any(value is not None for value in line):
+        line_at, line = None, []
     pdf.set_text_color(*TEXT)
     pdf.set_font(FONT, "B", 9)
     title = f"{columns[1].label} per day" + (f" and {columns[line_at].label.lower()}" if line_at is not None else "")
