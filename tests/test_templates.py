@@ -28,12 +28,14 @@ SEASONAL = {"Header": ["Summer Sale"], "Body": ["the end of August", "25OFF", "2
 
 
 def template_status(server, *, event: str, template_id: str | None = None, name: str = "seasonal_promotion",
-                    language: str = "en_US", reason: str | None = None) -> httpx.Response:
+                    language: str = "en_US", reason: str | None = None,
+                    account: str = WHATSAPP_BUSINESS_ACCOUNT_ID) -> httpx.Response:
     """Meta's signed message_template_status_update delivery (the fixture's `_source` is ours, not Meta's)."""
     text = Template((FIXTURES / "template_status_update.json").read_text()).substitute(
         event=event, template_id=template_id or "0", name=name, language=language, reason=json.dumps(reason))
     body = json.loads(text)
     del body["_source"]
+    body["entry"][0]["id"] = account
     raw = json.dumps(body).encode()
     return httpx.post(f"{server.base_url}/webhooks/whatsapp", content=raw, timeout=30, headers={
         "Content-Type": "application/json", "X-Hub-Signature-256": sign(WHATSAPP_APP_SECRET, raw)})
@@ -168,10 +170,20 @@ class TestStatusWebhook:
         hello = templates_by_key(api, manager)[("hello_world", "en_US")]
         assert (hello["Status"], hello["Reason"]) == ("REJECTED", "INCORRECT_CATEGORY")
 
-    def test_an_unknown_template_is_accepted_and_changes_nothing(self, server, api, manager, synced):
-        before = templates_by_key(api, manager)
+    def test_a_template_created_since_the_last_sync_is_fetched_when_meta_approves_it(self, server, api, manager,
+                                                                                    graph_api, synced):
+        graph_api.templates.append({**graph_api.templates[0], "name": "brand_new", "id": "999"})
         assert template_status(server, event="APPROVED", template_id="999", name="brand_new").status_code == 200
+        server.run(drain_background())
+        assert templates_by_key(api, manager)[("brand_new", "en_US")]["Status"] == "APPROVED"
+
+    def test_another_business_accounts_update_changes_nothing(self, server, api, manager, graph_api, synced):
+        before = templates_by_key(api, manager)
+        assert template_status(server, event="DISABLED", template_id="594425479261596",
+                               account="999999999").status_code == 200
+        server.run(drain_background())
         assert templates_by_key(api, manager) == before
+        assert len(graph_api.calls("/message_templates")) == 1  # the first sync's only
 
 
 class TestSendTemplate:

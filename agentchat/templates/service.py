@@ -15,7 +15,7 @@ from agentchat.channels.whatsapp.outbound import GraphApi, GraphError
 from agentchat.chats import service as chats
 from agentchat.chats.models import SENDER_AGENT, WHATSAPP, Message
 from agentchat.contract import ApiError, Conflict, Invalid, NotFound
-from agentchat.db import commit_and_publish
+from agentchat.db import commit_and_publish, start_background
 from agentchat.security import Caller
 from agentchat.templates.components import ParameterError, check_parameters, meta_components, render, spec_of
 from agentchat.templates.models import APPROVED, Template
@@ -109,12 +109,17 @@ class StatusUpdate:
     reason: str | None
 
 
-def parse_status_updates(payload: Any) -> list[StatusUpdate]:
-    """The message_template_status_update changes of a webhook delivery; anything unreadable is skipped."""
+def parse_status_updates(payload: Any, *, business_account_id: str | None = None) -> list[StatusUpdate]:
+    """The message_template_status_update changes of a webhook delivery; anything unreadable is skipped, and so are
+    another business account's (the entry's id is the account's)."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return []
     found = []
     for entry in payload.get("entry") if isinstance(payload.get("entry"), list) else []:
+        if business_account_id and isinstance(entry, dict) and entry.get("id") is not None \
+                and str(entry["id"]) != business_account_id:
+            log.warning("skipping template updates for another WhatsApp Business Account (%s)", str(entry["id"])[:32])
+            continue
         changes = entry.get("changes") if isinstance(entry, dict) else None
         for change in changes if isinstance(changes, list) else []:
             if not isinstance(change, dict) or change.get("field") != STATUS_FIELD \
@@ -155,19 +160,41 @@ async def apply_status_update(db: AsyncSession, status: StatusUpdate) -> bool:
     return changed.rowcount > 0
 
 
-async def receive_status_updates(sessionmaker: async_sessionmaker[AsyncSession], updates: list[StatusUpdate]) -> bool:
-    """Record a delivery's status updates; False when the database failed (Meta should deliver again)."""
+async def receive_status_updates(sessionmaker: async_sessionmaker[AsyncSession],
+                                 updates: list[StatusUpdate]) -> int | None:
+    """Record a delivery's status updates: how many were for templates not known here, or None when the database
+    failed (Meta should deliver again)."""
+    unknown = 0
     try:
         async with sessionmaker() as db:
             for status in updates:
                 if not await apply_status_update(db, status):
-                    log.info("a status update for an unknown WhatsApp template (%s, %s): run SyncTemplates",
-                             status.name, status.language)
+                    log.info("a status update for a WhatsApp template not synced yet (%s, %s)", status.name,
+                             status.language)
+                    unknown += 1
             await commit_and_publish(db)
     except SQLAlchemyError:
         log.exception("could not record WhatsApp template statuses")
-        return False
-    return True
+        return None
+    return unknown
+
+
+def sync_in_background(sessionmaker: async_sessionmaker[AsyncSession], *, graph: GraphApi | None,
+                       business_account_id: str | None) -> None:
+    """A template Meta reports on but AgentChat does not know yet (created in WhatsApp Manager since the last sync)
+    is fetched with a sync of its own, after the webhook has answered."""
+    if graph is None or not business_account_id:
+        return
+
+    async def sync() -> None:
+        try:
+            async with sessionmaker() as db:
+                await sync_templates(db, graph=graph, business_account_id=business_account_id)
+                await commit_and_publish(db)
+        except (ApiError, SQLAlchemyError) as exc:
+            log.warning("the templates could not be synced after a status update: %s", exc)
+
+    start_background(sync())
 
 
 # ---- sending ----------------------------------------------------------------------------------------------

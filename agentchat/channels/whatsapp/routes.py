@@ -55,9 +55,14 @@ async def receive_webhook(request: Request) -> dict:
                                    early=getattr(state, "whatsapp_early", None),
                                    max_file_bytes=state.settings.max_file_bytes)
     stored = await store.receive_payload(context, parsed)
-    updates = templates.parse_status_updates(payload)
-    if updates and not await templates.receive_status_updates(state.sessionmaker, updates):
+    updates = templates.parse_status_updates(payload,
+                                             business_account_id=state.settings.whatsapp_business_account_id)
+    unknown = await templates.receive_status_updates(state.sessionmaker, updates) if updates else 0
+    if unknown is None:
         stored = False
+    elif unknown:
+        templates.sync_in_background(state.sessionmaker, graph=getattr(state, "whatsapp_graph", None),
+                                     business_account_id=state.settings.whatsapp_business_account_id)
     if not stored:
         # Something was not stored: Meta delivers the payload again, and what was stored is skipped then.
         raise ApiError("The delivery could not be stored; please retry.", code="try_again", status=503)
