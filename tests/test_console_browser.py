@@ -257,7 +257,7 @@ def test_agent_uses_canned_responses_tags_files_and_transfers(console, api, mana
 
     reply = page.get_by_label("Message", exact=True)
     reply.fill("/gr")
-    page.get_by_role("button", name="/greet Greeting").click()
+    page.get_by_role("option", name="/greet Greeting").click()
     expect(reply).to_have_value("Hello Thandi Nkosi, how can I help?")
     reply.press("Enter")
     expect(page.get_by_role("list", name="Messages")).to_contain_text("Hello Thandi Nkosi, how can I help?")
@@ -416,7 +416,7 @@ def test_agent_and_web_chat_customer_see_each_other_typing(console, api, manager
     # And the other way: the agent types, the customer's page says so until the answer arrives.
     agent_typing = customer.locator("#typing")
     expect(agent_typing).to_have_text("")
-    reply = agent.get_by_role("textbox", name="Message")
+    reply = agent.get_by_label("Message", exact=True)
     reply.press_sequentially("Let me check", delay=50)
     expect(agent_typing).to_have_text("Agent is typing…")
     reply.press("Enter")

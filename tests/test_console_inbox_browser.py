@@ -365,3 +365,75 @@ def test_errors_show_where_they_happen(console, api, server):
     reply.press("Enter")
     expect(agent.get_by_role("list", name="Messages")).to_contain_text("Hello Thandi")
     expect(reply).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_an_agent_answers_with_canned_responses_from_the_keyboard(console, api, manager, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    for name, code, text in (("Greeting", "greet", "Hello {CustomerName}, how can I help?"),
+                             ("Refund", "refund", "Your refund is on its way: allow 3 working days."),
+                             ("Regards", "regards", "Kind regards, {AgentName}"),
+                             ("Opening hours", "", "We are open from 8 to 5.")):
+        api.ok(api.post("CreateCannedResponse", manager, {"Name": name, "ShortCode": code, "Text": text}))
+    sam = api.logon("sam@example.com")
+    chat = queued_chat(server, sales, phone="27821000001", name="Thandi Nkosi", first_text="Hi")
+    api.ok(api.post("GrabChat", sam, {"ChatID": chat.chat_id}))
+
+    page = console("/", **LAPTOP)
+    log_on(page, "sam@example.com")
+    page.locator("#mine li", has_text="Thandi Nkosi").locator("a").click()
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("Hi")
+    sent_before = messages.locator("li").count()
+    reply = page.get_by_role("combobox", name="Message")
+    options = page.get_by_role("listbox", name="Canned responses").get_by_role("option")
+
+    # "/re": both matches, their text shown, the first chosen; Down, then Enter takes the second, nothing is sent.
+    reply.press_sequentially("/re")
+    expect(options).to_have_count(2)
+    expect(options.nth(0)).to_contain_text("Your refund is on its way")
+    expect(options.nth(0)).to_have_attribute("aria-selected", "true")
+    shot(page, "canned-suggestions-1440")
+    reply.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    reply.press("Enter")
+    expect(reply).to_have_value("Kind regards, Sam Agent")
+    expect(options).to_have_count(0)
+
+    # Tab takes the first one as well.
+    reply.fill("")
+    reply.press_sequentially("/gr")
+    expect(options).to_have_count(1)
+    reply.press("Tab")
+    expect(reply).to_have_value("Hello Thandi Nkosi, how can I help?")
+    expect(reply).to_be_focused()
+
+    # Escape closes the list; Enter on the bare code opens it again rather than sending "/re".
+    reply.fill("")
+    reply.press_sequentially("/re")
+    reply.press("Escape")
+    expect(page.get_by_role("listbox", name="Canned responses")).to_be_hidden()
+    expect(reply).to_have_value("/re")
+    reply.press("Enter")
+    expect(options).to_have_count(2)
+    reply.press("Escape")
+    # A code that matches nothing is never sent either.
+    reply.fill("/zz")
+    reply.press("Enter")
+    expect(page.locator(".compose")).to_contain_text("No canned response has the short code /zz.")
+    assert messages.locator("li").count() == sent_before
+
+    # The button browses them all, with their text, searchable.
+    page.get_by_role("button", name="Canned responses").click()
+    browse = page.get_by_role("dialog", name="Canned responses")
+    expect(browse).to_contain_text("We are open from 8 to 5.")
+    browse.get_by_label("Search canned responses").fill("open")
+    expect(browse.get_by_role("button", name=re.compile("^Use "))).to_have_count(1)
+    browse.get_by_role("button", name="Use Opening hours").click()
+    expect(reply).to_have_value("We are open from 8 to 5.")
+    reply.press("Enter")
+    expect(messages).to_contain_text("We are open from 8 to 5.")
+    assert not [m for m in api.ok(api.get("GetChat", sam, {"ChatID": chat.chat_id}))["Messages"]
+                if (m["Text"] or "").startswith("/")]

@@ -4,6 +4,7 @@ import {get, post, download, fileToBase64} from "./api.js";
 import {el, clear, toast, attempt, time, field, dialog, showFieldError, showFormError, clearFieldErrors,
   STATUSES} from "./ui.js";
 import {messageItem} from "./transcript.js";
+import {attachCanned} from "./cannedpicker.js";
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -98,26 +99,24 @@ export class Conversation {
     this.compose.dataset.mode = mode;
     if (mode === "template") { this.renderTemplatePicker(); return; }
     const text = el("textarea", {id: "reply", rows: 2, maxlength: 4096, "aria-describedby": "reply-hint"});
-    const suggestions = el("ul", {class: "suggestions", role: "listbox", "aria-label": "Canned responses", hidden: true});
     const file = el("input", {type: "file", id: "attach", class: "visually-hidden"});
     const fileName = el("span", {class: "file-name", "aria-live": "polite"});
     file.addEventListener("change", () => { fileName.textContent = file.files[0] ? file.files[0].name : ""; });
+    const cannedButton = el("span");
     const formNode = el("form", {class: "compose", "aria-label": "Reply"},
       el("label", {for: "reply"}, "Message"),
-      suggestions, text,
+      text,
       el("small", {id: "reply-hint"}, "Enter sends, Shift+Enter adds a line; type / and a short code for a canned response."),
       el("div", {class: "compose-actions"},
-        el("label", {for: "attach", class: "button"}, "Attach file"), file, fileName,
+        el("label", {for: "attach", class: "button"}, "Attach file"), file, cannedButton, fileName,
         el("button", {type: "submit", class: "primary"}, "Send")));
+    // Before the box's own Enter (send): a canned response's list takes Enter first.
+    cannedButton.replaceWith(attachCanned(this, text));
     text.addEventListener("input", () => {
-      this.suggest(text, suggestions);
       if (text.value.trim()) this.tellTyping();
     });
     text.addEventListener("keydown", (event) => {
-      if (event.key === "ArrowDown" && !suggestions.hidden) {
-        event.preventDefault();
-        suggestions.querySelector("button").focus();
-      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         formNode.requestSubmit();
       }
@@ -127,29 +126,6 @@ export class Conversation {
       await this.send(text, file, fileName);
     });
     clear(this.compose, formNode);
-  }
-
-  suggest(text, list) {
-    const match = /^\/([\w-]*)$/.exec(text.value);
-    const found = match ? this.canned.filter((c) => c.ShortCode && c.ShortCode.startsWith(match[1].toLowerCase())) : [];
-    list.hidden = !found.length;
-    clear(list, found.slice(0, 8).map((c) => el("li", {role: "option"},
-      el("button", {type: "button", onclick: () => this.useCanned(c, text, list),
-        onkeydown: (event) => {
-          const items = [...list.querySelectorAll("button")];
-          const at = items.indexOf(event.target);
-          if (event.key === "ArrowDown" && items[at + 1]) { event.preventDefault(); items[at + 1].focus(); }
-          if (event.key === "ArrowUp") { event.preventDefault(); (items[at - 1] || text).focus(); }
-          if (event.key === "Escape") { list.hidden = true; text.focus(); }
-        }}, el("strong", {}, "/" + c.ShortCode), " ", c.Name))));
-  }
-
-  async useCanned(canned, text, list) {
-    const rendered = await attempt(() => get("RenderCannedResponse",
-      {CannedResponseID: canned.CannedResponseID, ChatID: this.open.ChatID}));
-    text.value = rendered ? rendered.Text : canned.Text;
-    list.hidden = true;
-    text.focus();
   }
 
   async send(text, file, fileName) {
