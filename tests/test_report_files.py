@@ -110,6 +110,12 @@ class TestXlsx:
             assert sheet.freeze_panes == "A2"
             assert sheet.auto_filter.ref == f"A1:{header[-1].column_letter}{sheet.max_row}"
             assert sorted(cell.value for cell in header) == sorted(column(k).heading for k in report.columns)
+            formats = {"duration": "[h]:mm:ss", "ratio": "0.0%", "moment": "yyyy-mm-dd hh:mm"}
+            kinds = {column(key).heading: column(key).kind for key in report.columns}
+            for values in sheet.iter_rows(min_row=2, max_row=40):
+                for title, cell in zip((c.value for c in header), values, strict=True):
+                    if cell.value is not None and kinds[title] in formats:
+                        assert cell.number_format == formats[kinds[title]], (report.report_id, title)
             summary = [value for row in book["Summary"].iter_rows(values_only=True) for value in row if value]
             assert PERIOD in summary and ZONE in summary and COMPANY in summary
 
