@@ -8,6 +8,7 @@ import re
 
 import httpx
 from conftest import assert_error
+from fastapi.routing import APIRoute
 
 from agentchat.bodylimit import DEFAULT_LIMIT
 
@@ -56,6 +57,12 @@ class TestBodyLimits:
     def test_a_chunked_body_is_cut_off_when_it_passes_the_limit(self, server, api):
         for response in post_all(server, [("/api/CreateAgent", 1, False), ("/webchat/visitors", 1, False)]):
             assert_error(response, 413, "request_too_large")
+
+    def test_no_get_route_reads_a_body(self, server):
+        # The limit skips GET and HEAD (their bodies are never read, so never held): it must stay true.
+        for route in server.app.routes:
+            if isinstance(route, APIRoute) and route.methods & {"GET", "HEAD"}:
+                assert not route.dependant.body_params, route.path
 
     def test_bodies_within_their_routes_limits_are_served(self, server, api, manager):
         # Long texts of emoji, as JSON spells them (12 bytes each): beyond the default, within the call's limit.
