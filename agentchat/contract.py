@@ -114,7 +114,12 @@ class Deleted(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-_VERSION = re.compile(r"^1(\.\d+)*$")
+# What a client means by Version (behaviour.md): a bare API version is one or two numbers (`2`, `2.0`, `v2`); three or
+# more numbers are a client's build number (`2.3.1`), and anything else is a build string or the original's unfilled
+# placeholder `{{BUILD_VERSION}}`. Only a bare API version other than 1 is refused.
+_API_VERSION = re.compile(r"[vV]?(\d+)(?:\.\d+)?")
+SERVED_VERSION = 1
+MAX_VERSION_CHARS = 64
 
 
 class ApiError(Exception):
@@ -173,9 +178,17 @@ class TooManyAttempts(ApiError):
 
 # async: a plain def dependency would run in the thread pool (a thread hop on every request).
 async def check_version(version: Annotated[str | None, Query(alias="Version")] = None) -> None:
-    # Unbounded on purpose: any value that is not 1 or 1.x is 400 unsupported_version, not a 422.
-    if version is not None and (len(version) > 20 or not _VERSION.match(version.strip())):
-        raise BadRequest("Only version 1 of the API is served.", code="unsupported_version", field="Version")
+    # Bounded here rather than by Query(max_length): an over-long value is 400 unsupported_version, not a 422.
+    if version is None or version == "1":
+        return
+    if len(version) > MAX_VERSION_CHARS:
+        raise BadRequest(f"Version holds at most {MAX_VERSION_CHARS} characters; this server serves version "
+                         f"{SERVED_VERSION} of the API.", code="unsupported_version", field="Version")
+    found = _API_VERSION.fullmatch(version.strip())
+    if found is not None and int(found[1]) != SERVED_VERSION:
+        raise BadRequest(f"Version {version.strip()} of the API is not served; this server serves version "
+                         f"{SERVED_VERSION} (send 1, 1.x or your build number).", code="unsupported_version",
+                         field="Version")
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -202,9 +215,21 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     return error_response(exc)
 
 
+# Where compat.py notes a field given twice with different values (query string and body). It puts a value there that
+# cannot validate, so that the request fails as a bad field would, after the session and role are checked.
+CONFLICT_KEY = "agentchat.conflicting_field"
+
+
+def conflicting_field(field: str, message: str | None = None) -> "Invalid":
+    return Invalid(message or f"{field} is given both in the query string and in the body, with different values.",
+                   code="conflicting_field", field=field)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     if (refused := await _session_first(request)) is not None:
         return refused
+    if (conflict := request.scope.get(CONFLICT_KEY)) is not None:
+        return error_response(conflicting_field(conflict))
     first = exc.errors()[0] if exc.errors() else {}
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "header", "path")]
     field = ".".join(loc) or None

@@ -177,13 +177,19 @@ class TestManagerOnly:
 
 
 class TestVersion:
-    @pytest.mark.parametrize("version", ["1", "1.2", "1.0.3", " 1 "])
-    def test_version_one_is_served(self, server, api, manager, version):
+    # Version 1 in any form, a client's build number (three or more numbers), a build string, the original's
+    # unfilled placeholder, or nothing at all (docs/behaviour.md).
+    @pytest.mark.parametrize("version", ["1", "1.2", "1.0.3", " 1 ", "v1", "2.3.1", "10.0.0.4711", "{{BUILD_VERSION}}",
+                                         "build-2024.11", "1.2-beta", ""])
+    def test_version_one_and_build_numbers_are_served(self, server, api, manager, version):
         api.ok(api.get("GetDepartments", manager, {"Version": version}))
 
-    @pytest.mark.parametrize("version", ["2", "2.0", "0", "v1", "", "1" * 50])
+    # Another API version: one or two numbers whose first is not 1; and any value past the length bound.
+    @pytest.mark.parametrize("version", ["2", "2.0", "0", "v2", " 3.1 ", "1" * 50, "1." + "1" * 70])
     def test_other_versions_are_400(self, server, api, manager, version):
-        assert_error(api.get("GetDepartments", manager, {"Version": version}), 400, "unsupported_version", "Version")
+        error = assert_error(api.get("GetDepartments", manager, {"Version": version}), 400, "unsupported_version",
+                             "Version")
+        assert "version 1" in error["Message"]
 
     def test_version_is_checked_on_public_calls_too(self, server, api):
         response = api.post("AgentLogon", json={"EmailAddress": "a@example.com", "Password": "x"},

@@ -4,11 +4,12 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from agentchat.agents import service as agents
 from agentchat.agents.schemas import AgentOut, CreateAgentIn, UpdateAgentIn
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import MAX_ID, Page, Paging, paging
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly
 
-router = APIRouter(tags=["Agents"])
+router = APIRouter(tags=["Agents"], route_class=IDsInQueryOrBody)
 
 
 @router.post("/api/CreateAgent")

@@ -6,12 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentchat.agents.schemas import AgentOut
 from agentchat.auth import service as auth
 from agentchat.auth.schemas import ExpiresOut, LogonIn, LogonOut, SetPasswordIn
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.config import Settings
 from agentchat.contract import Schema, TooManyAttempts, Unauthorized, normalise_email
 from agentchat.db import DbSession, commit_and_publish, start_background
 from agentchat.security import CurrentAgent, HashersBusy, hash_password
 
-router = APIRouter()
+router = APIRouter(route_class=IDsInQueryOrBody)
 
 
 def client_ip(request: Request) -> str:

@@ -11,11 +11,12 @@ from agentchat.canned.schemas import (
     UpdateCannedResponseIn,
 )
 from agentchat.chats import service as chats
+from agentchat.compat import IDsInQueryOrBody, delete_route
 from agentchat.contract import MAX_ID, Deleted
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly
 
-router = APIRouter(tags=["Canned responses"])
+router = APIRouter(tags=["Canned responses"], route_class=IDsInQueryOrBody)
 
 CannedResponseIDQuery = Annotated[int, Query(alias="CannedResponseID", ge=1, le=MAX_ID)]
 
@@ -37,7 +38,7 @@ async def update_canned_response(body: UpdateCannedResponseIn, _caller: ManagerO
     return CannedResponseOut.model_validate(response)
 
 
-@router.delete("/api/DeleteCannedResponse")
+@delete_route(router, "/api/DeleteCannedResponse")
 async def delete_canned_response(canned_response_id: CannedResponseIDQuery, _caller: ManagerOnly,
                                  db: DbSession) -> Deleted:
     await canned.delete_canned_response(db, canned_response_id=canned_response_id)

@@ -4,11 +4,10 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat import compat
 from agentchat.channels.whatsapp.receipts import newest_customer_wamid
 from agentchat.chats import attachments, export, fastpath
 from agentchat.chats import service as chats
@@ -34,7 +33,7 @@ from agentchat.db import DbSession, commit_and_publish, publish_committed
 from agentchat.security import CurrentAgent, Presented
 from agentchat.webheaders import DOWNLOAD_HEADERS
 
-router = APIRouter(tags=["Chats"])
+router = APIRouter(tags=["Chats"], route_class=compat.IDsInQueryOrBody)
 
 
 async def chat_out(db: AsyncSession, chat: Chat) -> ChatOut:
@@ -54,25 +53,25 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
 # body is described here for OpenAPI.
 
 @router.post("/api/GrabChat", openapi_extra={"requestBody": {"required": False, "content": {
-    "application/json": {"schema": GrabChatIn.model_json_schema(by_alias=True)}}}})
+    "application/json": {"schema": GrabChatIn.model_json_schema(by_alias=True)}}},
+    "parameters": compat.query_id_parameters(GrabChatIn)})
 async def grab_chat(request: Request, session: Presented) -> ChatWithMessages:
     raw_body = await read_capped_body(request, GRAB_BODY_LIMIT)
-    body = None if raw_body.strip() in (b"", b"null") else _parse_body(GrabChatIn, raw_body)
+    empty = raw_body.strip() in (b"", b"null")
+    if _ID_IN_QUERY in request.scope["query_string"]:
+        # A client of the original may name the chat in the query string (compat.py).
+        chat_id = compat.body_with_query_ids(GrabChatIn, b"{}" if empty else raw_body, request.query_params).chat_id
+    else:
+        chat_id = None if empty else compat.parse_body(GrabChatIn, raw_body).chat_id
     async with request.app.state.raw.connect() as raw:
-        data = await fastpath.grab_chat_json(raw, session=session, chat_id=body.chat_id if body else None)
+        data = await fastpath.grab_chat_json(raw, session=session, chat_id=chat_id)
     await publish_committed(raw)
     return JSONResponse(data)
 
 
 GRAB_BODY_LIMIT = 4096
-
-
-def _parse_body(model: type, raw: bytes):
-    """`raw` as `model`, refused as FastAPI refuses a body (contract.py turns it into the contract's error)."""
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+# Only a query string holding an ID is looked at further: the hot calls' common case costs one bytes search.
+_ID_IN_QUERY = b"ID="
 
 
 @router.post("/api/AssignChat")
@@ -132,7 +131,8 @@ def _body_too_large(limit: int) -> TooLarge:
 
 
 @router.post("/api/SendMessage", openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}}})
+    "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}},
+    "parameters": compat.query_id_parameters(SendMessageIn)})
 async def send_message(request: Request, session: Presented) -> MessageOut:
     body, file = await _read_send_message(request)
     text = body.message or None
@@ -154,7 +154,11 @@ async def send_message(request: Request, session: Presented) -> MessageOut:
 
 async def _read_send_message(request: Request) -> tuple[SendMessageIn, attachments.NewFile | None]:
     settings = request.app.state.settings
-    body = _parse_body(SendMessageIn, await read_capped_body(request, file_body_limit(settings)))
+    raw_body = await read_capped_body(request, file_body_limit(settings))
+    if _ID_IN_QUERY in request.scope["query_string"]:
+        body = compat.body_with_query_ids(SendMessageIn, raw_body, request.query_params)
+    else:
+        body = compat.parse_body(SendMessageIn, raw_body)
     file = attachments.decode_file(file_name=body.file_name, file_type=body.file_type, content=body.file_content,
                                    max_bytes=settings.max_file_bytes)
     if not body.message and file is None:

@@ -4,11 +4,12 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from agentchat.company import service as company
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import Schema
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly
 
-router = APIRouter(tags=["Settings"])
+router = APIRouter(tags=["Settings"], route_class=IDsInQueryOrBody)
 
 
 class SettingsBody(Schema):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import Invalid, Page, Paging, paging
 from agentchat.customers import fastpath
 from agentchat.customers import service as customers
@@ -14,7 +15,7 @@ from agentchat.customers.schemas import AddCommentIn, CustomerOut, EraseCustomer
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly, Presented
 
-router = APIRouter(tags=["Customers"])
+router = APIRouter(tags=["Customers"], route_class=IDsInQueryOrBody)
 
 
 async def customer_out(db: AsyncSession, customer: Customer) -> CustomerOut:

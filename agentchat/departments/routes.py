@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.departments import service as departments
 from agentchat.departments.schemas import (
@@ -10,7 +11,7 @@ from agentchat.departments.schemas import (
 )
 from agentchat.security import CurrentAgent, ManagerOnly
 
-router = APIRouter(tags=["Departments"])
+router = APIRouter(tags=["Departments"], route_class=IDsInQueryOrBody)
 
 
 @router.post("/api/CreateDepartment")

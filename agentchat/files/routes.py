@@ -7,12 +7,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from agentchat.chats import service as chats
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import NotFound, QueryID
 from agentchat.db import DbSession
 from agentchat.security import CurrentAgent
 from agentchat.webheaders import DOWNLOAD_HEADERS
 
-router = APIRouter(tags=["Chats"])
+router = APIRouter(tags=["Chats"], route_class=IDsInQueryOrBody)
 
 
 def content_disposition(file_name: str) -> str:

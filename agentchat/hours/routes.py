@@ -3,13 +3,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from agentchat import clock
+from agentchat.compat import IDsInQueryOrBody, delete_route
 from agentchat.contract import MAX_ID, Deleted
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.hours import service as hours
 from agentchat.hours.schemas import Day, Holiday, WorkingHoursIn, WorkingHoursNow, WorkingHoursOut
 from agentchat.security import CurrentAgent, ManagerOnly
 
-router = APIRouter(tags=["Working hours"])
+router = APIRouter(tags=["Working hours"], route_class=IDsInQueryOrBody)
 
 DepartmentIDQuery = Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)]
 
@@ -39,7 +40,7 @@ async def get_working_hours(_caller: CurrentAgent, db: DbSession,
                            next_opening=None if open_now else schedule.next_opening(now))
 
 
-@router.delete("/api/DeleteWorkingHours")
+@delete_route(router, "/api/DeleteWorkingHours")
 async def delete_working_hours(_caller: ManagerOnly, db: DbSession, department_id: DepartmentIDQuery = None) -> Deleted:
     """Not in the original: drop a department's own hours (back to the company's) or the company's (always open)."""
     await hours.delete_working_hours(db, department_id=department_id)

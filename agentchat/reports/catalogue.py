@@ -22,6 +22,8 @@ FILE_FORMATS = ("CSV", "XLSX", "PDF")
 @dataclass(frozen=True)
 class ReportDef:
     report_id: str
+    # Stable: the original calls a report by "the ID number of the report"; never renumber or reuse one.
+    number: int
     name: str
     description: str
     columns: tuple[str, ...]  # the keys of a row's values, in order: the CSV's header
@@ -161,35 +163,47 @@ _OCCUPANCY = ("OnlineSeconds", "OccupiedSeconds", "Occupancy", "OnlineSecondsWit
               "OccupiedSecondsWithinHours", "OccupancyWithinHours")
 
 REPORTS = {report.report_id: report for report in (
-    ReportDef("ChatSummary", "Chat summary", "One row per chat created in the period, with its metrics, tags, "
+    ReportDef("ChatSummary", 1, "Chat summary", "One row per chat created in the period, with its metrics, tags, "
               "department and agent.",
               CHAT_SUMMARY_COLUMNS, _CHAT_SUMMARY_GROUPS, _chat_summary_rows, section="Chats", repeat=("ChatID",),
               figures=CHAT_FIGURES, per_day=CHAT_DAYS),
-    ReportDef("AgentPerformance", "Agent performance", "Per agent: the chats they handled (were assigned) among "
+    ReportDef("AgentPerformance", 2, "Agent performance", "Per agent: the chats they handled (were assigned) among "
               "the chats created in the period, their handle time and the chats' averages; their time Online "
               "in the period and their occupancy.",
               ("AgentID", "Agent", *PERFORMANCE_COLUMNS, *_OCCUPANCY),
               (*_performance_groups(("Agent", ("AgentID", "Agent"))), ("Occupancy", _OCCUPANCY)),
               _agent_rows, section="Agents", repeat=("Agent",),
               figures=(*CHAT_FIGURES, "Agents", "Occupancy"), per_day=CHAT_DAYS),
-    ReportDef("DepartmentPerformance", "Department performance", "Per department (the chat's current one): "
+    ReportDef("DepartmentPerformance", 3, "Department performance", "Per department (the chat's current one): "
               "volumes and average durations of the chats created in the period.",
               ("DepartmentID", "Department", *PERFORMANCE_COLUMNS),
               _performance_groups(("Department", ("DepartmentID", "Department"))), _department_rows,
               section="Departments", repeat=("Department",), figures=(*CHAT_FIGURES, "Departments"),
               per_day=CHAT_DAYS),
-    ReportDef("TagUsage", "Tag usage", "Per tag: how many chats created in the period carry it.",
+    ReportDef("TagUsage", 4, "Tag usage", "Per tag: how many chats created in the period carry it.",
               ("TagID", "Tag", "Chats"), (("Tag", ("TagID", "Tag", "Chats")),), _tag_rows, section="Tags",
               repeat=("Tag",), figures=("Chats", "TaggedChats", "TagsUsed")),
-    ReportDef("MessageLog", "Message log", "Every message sent or received in the period.",
+    ReportDef("MessageLog", 5, "Message log", "Every message sent or received in the period.",
               _MESSAGE_COLUMNS, (("Message", _MESSAGE_COLUMNS),),
               _message_rows, section="Messages", repeat=("MessageID",), figures=MESSAGE_FIGURES,
               per_day=MESSAGE_FIGURES),
 )}
 
 
+_KEYS_BY_NUMBER = {report.number: key for key, report in REPORTS.items()}
+
+
+def report_key(value: object) -> object:
+    """A report's key from its key or its number (5, "5"); anything else as it is, for validation to judge."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _KEYS_BY_NUMBER.get(value, str(value))
+    if isinstance(value, str) and value.strip().isdigit():
+        return _KEYS_BY_NUMBER.get(int(value.strip()), value)
+    return value
+
+
 def get_report(report_id: str) -> ReportDef:
-    report = REPORTS.get(report_id)
+    report = REPORTS.get(report_key(report_id))
     if report is None:
         raise NotFound(f"No report has ID {report_id}.", code="report_not_found", field="ReportID")
     return report

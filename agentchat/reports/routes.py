@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from agentchat.compat import IDsInQueryOrBody, delete_route
 from agentchat.contract import MAX_ID, ApiError, Deleted, Invalid
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.reports import catalogue, renderers, scheduler, schedules
@@ -22,7 +23,7 @@ from agentchat.reports.schemas import (
 from agentchat.security import CurrentAgent, ManagerOnly
 from agentchat.webheaders import DOWNLOAD_HEADERS
 
-router = APIRouter(tags=["Reports"])
+router = APIRouter(tags=["Reports"], route_class=IDsInQueryOrBody)
 
 MAX_DAYS = 366
 
@@ -57,8 +58,9 @@ async def get_dashboard(
 
 @router.get("/api/GetReports")
 async def get_reports(_caller: ManagerOnly) -> ReportList:
-    return ReportList(items=[ReportOut(report_id=r.report_id, name=r.name, description=r.description,
-                                       file_formats=list(renderers.EXTENSIONS)) for r in catalogue.REPORTS.values()])
+    return ReportList(items=[ReportOut(report_id=r.report_id, report_number=r.number, name=r.name,
+                                       description=r.description, file_formats=list(renderers.EXTENSIONS))
+                             for r in catalogue.REPORTS.values()])
 
 
 @router.get("/api/GetReport")
@@ -94,7 +96,7 @@ async def get_recipients(_caller: ManagerOnly, db: DbSession) -> RecipientList:
     return RecipientList(items=[RecipientOut.model_validate(r) for r in await schedules.list_recipients(db)])
 
 
-@router.delete("/api/DeleteRecipient")
+@delete_route(router, "/api/DeleteRecipient")
 async def delete_recipient(recipient_id: Annotated[int, Query(alias="RecipientID", ge=1, le=MAX_ID)],
                            _caller: ManagerOnly, db: DbSession) -> Deleted:
     await schedules.delete_recipient(db, recipient_id=recipient_id)
@@ -109,7 +111,7 @@ async def create_scheduled_report(body: CreateScheduledReportIn, _caller: Manage
     return ScheduleOut.model_validate(schedule)
 
 
-@router.delete("/api/DeleteScheduledReport")
+@delete_route(router, "/api/DeleteScheduledReport")
 async def delete_scheduled_report(schedule_id: Annotated[int, Query(alias="ScheduleID", ge=1, le=MAX_ID)],
                                   _caller: ManagerOnly, db: DbSession) -> Deleted:
     await schedules.delete_schedule(db, schedule_id=schedule_id)

@@ -3,7 +3,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from agentchat.compat import WithAliases
 from agentchat.contract import ID, EmailAddress, Name, Schema
+from agentchat.reports import catalogue
 
 FileFormat = Literal["CSV", "XLSX", "PDF"]
 Period = Literal["Day", "Week", "Month"]
@@ -12,6 +14,7 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 class ReportOut(Schema):
     report_id: str
+    report_number: int
     name: str
     description: str
     file_formats: list[str]
@@ -48,7 +51,11 @@ class CreateRecipientIn(Schema):
     email_address: EmailAddress
 
 
-class CreateScheduledReportIn(Schema):
+class CreateScheduledReportIn(WithAliases):
+    # The original's spellings: ScheduledDay, and its misspelling SheduledDay, a single day or a list.
+    input_aliases = {"ScheduledDay": "ScheduledDays", "SheduledDay": "ScheduledDays"}
+    list_fields = frozenset(("ScheduledDays", "ScheduledDay", "SheduledDay"))
+
     recipient_id: ID
     report_id: str = Field(min_length=1, max_length=40)
     file_format: FileFormat
@@ -56,6 +63,12 @@ class CreateScheduledReportIn(Schema):
     delivery_method: Literal["Email"]
     scheduled_days: list[int] = Field(min_length=1, max_length=7)
     scheduled_time: str = Field(max_length=5)
+
+    @field_validator("report_id", mode="before")
+    @classmethod
+    def _report_key(cls, value: object) -> object:
+        # The original calls a report by its number; ours by its key (GetReports gives both).
+        return catalogue.report_key(value)
 
     @field_validator("scheduled_days")
     @classmethod

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query
 
 from agentchat.chats import service as chats
 from agentchat.chats.schemas import ChatOut
+from agentchat.compat import IDsInQueryOrBody, delete_route, either_spelling
 from agentchat.contract import MAX_ID, Deleted
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly
@@ -21,10 +22,13 @@ from agentchat.tags.schemas import (
     UpdateTagIn,
 )
 
-router = APIRouter(tags=["Tags"])
+router = APIRouter(tags=["Tags"], route_class=IDsInQueryOrBody)
 
 TagIDQuery = Annotated[int, Query(alias="TagID", ge=1, le=MAX_ID)]
-TagGroupIDQuery = Annotated[int, Query(alias="TagGroupID", ge=1, le=MAX_ID)]
+OptionalTagGroupID = Annotated[int | None, Query(alias="TagGroupID", ge=1, le=MAX_ID)]
+# The original's spelling of TagGroupID (compat.py).
+GroupID = Annotated[int | None, Query(alias="GroupID", ge=1, le=MAX_ID, description="TagGroupID, as the original "
+                                      "spells it")]
 
 
 @router.post("/api/CreateTagGroup")
@@ -41,8 +45,10 @@ async def update_tag_group(body: UpdateTagGroupIn, _caller: ManagerOnly, db: DbS
     return TagGroupOut.model_validate(group)
 
 
-@router.delete("/api/DeleteTagGroup")
-async def delete_tag_group(tag_group_id: TagGroupIDQuery, _caller: ManagerOnly, db: DbSession) -> Deleted:
+@delete_route(router, "/api/DeleteTagGroup")
+async def delete_tag_group(_caller: ManagerOnly, db: DbSession, tag_group_id: OptionalTagGroupID = None,
+                           group_id: GroupID = None) -> Deleted:
+    tag_group_id = either_spelling("TagGroupID", tag_group_id, "GroupID", group_id, required=True)
     await tags.delete_tag_group(db, tag_group_id=tag_group_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, TagGroupID=tag_group_id)
@@ -62,7 +68,7 @@ async def update_tag(body: UpdateTagIn, _caller: ManagerOnly, db: DbSession) -> 
     return TagOut.model_validate(tag)
 
 
-@router.delete("/api/DeleteTag")
+@delete_route(router, "/api/DeleteTag")
 async def delete_tag(tag_id: TagIDQuery, _caller: ManagerOnly, db: DbSession) -> Deleted:
     await tags.delete_tag(db, tag_id=tag_id)
     await commit_and_publish(db)
@@ -70,8 +76,9 @@ async def delete_tag(tag_id: TagIDQuery, _caller: ManagerOnly, db: DbSession) ->
 
 
 @router.get("/api/GetTags")
-async def get_tags(_caller: CurrentAgent, db: DbSession, tag_group_id: Annotated[
-        int | None, Query(alias="TagGroupID", ge=1, le=MAX_ID)] = None) -> TagGroupList:
+async def get_tags(_caller: CurrentAgent, db: DbSession, tag_group_id: OptionalTagGroupID = None,
+                   group_id: GroupID = None) -> TagGroupList:
+    tag_group_id = either_spelling("TagGroupID", tag_group_id, "GroupID", group_id)
     groups = await tags.list_tag_groups(db, tag_group_id=tag_group_id)
     return TagGroupList(items=[
         TagGroupWithTags(tag_group_id=group.id, name=group.name, enabled=group.enabled,

@@ -1,6 +1,10 @@
 from pydantic import Field
 
+from agentchat.compat import WithAliases
 from agentchat.contract import ID, Name, Schema
+
+# The original's spelling of TagGroupID.
+GROUP_ID = {"GroupID": "TagGroupID"}
 
 
 class TagOut(Schema):
@@ -29,13 +33,15 @@ class CreateTagGroupIn(Schema):
     enabled: bool = True
 
 
-class UpdateTagGroupIn(Schema):
+class UpdateTagGroupIn(WithAliases):
+    input_aliases = GROUP_ID
     tag_group_id: ID
     name: Name | None = None
     enabled: bool | None = None
 
 
-class CreateTagIn(Schema):
+class CreateTagIn(WithAliases):
+    input_aliases = GROUP_ID
     tag_group_id: ID
     name: Name
     enabled: bool = True
