@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from agentchat.chats.schemas import MessageOut
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import CurrentAgent, ManagerOnly
 from agentchat.templates import service as templates
 from agentchat.templates.schemas import SendTemplateIn, SyncTemplatesOut, TemplateList, TemplateOut
 
-router = APIRouter(tags=["WhatsApp templates"])
+router = APIRouter(tags=["WhatsApp templates"], route_class=IDsInQueryOrBody)
 
 
 @router.get("/api/GetTemplates")
