@@ -11,7 +11,8 @@ from agentchat.migrate import alembic_config
 
 # Indexes made by migrations alone, on purpose (see each migration's docstring).
 MIGRATION_ONLY_INDEXES = {"ix_chat_closed_at", "ix_customer_created_at_id", "ix_customer_name_trgm",
-                          "ix_customer_phone_number_trgm", "ix_customer_email_address_trgm"}
+                          "ix_customer_phone_number_trgm", "ix_customer_email_address_trgm",
+                          "ix_customer_whatsapp_username_trgm"}
 
 
 def test_the_migrated_database_matches_the_models(server):

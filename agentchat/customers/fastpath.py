@@ -69,7 +69,7 @@ def _match_sql(search: str, args: list, *, sqlite: bool) -> str:
         return "LIKE" if sqlite or column == "phone_number" else "ILIKE"
 
     matches = [f"customer.{column} {operator(column)} {like} ESCAPE '\\'"
-               for column in ("name", "phone_number", "email_address")]
+               for column in ("name", "phone_number", "email_address", "whatsapp_username")]
     if digits is not None:
         matches.append(f"customer.phone_number LIKE {rawdb.parameter(args, digits)}")
     return f"({' OR '.join(matches)}) AND customer.erased_at IS NULL"
@@ -77,9 +77,9 @@ def _match_sql(search: str, args: list, *, sqlite: bool) -> str:
 
 def _page_sql(match: str, paging: Paging) -> str:
     """The page's customers, newest first (ix_customer_created_at_id), ties by ID."""
-    return (f"SELECT customer.id, customer.name, customer.phone_number, customer.email_address, customer.created_at "
-            f"FROM customer WHERE {match} ORDER BY customer.created_at DESC, customer.id DESC "
-            f"LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
+    return (f"SELECT customer.id, customer.name, customer.phone_number, customer.email_address, customer.created_at, "
+            f"customer.whatsapp_username FROM customer WHERE {match} "
+            f"ORDER BY customer.created_at DESC, customer.id DESC LIMIT {paging.page_size:d} OFFSET {paging.offset:d}")
 
 
 def _total_sql(match: str, paging: Paging) -> str:
@@ -111,7 +111,8 @@ def _customer_fields_sql(white_space: str, *, sqlite: bool) -> list[tuple[str, s
         tags = f"ARRAY({tag_ids})"
     return [("CustomerID", "p.id"), ("Name", text("p.name")), ("PhoneNumber", text("p.phone_number")),
             ("EmailAddress", text("p.email_address")), ("Comments", comments), ("TagIDs", tags),
-            ("CreatedAt", rawdb.time_sql("p.created_at", sqlite))]
+            ("CreatedAt", rawdb.time_sql("p.created_at", sqlite)),
+            ("WhatsAppUsername", text("p.whatsapp_username"))]
 
 
 

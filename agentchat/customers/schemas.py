@@ -28,12 +28,15 @@ class CustomerOut(Schema):
     comments: list[CommentOut]
     tag_ids: list[int]
     created_at: UtcTime
+    # A WhatsApp user's username, shown instead of their number by users who set one (then PhoneNumber may be
+    # null: Meta gives only the business-scoped user id).
+    whatsapp_username: str | None = Field(None, alias="WhatsAppUsername")
 
     @classmethod
     def of(cls, customer: Customer, comments: list[Comment], tag_ids: list[int]) -> "CustomerOut":
         return cls(customer_id=customer.id, name=customer.name, phone_number=customer.phone_number,
                    email_address=customer.email_address, comments=[CommentOut.of(c) for c in comments],
-                   tag_ids=tag_ids, created_at=customer.created_at)
+                   tag_ids=tag_ids, created_at=customer.created_at, whatsapp_username=customer.whatsapp_username)
 
 
 class UpdateCustomerIn(Schema):

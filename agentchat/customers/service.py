@@ -186,7 +186,8 @@ def search_patterns(search: str) -> tuple[str, str | None]:
 
 
 async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> tuple[list[CustomerView], int]:
-    """Partial, case-insensitive match on name, phone number or e-mail address; newest customers first.
+    """Partial, case-insensitive match on name, phone number, e-mail address or WhatsApp username; newest customers
+    first.
 
     On PostgreSQL the trigram indexes of migration 0007 serve the ILIKE '%...%' (3 characters or more); the page
     reads ix_customer_created_at_id newest first and stops at the page's end. The total is capped
@@ -198,7 +199,8 @@ async def search_customers(db: AsyncSession, *, search: str, paging: Paging) -> 
     """
     pattern, digits = search_patterns(search)
     matches = [Customer.name.ilike(pattern, escape="\\"), Customer.phone_number.ilike(pattern, escape="\\"),
-               Customer.email_address.ilike(pattern, escape="\\")]
+               Customer.email_address.ilike(pattern, escape="\\"),
+               Customer.whatsapp_username.ilike(pattern, escape="\\")]
     if digits is not None:
         matches.append(Customer.phone_number.like(digits))
     condition = [or_(*matches), Customer.erased_at.is_(None)]
@@ -321,6 +323,9 @@ async def erase_customer(db: AsyncSession, *, caller: Caller, customer_id: int, 
     customer.name = None
     customer.phone_number = None
     customer.email_address = None
+    customer.whatsapp_user_id = customer.whatsapp_parent_user_id = customer.whatsapp_username = None
+    await db.execute(update(Chat).where(Chat.customer_id == customer.id, Chat.referral.is_not(None))
+                     .values(referral=None).execution_options(synchronize_session=False))
     customer.visitor_token_hash = None
     customer.erased_at = clock.now()
     await db.flush()

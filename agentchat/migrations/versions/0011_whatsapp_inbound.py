@@ -7,6 +7,7 @@
 - customer.whatsapp_user_id / whatsapp_parent_user_id / whatsapp_username: Meta's business-scoped user id
   (BSUID), for users who show no phone number, and their username.
 - chat.referral: the click-to-WhatsApp ad the chat came from (headline, source URL, ctwa_clid).
+- ix_customer_whatsapp_username_trgm (PostgreSQL with pg_trgm, as 0007): SearchCustomer finds users by username.
 
 Revision ID: 0011
 Revises: 0010
@@ -35,9 +36,17 @@ def upgrade() -> None:
         batch.create_unique_constraint('uq_customer_whatsapp_user_id', ['whatsapp_user_id'])
     with op.batch_alter_table('chat') as batch:
         batch.add_column(sa.Column('referral', sa.JSON(), nullable=True))
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql" and bind.execute(sa.text(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first() is not None:
+        # SearchCustomer's ILIKE on the username, as 0007 indexes name, phone number and e-mail address.
+        op.execute("CREATE INDEX IF NOT EXISTS ix_customer_whatsapp_username_trgm ON customer "
+                   "USING gin (whatsapp_username gin_trgm_ops)")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_customer_whatsapp_username_trgm")
     with op.batch_alter_table('chat') as batch:
         batch.drop_column('referral')
     with op.batch_alter_table('customer') as batch:

@@ -12,7 +12,8 @@ export function size(bytes) {
 
 // An erased customer has no name, phone or e-mail left: the ID is all there is to call them by.
 export function customerName(customer) {
-  return customer.Name || customer.PhoneNumber || `Customer ${customer.CustomerID}`;
+  return customer.Name || customer.PhoneNumber || (customer.WhatsAppUsername && `@${customer.WhatsAppUsername}`)
+    || `Customer ${customer.CustomerID}`;
 }
 
 // The message a reply quotes, from the same list (a short excerpt), or a plain note when it is not shown.
