@@ -121,7 +121,7 @@ class TestSearchCustomer:
         assert self.ids(api, alice, "SMITH.EX") == {people["zoe"].customer_id}
         found = self.search(api, alice, "pieter")["Items"][0]
         assert set(found) == {"CustomerID", "Name", "PhoneNumber", "EmailAddress", "Comments", "TagIDs",
-                              "CreatedAt"}
+                              "CreatedAt", "WhatsAppUsername"}
 
     def test_wildcards_are_literal(self, server, api, alice, people):
         assert self.ids(api, alice, "%") == {people["zoe"].customer_id}
