@@ -13,6 +13,7 @@ or in the JSON body, knows only GET and POST, and spells a few fields its own wa
 
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -51,6 +52,7 @@ def _query_value(text: str) -> int | str:
     return int(stripped) if stripped.isascii() and stripped.isdigit() else text
 
 
+@cache
 def body_id_names(model: type[BaseModel]) -> frozenset[str]:
     """The fields of a body model that may come from the query string: its IDs, in our and the original's spelling."""
     names = {field.alias or name for name, field in model.model_fields.items()}
@@ -135,8 +137,8 @@ class IDsInQueryOrBody(APIRoute):
 async def _ids_into_body(request: Request, names: frozenset[str]) -> Request:
     raw = await request.body()
     try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
+        body = json.loads(raw) if raw.strip() not in (b"", b"null") else {}
+    except (ValueError, RecursionError):  # RecursionError: nested too deep; refused as FastAPI does
         body = None
     if not isinstance(body, dict):
         return _WithBody(request, raw)  # refused as any body that is not a JSON object
@@ -156,19 +158,19 @@ async def _ids_into_query(request: Request, names: frozenset[str]) -> Request:
     raw = await request.body()
     try:
         body = json.loads(raw) if raw.strip() and len(raw) <= MAX_DELETE_BODY else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     given = {name: body[name] for name in names if name in body and body[name] is not None} \
         if isinstance(body, dict) else {}
     if given:
-        query = dict(request.query_params)
+        query = request.query_params
+        items = [(key, value) for key, value in query.multi_items() if key not in given]
         for name, value in given.items():
-            if name not in query:
-                query[name] = str(value)
-            elif not _same(value, query[name]):
-                query[name] = _QUERY_CONFLICT
+            if name in query and not _same(value, query[name]):
+                value = _QUERY_CONFLICT
                 request.scope.setdefault(CONFLICT_KEY, name)
-        request.scope["query_string"] = urlencode(query).encode("ascii")
+            items.append((name, str(value)))
+        request.scope["query_string"] = urlencode(items).encode("ascii")
     return _WithBody(request, raw)
 
 
@@ -189,7 +191,7 @@ def body_with_query_ids(model: type[BaseModel], raw: bytes, query: dict[str, str
         return parse_body(model, raw)
     try:
         body = json.loads(raw) if raw.strip() not in (b"", b"null") else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict):
         return parse_body(model, raw)

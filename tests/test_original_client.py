@@ -261,6 +261,17 @@ class TestIDsInTheQueryString:
             assert names <= {p["name"] for p in paths[path]["post"]["parameters"]}, path
         assert "TagID" in str(paths["/api/DeleteTag"]["post"]["requestBody"])
 
+    @pytest.mark.parametrize("name", ["CloseChat", "GrabChat"])
+    def test_a_bad_body_beside_query_ids_is_still_400(self, server, api, team, name):
+        for content in (b"{not json", b"[1]", b'{"Comment":' + b"[" * 1_500 + b"]" * 1_500 + b"}"):
+            response = api.http.post(f"/api/{name}", params={"SessionToken": team["manager"], "ChatID": 1},
+                                     content=content, headers={"Content-Type": "application/json"})
+            assert_error(response, 400, "malformed_request")
+        # "null", like no body at all, is an empty object beside the query's IDs.
+        response = api.http.post(f"/api/{name}", params={"SessionToken": team["manager"], "ChatID": 9},
+                                 content=b"null", headers={"Content-Type": "application/json"})
+        assert_error(response, 404, "chat_not_found", "ChatID")
+
     def test_a_bad_id_in_the_query_is_422_for_that_field(self, server, api, team):
         assert_error(post_query(api, "CloseChat", team["manager"], ChatID="abc"), 422, "invalid_field", "ChatID")
         assert_error(post_query(api, "GrabChat", team["manager"], ChatID="0"), 422, "invalid_field", "ChatID")
