@@ -162,6 +162,8 @@ def test_agent_and_web_chat_customer_hold_a_conversation(console, api, manager, 
     agent.set_viewport_size({"width": 1366, "height": 850})
 
     agent.get_by_role("button", name="Close chat").click()
+    confirm = agent.get_by_role("dialog", name="Close the chat with Cora Customer?")
+    confirm.get_by_role("button", name="Close chat").click()
     expect(agent.locator("#mine")).to_contain_text("No open chats")
     chats = api.ok(api.get("GetChats", manager, {"CustomerID": messages_customer_id(api, manager)}))["Items"]
     assert [chat["Status"] for chat in chats] == ["Closed"]

@@ -437,3 +437,97 @@ def test_an_agent_answers_with_canned_responses_from_the_keyboard(console, api, 
     expect(messages).to_contain_text("We are open from 8 to 5.")
     assert not [m for m in api.ok(api.get("GetChat", sam, {"ChatID": chat.chat_id}))["Messages"]
                 if (m["Text"] or "").startswith("/")]
+
+
+def test_place_alerts_and_keyboard(console, api, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    browser_tests.closed_chat(api, server, sales, "sam@example.com", phone="27821000001", name="Thandi Nkosi",
+                              text="My invoice is wrong")
+    sam = api.logon("sam@example.com")
+    for phone, name, text in (("27821000001", "Thandi Nkosi", "Me again, about the invoice"),
+                              ("27821000002", "Lerato Mokoena", "Is the red bike in stock?")):
+        chat = queued_chat(server, sales, phone=phone, name=name, first_text=text)
+        api.ok(api.post("GrabChat", sam, {"ChatID": chat.chat_id}))
+    queued_chat(server, sales, phone="27821000003", name="Sipho Dlamini", first_text="Where is my order?")
+
+    page = console("/", **LAPTOP)
+    log_on(page, "sam@example.com")
+    # The alert choice is remembered by the browser.
+    page.get_by_role("button", name="Turn on alerts").click()
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    expect(page.locator("#live")).to_have_text("Live")
+    expect(page.locator("#alerts")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#alerts")).not_to_have_text("Turn on alerts")
+
+    # Keyboard: ? lists the shortcuts; j and k walk the list; each chat has its address.
+    page.locator("body").press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_contain_text("Grab the next waiting chat")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
+    rows = page.locator("#mine li.chat-item")
+    expect(rows).to_have_count(2)
+    first, second = (rows.nth(n).locator(".name").inner_text() for n in (0, 1))
+    page.locator("body").press("j")
+    expect(page.locator("#chat-title")).to_have_text(first)
+    page.locator("body").press("j")
+    expect(page.locator("#chat-title")).to_have_text(second)
+    page.locator("body").press("k")
+    expect(page.locator("#chat-title")).to_have_text(first)
+    page.go_back()
+    expect(page.locator("#chat-title")).to_have_text(second)
+    page.go_back()
+    expect(page.locator("#chat-title")).to_have_text(first)
+
+    # Thandi's chat: her earlier chat is listed in the customer panel and readable there.
+    page.locator("#mine li", has_text="Thandi Nkosi").locator("a").click()
+    earlier = page.get_by_role("complementary", name="Customer").locator("#earlier-chats")
+    expect(earlier).to_contain_text("closed")
+    earlier.get_by_role("button", name=re.compile("^Read the chat of")).click()
+    reading = page.get_by_role("dialog", name=re.compile("^Chat of"))
+    expect(reading.get_by_role("list", name="Messages")).to_contain_text("My invoice is wrong")
+    reading.get_by_role("button", name="Close").click()
+
+    # Another view and back: the open chat is still open.
+    page.get_by_role("link", name="History", exact=True).click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    page.get_by_role("link", name="Inbox", exact=True).click()
+    expect(page.locator("#chat-title")).to_have_text("Thandi Nkosi")
+
+    # Focus: the message list takes it (to scroll by keyboard); the file button shows it; a row is one Tab stop.
+    messages = page.get_by_role("list", name="Messages")
+    messages.focus()
+    expect(messages).to_be_focused()
+    page.get_by_label("Message", exact=True).focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("#attach")).to_be_focused()
+    outline = page.locator("label[for=attach]").evaluate("(n) => getComputedStyle(n).outlineStyle")
+    assert outline == "solid"
+    page.get_by_role("tab", name="Waiting (1)").click()
+    waiting = page.locator("#queue li.chat-item").first
+    assert waiting.locator("a[href], button:not([tabindex='-1'])").count() == 1
+    page.get_by_role("tab", name="Mine (2)").click()
+
+    # c closes the open chat, after asking; g grabs the next waiting one.
+    page.locator("body").press("c")
+    confirm = page.get_by_role("dialog", name="Close the chat with Thandi Nkosi?")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(rows).to_have_count(2)
+    page.locator("body").press("c")
+    confirm.get_by_role("button", name="Close chat").click()
+    expect(rows).to_have_count(1)
+    page.locator("body").press("g")
+    expect(page.locator("#chat-title")).to_have_text("Sipho Dlamini")
+    expect(rows).to_have_count(2)
+    shot(page, "inbox-conversation-1440")
+
+    # The connection drops: a banner says so until it is back.
+    page.context.set_offline(True)
+    expect(page.get_by_role("alert").filter(has_text="Connection lost")).to_be_visible()
+    shot(page, "inbox-offline-1440")
+    page.context.set_offline(False)
+    expect(page.locator("#offline")).to_have_count(0, timeout=60_000)
+    expect(page.locator("#live")).to_have_text("Live")

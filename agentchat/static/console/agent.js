@@ -1,7 +1,7 @@
 // The agent's inbox: the lists (Mine, Waiting, and for managers All open), the conversation, the customer.
 // Each chat has its own address (#/inbox/<ChatID>), so the browser's Back and Forward move between chats.
 import {get, post, all} from "./api.js";
-import {el, clear, toast, attempt, notify} from "./ui.js";
+import {el, clear, toast, attempt, notify, dialog} from "./ui.js";
 import {TABS, chatRow, byUrgency, matches, waitText, displayName} from "./inboxlist.js";
 import {Conversation} from "./conversation.js";
 import {TemplatePicker} from "./templates.js";
@@ -26,6 +26,8 @@ export class AgentView {
     this.tab = null;
     this.build(main);
     this.off = store.on((event) => this.onEvent(event));
+    this.keys = (event) => this.shortcut(event);
+    document.addEventListener("keydown", this.keys);
     this.ticker = setInterval(() => this.tick(), 1000);
     // Coming back to the inbox from another view reopens the chat that was open.
     if (!route.rest && store.inboxChat) {
@@ -37,6 +39,7 @@ export class AgentView {
 
   destroy() {
     this.off();
+    document.removeEventListener("keydown", this.keys);
     clearInterval(this.ticker);
     clearTimeout(this.typingTimer);
     document.title = "AgentChat";
@@ -67,7 +70,10 @@ export class AgentView {
     this.allFilters = this.store.isManager ? this.managerFilters() : null;
     this.listsPane = el("section", {class: "lists", "aria-label": "Chats"},
       el("div", {class: "list-head"}, el("h2", {id: "lists-title"}, "Chats"),
-        el("button", {type: "button", class: "primary", onclick: () => this.grab(null)}, "Grab next")),
+        el("button", {type: "button", class: "link", onclick: () => shortcutHelp(), "aria-keyshortcuts": "?"},
+          "Shortcuts"),
+        el("button", {type: "button", class: "primary", onclick: () => this.grab(null), "aria-keyshortcuts": "g"},
+          "Grab next")),
       tablist,
       el("div", {class: "field search"}, el("label", {for: "chat-search", class: "visually-hidden"}, "Search chats"),
         search),
@@ -166,6 +172,35 @@ export class AgentView {
     if (chatId && (!this.open || this.open.ChatID !== chatId)) this.openChat(chatId);
     else if (!chatId && this.open) this.showEmpty();
     if (!chatId) this.store.inboxChat = null;
+  }
+
+  // Single keys, as in a mail client, outside text fields and dialogs: g grabs the next, j/k move down/up the
+  // list, c closes the open chat (after a confirmation), / searches, ? lists them.
+  shortcut(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
+    if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const act = {
+      "g": () => this.grab(null),
+      "j": () => this.step(1),
+      "k": () => this.step(-1),
+      "c": () => { if (this.mine()) this.confirmClose(); },
+      "/": () => this.root.querySelector("#chat-search").focus(),
+      "?": () => shortcutHelp(),
+    }[event.key];
+    if (!act) return;
+    event.preventDefault();
+    act();
+  }
+
+  // The next or previous chat of the list on screen, opened.
+  step(direction) {
+    const links = [...this.lists.get(this.tab).querySelectorAll("a.open")];
+    if (!links.length) return;
+    const at = links.findIndex((a) => this.open && a.getAttribute("href") === `#/inbox/${this.open.ChatID}`);
+    const next = links[at === -1 ? (direction > 0 ? 0 : links.length - 1) : Math.min(links.length - 1,
+      Math.max(0, at + direction))];
+    location.hash = next.getAttribute("href");
+    next.focus();
   }
 
   isMine(chat) {
@@ -392,4 +427,13 @@ function loadUnread(agentId) {
 
 function saveUnread(agentId, unread) {
   localStorage.setItem(unreadKey(agentId), JSON.stringify([...unread]));
+}
+
+const SHORTCUTS = [["g", "Grab the next waiting chat"], ["j", "Next chat in the list"], ["k", "Previous chat in the list"],
+  ["c", "Close the open chat (asks first)"], ["/", "Search the chats"], ["?", "This list"],
+  ["Enter", "In the reply box: send (Shift+Enter: a new line)"], ["Escape", "Close a list or a dialog"]];
+
+function shortcutHelp() {
+  dialog("Keyboard shortcuts", el("p", {class: "muted"}, "Outside text fields:"),
+    el("dl", {class: "shortcuts"}, SHORTCUTS.flatMap(([key, what]) => [el("dt", {}, el("kbd", {}, key)), el("dd", {}, what)])));
 }

@@ -1,7 +1,8 @@
 // The console's shell: log on, the top bar (status, alerts, log off), the views and the event socket.
 import {get, post, logon, logoff, session, all} from "./api.js";
 import {EventSocket} from "./socket.js";
-import {el, clear, toast, clearToasts, attempt, form, dialog, enableAlerts, STATUSES} from "./ui.js";
+import {el, clear, toast, clearToasts, attempt, form, dialog, toggleAlerts, restoreAlerts, alertsLabel, alertsWanted,
+  STATUSES} from "./ui.js";
 import {AgentView} from "./agent.js";
 import {CustomersView} from "./customers.js";
 import {HistoryView} from "./history.js";
@@ -118,9 +119,26 @@ async function start() {
         badge.textContent = state === "live" ? "Live" : state === "connecting" ? "Connecting…" : "Reconnecting…";
         badge.dataset.state = state;
       }
+      connectionBanner(state);
     },
   });
   socket.start();
+}
+
+// Lost events mean missed customers: a banner across the page says so until the socket is back (a short
+// "connecting" between attempts keeps it up).
+function connectionBanner(state) {
+  let banner = document.getElementById("offline");
+  if (state === "live") {
+    if (banner) { banner.remove(); toast("Connected again: the inbox is up to date."); }
+    return;
+  }
+  if (state !== "reconnecting" || banner) return;
+  banner = el("div", {id: "offline", class: "offline-banner", role: "alert"},
+    el("strong", {}, "Connection lost."),
+    " New chats and messages will not show until it is back; reconnecting…",
+    el("button", {type: "button", onclick: () => { if (socket) socket.connect(); }}, "Reconnect now"));
+  document.querySelector(".topbar").after(banner);
 }
 
 function applyShared(event) {
@@ -145,8 +163,9 @@ function renderShell() {
       if (updated) store.me = updated; else status.value = String(store.me.StatusID);
     }}, Object.entries(STATUSES).reverse().map(([id, name]) => el("option", {value: id}, name)));
   status.value = String(store.me.StatusID);
-  const alerts = el("button", {type: "button", id: "alerts", onclick: enableAlerts},
-    "Notification" in window && Notification.permission === "granted" ? "Alerts on" : "Turn on alerts");
+  const alerts = el("button", {type: "button", id: "alerts", "aria-pressed": String(alertsWanted()), onclick: toggleAlerts},
+    alertsLabel());
+  restoreAlerts();
   // The manager's setup pages sit under one "Setup" menu, so that the bar is one row on a laptop.
   const link = ({id, label}) => el("li", {}, el("a", {href: "#/" + id, dataset: {view: id}}, label));
   const setupViews = views().filter((v) => v.setup);

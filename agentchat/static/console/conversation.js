@@ -3,7 +3,7 @@
 import {get, post, download, fileToBase64} from "./api.js";
 import {el, clear, toast, attempt, time, field, dialog, showFieldError, showFormError, clearFieldErrors,
   STATUSES} from "./ui.js";
-import {messageItem} from "./transcript.js";
+import {messageItem, showTranscript} from "./transcript.js";
 import {attachCanned} from "./cannedpicker.js";
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -12,8 +12,9 @@ export class Conversation {
   // ---- the conversation ------------------------------------------------------------------------------
   renderConversation() {
     this.header = el("div", {class: "chat-head"});
+    // A tab stop of its own, so the keyboard scrolls it.
     this.messages = el("ol", {class: "messages", "aria-live": "polite", "aria-relevant": "additions",
-      "aria-label": "Messages"});
+      "aria-label": "Messages", tabindex: "0"});
     this.shown = new Set();
     clearTimeout(this.typingTimer);
     this.typing = el("p", {class: "typing", "aria-live": "polite"});
@@ -53,7 +54,8 @@ export class Conversation {
         this.mine() ? el("button", {type: "button", onclick: () => this.transferDialog()}, "Transfer") : null,
         el("button", {type: "button", onclick: () => attempt(() => download(`/api/ExportChat?ChatID=${chat.ChatID}`,
           `chat-${chat.ChatID}.csv`))}, "Export"),
-        this.mine() ? el("button", {type: "button", class: "danger", onclick: () => this.close()}, "Close chat") : null),
+        this.mine() ? el("button", {type: "button", class: "danger", "aria-keyshortcuts": "c",
+          onclick: () => this.confirmClose()}, "Close chat") : null),
       el("div", {class: "tag-row"}, chips, addTag));
     this.renderCompose();
   }
@@ -156,6 +158,16 @@ export class Conversation {
   async tagAction(call, tagId) {
     const chat = await attempt(() => post(call, {ChatID: this.open.ChatID, TagID: tagId}));
     if (chat) { this.open.TagIDs = chat.TagIDs; this.renderHeader(); }
+  }
+
+  confirmClose() {
+    const name = this.customerLabel();
+    const box = dialog(`Close the chat with ${name}?`,
+      el("p", {}, "It leaves your list; the customer's next message starts a new chat."),
+      el("div", {class: "actions"},
+        el("button", {type: "button", class: "danger", onclick: () => { box.close(); this.close(); }}, "Close chat"),
+        el("button", {type: "button", onclick: () => box.close()}, "Cancel")));
+    box.querySelector("button.danger").focus();
   }
 
   async close() {
@@ -270,8 +282,29 @@ export class Conversation {
       const updated = await attempt(() => post("AddComment", {CustomerID: customer.CustomerID, Comment: text}));
       if (updated) { this.open.Customer = updated; this.renderCustomer(); }
     });
+    const earlier = el("div", {id: "earlier-chats"}, el("p", {class: "muted"}, "Loading…"));
     clear(this.customer, el("h2", {id: "customer-title"}, "Customer"), details,
       el("h3", {}, "Comments"), customer.Comments.length ? comments : el("p", {class: "muted"}, "No comments yet."),
-      this.open.Status !== "Closed" ? addComment : null);
+      this.open.Status !== "Closed" ? addComment : null,
+      el("h3", {}, "Earlier chats"), earlier);
+    this.renderEarlierChats(earlier, customer.CustomerID, this.open.ChatID);
+  }
+
+  // The customer's other chats (GetChats by CustomerID), newest first, each readable in a dialog.
+  async renderEarlierChats(holder, customerId, chatId) {
+    const data = await get("GetChats", {CustomerID: customerId, PageSize: 20}).catch(() => null);
+    const chats = data ? data.Items.filter((c) => c.ChatID !== chatId) : [];
+    clear(holder, chats.length ? el("ul", {class: "earlier"}, chats.map((c) => {
+      const department = this.store.department(c.DepartmentID);
+      const when = time(c.CreatedAt);
+      return el("li", {}, el("span", {}, `${when} · ${department ? department.Name : "No department"} · ` +
+        c.Status.toLowerCase()),
+      c.LastMessage && c.LastMessage.Text ? el("span", {class: "meta snippet"}, c.LastMessage.Text) : null,
+      el("button", {type: "button", class: "link", "aria-label": `Read the chat of ${when}`, onclick: () => {
+        const body = el("div", {class: "transcript"});
+        dialog(`Chat of ${when}`, body);
+        showTranscript(body, c.ChatID, {store: this.store, tagNames: this.allTags});
+      }}, "Read"));
+    })) : el("p", {class: "muted"}, "None."));
   }
 }

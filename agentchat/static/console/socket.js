@@ -18,6 +18,9 @@ export class EventSocket {
     this.ping = setInterval(() => this.send({Type: "Ping"}), 25000);
     this.online = () => { if (!this.ws) this.connect(); };
     window.addEventListener("online", this.online);
+    // The browser knows the network is gone before the socket times out: say so at once, and retry.
+    this.offline = () => { if (this.ws) this.ws.close(4000, "offline"); };
+    window.addEventListener("offline", this.offline);
   }
 
   stop() {
@@ -25,6 +28,7 @@ export class EventSocket {
     clearInterval(this.ping);
     clearTimeout(this.timer);
     window.removeEventListener("online", this.online);
+    window.removeEventListener("offline", this.offline);
     if (this.ws) this.ws.close(1000);
     this.ws = null;
   }

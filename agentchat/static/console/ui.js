@@ -295,21 +295,56 @@ export function pager(label, data, onPage) {
 export const STATUSES = {1: "Offline", 2: "Busy", 3: "On break", 4: "Online"};
 export const ROLES = {1: "Agent", 2: "Manager"};
 
-// Sound and desktop notifications need a user gesture first (browsers' rule), hence this button.
+// Sound and desktop notifications need a user gesture first (browsers' rule), hence the button. The choice is
+// kept in this browser: on the next visit the sound is armed by the first click or key press.
 const alerts = {audio: null};
+const ALERTS_KEY = "agentchat.console.alerts";
 
-export async function enableAlerts() {
+export const alertsWanted = () => localStorage.getItem(ALERTS_KEY) === "on";
+
+function armSound() {
   const Ctx = window.AudioContext || window.webkitAudioContext;
   if (Ctx && !alerts.audio) alerts.audio = new Ctx();
-  if ("Notification" in window && Notification.permission === "default") await Notification.requestPermission();
+  if (alerts.audio && alerts.audio.state === "suspended") alerts.audio.resume().catch(() => {});
+}
+
+export function alertsLabel() {
+  if (!alertsWanted()) return "Turn on alerts";
+  return "Notification" in window && Notification.permission === "granted" ? "Alerts on" : "Sound on";
+}
+
+export async function toggleAlerts() {
   const button = document.getElementById("alerts");
-  const granted = "Notification" in window && Notification.permission === "granted";
-  button.textContent = granted ? "Alerts on" : "Sound on";
-  toast(granted ? "You will hear and see new waiting chats." : "You will hear new waiting chats.");
+  if (alertsWanted()) {
+    localStorage.setItem(ALERTS_KEY, "off");
+    alerts.audio = null;
+    toast("Alerts are off.");
+  } else {
+    localStorage.setItem(ALERTS_KEY, "on");
+    armSound();
+    if ("Notification" in window && Notification.permission === "default") await Notification.requestPermission();
+    const granted = "Notification" in window && Notification.permission === "granted";
+    toast(granted ? "You will hear and see new waiting chats." : "You will hear new waiting chats.");
+  }
+  if (button) {
+    button.textContent = alertsLabel();
+    button.setAttribute("aria-pressed", String(alertsWanted()));
+  }
+}
+
+export function restoreAlerts() {
+  if (!alertsWanted()) return;
+  const arm = () => {
+    armSound();
+    document.removeEventListener("pointerdown", arm, true);
+    document.removeEventListener("keydown", arm, true);
+  };
+  document.addEventListener("pointerdown", arm, true);
+  document.addEventListener("keydown", arm, true);
 }
 
 export function notify(title, body) {
-  if (alerts.audio) {
+  if (alerts.audio && alertsWanted()) {
     const osc = alerts.audio.createOscillator(), gain = alerts.audio.createGain();
     osc.frequency.value = 880;
     gain.gain.setValueAtTime(0.15, alerts.audio.currentTime);
@@ -318,7 +353,7 @@ export function notify(title, body) {
     osc.start();
     osc.stop(alerts.audio.currentTime + 0.4);
   }
-  if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+  if (alertsWanted() && "Notification" in window && Notification.permission === "granted" && document.hidden) {
     const note = new Notification(title, {body, tag: "agentchat-waiting"});
     note.onclick = () => { window.focus(); note.close(); };
   }
