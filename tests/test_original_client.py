@@ -279,6 +279,24 @@ class TestIDsInTheQueryString:
                      "unknown_field", "Colour")
 
 
+class TestExportChat:
+    @pytest.mark.parametrize("where", ["query", "body"])
+    def test_export_chat_answers_to_post_too(self, server, api, team, where):
+        chat_id, alice = team["chat"].chat_id, team["tokens"]["alice"]
+        api.ok(post_query(api, "GrabChat", alice, ChatID=chat_id))
+        api.ok(post_query(api, "SendMessage", alice, {"Message": "Your refund is on its way"}, ChatID=chat_id))
+        response = (post_query(api, "ExportChat", alice, ChatID=chat_id) if where == "query"
+                    else api.post("ExportChat", alice, {"ChatID": chat_id}))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+        assert "Your refund is on its way" in [row["Text"] for row in rows]
+
+    def test_post_export_chat_is_guarded_like_get(self, server, api, team):
+        chat_id = team["chat"].chat_id
+        assert_error(post_query(api, "ExportChat", None, ChatID=chat_id), 401, "session_required")
+        assert_error(post_query(api, "ExportChat", team["tokens"]["carol"], ChatID=chat_id), 404, "chat_not_found")
+
+
 class TestDeletesAnswerToPost:
     def test_every_delete_also_answers_to_post_with_the_same_guard(self, server):
         routes = {(method, path): route for method, path, route in api_routes(server.app)}

@@ -241,8 +241,13 @@ async def get_chat(request: Request, caller: CurrentAgent, db: DbSession,
                       referral=chat.referral)
 
 
-@router.get("/api/ExportChat", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}, "description": "The chat's messages as CSV."}})
+_CSV_ANSWER = {200: {"content": {"text/csv": {}}, "description": "The chat's messages as CSV."}}
+
+
+# POST as well: the original shows ExportChat by description only, so its clients may POST it, the ChatID in the
+# query string or a JSON body (compat.py).
+@router.get("/api/ExportChat", response_class=StreamingResponse, responses=_CSV_ANSWER)
+@router.post("/api/ExportChat", response_class=StreamingResponse, responses=_CSV_ANSWER)
 async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
                       chat_id: Annotated[QueryID, Query(alias="ChatID")]) -> StreamingResponse:
     await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
