@@ -2,6 +2,7 @@
 set-up: Debian's Chromium through Playwright, on the first backend only). Screenshots at 1440×900 and 390×844
 go to test-artifacts/ (gitignored)."""
 
+import base64
 import re
 from datetime import timedelta
 
@@ -531,3 +532,69 @@ def test_place_alerts_and_keyboard(console, api, server):
     page.context.set_offline(False)
     expect(page.locator("#offline")).to_have_count(0, timeout=60_000)
     expect(page.locator("#live")).to_have_text("Live")
+
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFklEQVR42mP8z8DwnwEJMDKgAxQBAK4SAv8hr"
+                       "gAzAAAAAElFTkSuQmCC")  # 2×2 pixels
+
+
+def test_attachments_show_as_pictures_players_and_cards(console, api, manager, server):
+    from playwright.sync_api import expect
+
+    api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
+                                                  "WelcomeMenuName": "Buy something", "MenuOption": 1}))
+    sales = next(d["DepartmentID"] for d in api.ok(api.get("GetDepartments", manager))["Items"])
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    agent = console("/", **LAPTOP)
+    log_on(agent, "sam@example.com")
+    visitor = console("/chat", **PHONE)
+    start_web_chat(visitor, "Cora Customer", "Hello")
+    visitor.get_by_role("button", name="1. Buy something").click()
+    agent.get_by_role("button", name="Grab chat with Cora Customer").click()
+    messages = agent.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("Hello")
+
+    # The customer attaches a picture on /chat: the agent sees it, opens it large.
+    visitor.locator("#file").set_input_files(files=[{"name": "bike.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(visitor.locator("#file-name")).to_have_text("Attached: bike.png")
+    visitor.get_by_label("Your message").fill("This one")
+    visitor.get_by_role("button", name="Send").click()
+    picture = messages.get_by_role("button", name="View picture bike.png")
+    expect(picture.locator("img")).to_have_js_property("naturalWidth", 2)
+    picture.click()
+    viewer = agent.get_by_role("dialog", name="bike.png")
+    expect(viewer.locator("img")).to_have_js_property("naturalWidth", 2)
+    viewer.get_by_role("button", name="Close", exact=True).first.click()
+    expect(visitor.get_by_role("list", name="Conversation").get_by_role("button", name="Picture bike.png")
+           .locator("img")).to_have_js_property("naturalWidth", 2)
+
+    # A pasted screenshot goes too.
+    visitor.get_by_label("Your message").evaluate("""(box, png) => {
+        const data = new DataTransfer();
+        data.items.add(new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'screenshot.png',
+                                {type: 'image/png'}));
+        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+    }""", base64.b64encode(PNG).decode())
+    expect(visitor.locator("#file-name")).to_have_text("Attached: screenshot.png")
+    visitor.get_by_role("button", name="Send").click()
+    expect(messages.get_by_role("button", name="View picture screenshot.png")).to_be_visible()
+
+    # The agent drops a PDF on the conversation, and sends a voice note: a card and a player.
+    drop = agent.evaluate_handle("""() => {
+        const data = new DataTransfer();
+        data.items.add(new File(['%PDF-1.4 terms'], 'terms.pdf', {type: 'application/pdf'}));
+        return data;
+    }""")
+    agent.dispatch_event(".conversation", "dragover", {"dataTransfer": drop})
+    agent.dispatch_event(".conversation", "drop", {"dataTransfer": drop})
+    expect(agent.locator(".compose .file-name")).to_have_text("terms.pdf")
+    agent.get_by_role("button", name="Send").click()
+    card = messages.locator(".file-card", has_text="terms.pdf")
+    expect(card).to_contain_text("PDF")
+    expect(card.get_by_role("button", name=re.compile("^Download terms.pdf"))).to_be_visible()
+    agent.locator("#attach").set_input_files(files=[{"name": "note.ogg", "mimeType": "audio/ogg", "buffer": b"OggS"}])
+    agent.get_by_role("button", name="Send").click()
+    expect(messages.locator("audio[controls]")).to_have_attribute("aria-label", "Audio note.ogg")
+    expect(visitor.get_by_role("list", name="Conversation")).to_contain_text("Download terms.pdf")
+    shot(agent, "attachments-1440")
+    shot(visitor, "webchat-attachments-390")

@@ -80,10 +80,45 @@ export class AgentView {
       this.allFilters,
       [...this.panels.values()]);
     this.conversation = el("section", {class: "conversation", "aria-label": "Conversation"});
+    this.acceptDroppedFiles();
     this.customer = el("aside", {class: "customer", "aria-label": "Customer"});
     this.root = el("div", {class: "inbox", dataset: {pane: "lists"}}, this.listsPane, this.conversation, this.customer);
     main.append(el("h1", {class: "visually-hidden"}, "Inbox"), this.root);
     this.showEmpty();
+  }
+
+  // A file dropped on the conversation, or pasted in the reply box, becomes the reply's attachment.
+  acceptDroppedFiles() {
+    const pane = this.conversation;
+    const hasFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
+    pane.addEventListener("dragover", (event) => {
+      if (!hasFiles(event) || !pane.querySelector("#attach")) return;
+      event.preventDefault();
+      pane.classList.add("dropping");
+    });
+    pane.addEventListener("dragleave", (event) => { if (!pane.contains(event.relatedTarget)) pane.classList.remove("dropping"); });
+    pane.addEventListener("drop", (event) => {
+      pane.classList.remove("dropping");
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      this.takeFile(event.dataTransfer.files);
+    });
+    pane.addEventListener("paste", (event) => {
+      if (event.target.id === "reply" && event.clipboardData && event.clipboardData.files.length) {
+        event.preventDefault();
+        this.takeFile(event.clipboardData.files);
+      }
+    });
+  }
+
+  takeFile(files) {
+    const input = this.conversation.querySelector("#attach");
+    if (!input || !files.length) return;
+    const chosen = new DataTransfer();
+    chosen.items.add(files[0]);
+    input.files = chosen.files;
+    input.dispatchEvent(new Event("change"));
+    this.conversation.querySelector("#reply").focus();
   }
 
   // A manager's All open: by agent and by department.

@@ -2,6 +2,7 @@
 // (the Customers and History views).
 import {get, download} from "./api.js";
 import {el, clear, attempt, time} from "./ui.js";
+import {attachment} from "./media.js";
 import {contentNode, drawnInstead} from "./content.js";
 
 export function size(bytes) {
@@ -41,9 +42,7 @@ export function messageItem(message, {customerName: name, store, list = null, on
       : message.File || drawn ? null : el("span", {class: "text muted"}, "(no text)"),
     message.MediaStatus === "Pending" ? el("span", {class: "muted media-pending"}, "File on its way from WhatsApp…")
       : null,
-    message.File ? el("button", {type: "button", class: "file", onclick: () =>
-      attempt(() => download(message.File.URL, message.File.FileName))},
-      `Download ${message.File.FileName} (${size(message.File.Size)})`) : null,
+    message.File ? attachment(message.File) : null,
     message.Reaction ? el("span", {class: "reaction", title: "The customer's reaction"}, message.Reaction) : null,
     onReply && message.SenderType === "Customer" ? el("button", {type: "button", class: "link reply-to",
       onclick: () => onReply(message)}, "Reply to this") : null,
