@@ -95,6 +95,19 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        _run(settings, args)
+    except Exception as error:
+        from agentchat.dbunreachable import describe
+
+        # A database that is down, missing or refuses us: one line that says what to do, not a traceback.
+        line = describe(error, settings.database_url)
+        if line is None:
+            raise
+        sys.exit(line)
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> None:
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "migrate":

@@ -22,6 +22,8 @@ from pydantic import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from agentchat import dbunreachable
+
 log = logging.getLogger(__name__)
 
 
@@ -260,7 +262,9 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     return error_response(ApiError(message, code=code, status=exc.status_code, headers=exc.headers))
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if (unavailable := await dbunreachable.handle_error(request, exc)) is not None:
+        return unavailable
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse({"Error": {"Code": "internal_error", "Message": "Something went wrong on our side."}},
                         status_code=500)
@@ -277,6 +281,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    # The errors of a database that cannot be reached, answered before Starlette's last resort for Exception (which
+    # logs a traceback per request once more, after the answer): 503 then, else the same 500.
+    for error_class in dbunreachable.ERROR_CLASSES:
+        app.add_exception_handler(error_class, _unexpected_error)
     declare_error_responses(app)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from agentchat import rawdb
+from agentchat import dbunreachable, rawdb
 from agentchat.config import Settings
 from agentchat.fairpool import FairAsyncQueuePool
 
@@ -98,8 +98,18 @@ def create_sessionmaker(engine: AsyncEngine, **info) -> async_sessionmaker[Async
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        try:
+            await session.close()
+        except Exception as error:
+            # The database went away during the request, whose answer (503) is already on its way: the session's
+            # connection is dropped rather than rolled back, and the error goes no further.
+            if not dbunreachable.database_unreachable(error):
+                raise
+            await session.invalidate()
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db)]

@@ -11,15 +11,26 @@ from sqlalchemy import select
 
 from agentchat.channels.webchat import sender as webchat_sender
 from agentchat.chats.models import CLOSED, WEBCHAT, WHATSAPP, Chat
+from agentchat.dbunreachable import database_unreachable
 from agentchat.events.hub import CLOSE_TOO_MANY_SOCKETS, Connection
 from agentchat.events.model import Event
-from agentchat.security import authenticate
+from agentchat.security import Caller, authenticate
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-# Close codes: 4401 = no valid session (log on again), 4400 = bad request.
+# Close codes: 4401 = no valid session (log on again), 4400 = bad request, 1013 = the database cannot be reached.
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+async def _caller(state, token: str) -> tuple[Caller | None, set[int]]:
+    async with state.raw.connect() as raw:
+        caller = await authenticate(raw, token, idle=timedelta(minutes=state.settings.session_idle_minutes)) \
+            if token else None
+        department_ids = set() if caller is None else {row[0] for row in await raw.fetch(
+            "SELECT department_id FROM agent_department WHERE agent_id = $1", caller.agent_id)}
+    return caller, department_ids
 
 
 @router.websocket("/ws")
@@ -27,11 +38,15 @@ async def agent_socket(websocket: WebSocket) -> None:
     state = websocket.app.state
     token = websocket.query_params.get("SessionToken", "")
     last_event_id = websocket.query_params.get("LastEventID")
-    async with state.raw.connect() as raw:
-        caller = await authenticate(raw, token, idle=timedelta(minutes=state.settings.session_idle_minutes)) \
-            if token else None
-        department_ids = set() if caller is None else {row[0] for row in await raw.fetch(
-            "SELECT department_id FROM agent_department WHERE agent_id = $1", caller.agent_id)}
+    try:
+        caller, department_ids = await _caller(state, token)
+    except Exception as error:
+        if not database_unreachable(error):
+            raise
+        log.warning("a socket was refused: the database cannot be reached")
+        await websocket.accept()  # so that the client sees the close code, and reconnects later
+        await websocket.close(CLOSE_TRY_AGAIN_LATER)
+        return
     if caller is None:
         await websocket.close(CLOSE_UNAUTHORIZED)
         return
