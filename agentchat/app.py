@@ -37,7 +37,7 @@ from agentchat.events.broker import create_broker
 from agentchat.events.hub import AgentHub
 from agentchat.events.routes import router as events_router
 from agentchat.files.routes import router as files_router
-from agentchat.files.storage import LocalFileStorage
+from agentchat.files.storage import create_file_storage
 from agentchat.hours.routes import router as hours_router
 from agentchat.jobs import start_jobs, stop_jobs
 from agentchat.leanroute import LeanRoutesFirst, lean_route
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.outbound = outbound
         app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound, broker=broker)
         raw_connections.info.update(outbound=outbound, broker=broker)
+        await app.state.file_storage.start()
         # Channel senders register here: {"WhatsApp": ..., "WebChat": ...}
         outbound.senders.update(await start_channels(app))
         resume = asyncio.create_task(outbound.resume_pending())
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await checkpoints.stop()
             await raw_connections.stop()
             await engine.dispose()
+            await app.state.file_storage.close()
 
     app = LeanRoutesFirst(
         title="AgentChat API",
@@ -135,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.password_hasher = password_hasher(settings)
     app.state.hash_slots = hash_slots(settings)
-    app.state.file_storage = LocalFileStorage(settings.files_dir)
+    app.state.file_storage = create_file_storage(settings)
     install_error_handlers(app)
     app.body_limits = BodyLimits(body_limits(settings))
     app.state.chat_page_headers = chat_page_headers(settings)

@@ -1,5 +1,6 @@
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,19 @@ class Settings(BaseSettings):
     run_jobs: bool = True
 
     max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)
+    # Where message files are kept: unset, the data folder's files/; "s3://bucket/prefix", S3-compatible object
+    # storage shared by instances on several machines (docs/deployment.md).
+    file_storage: str = Field("", pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]{0,200})?)?$")
+    s3_endpoint_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+/?$")  # unset: AWS's own endpoint
+    s3_region: str = Field("us-east-1", pattern=r"^[a-z0-9-]{1,32}$")
+    # Unset: botocore's usual chain (AWS_* variables, ~/.aws, an instance or container role).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # "path" for most self-hosted stores (MinIO, Ceph) addressed by IP or one host name.
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # 0: GetFile streams the object through the instance. N: GetFile redirects (307) to a presigned URL valid N
+    # seconds, and the store serves the bytes (the bucket then needs CORS for the console's origin).
+    s3_presign_seconds: int = Field(0, ge=0, le=3600)
     # Origins (scheme://host[:port], space-separated) whose pages may show /chat in a frame, besides our own.
     webchat_frame_ancestors: str = ""
     log_level: str = "INFO"

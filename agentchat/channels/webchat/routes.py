@@ -29,10 +29,20 @@ from agentchat.channels.webchat.schemas import (
 )
 from agentchat.channels.webchat.sender import message_event
 from agentchat.config import Settings
-from agentchat.contract import MAX_ID, ApiError, BadRequest, Invalid, TooLarge, TooManyAttempts, Unauthorized
+from agentchat.contract import (
+    MAX_ID,
+    ApiError,
+    BadRequest,
+    Invalid,
+    NotFound,
+    TooLarge,
+    TooManyAttempts,
+    Unauthorized,
+)
 from agentchat.customers.models import Customer
 from agentchat.db import DbSession, after_commit, commit_and_publish
-from agentchat.webheaders import DOWNLOAD_HEADERS, frame_ancestors
+from agentchat.files.responses import file_response
+from agentchat.webheaders import frame_ancestors
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +140,15 @@ async def get_messages(visitor: CurrentVisitor, db: DbSession,
 async def get_file(request: Request, visitor: CurrentVisitor, db: DbSession,
                    message_id: Annotated[int, PathParam(alias="MessageID", ge=1, le=MAX_ID)]) -> Response:
     message = await webchat.visitor_file(db, customer_id=visitor.id, message_id=message_id)
-    content = await request.app.state.file_storage.read(message.file_key)
-    safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in message.file_name or "file")
-    # Always a download, never rendered in our origin: an uploaded HTML file must not run as our page.
-    return Response(content, media_type=message.file_type or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{safe_name}"', **DOWNLOAD_HEADERS})
+    key, file_type, file_name = message.file_key, message.file_type, message.file_name
+    await db.rollback()  # nothing more to read; free the connection while the file is read
+    safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in file_name or "file")
+    try:
+        # Always a download, never rendered in our origin: an uploaded HTML file must not run as our page.
+        return await file_response(request.app.state.file_storage, key, file_type=file_type,
+                                   disposition=f'attachment; filename="{safe_name}"')
+    except (FileNotFoundError, ValueError) as exc:
+        raise NotFound("No such file in this conversation.", code="file_not_found", field="MessageID") from exc
 
 
 async def accept_message(db: AsyncSession, state: State, customer_id: int, body: VisitorMessageIn
