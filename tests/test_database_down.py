@@ -3,21 +3,25 @@ with the database down or missing says so in one line (its password hidden) inst
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 
+import asyncpg
 import pytest
 from conftest import BACKENDS, PASSWORD, Api, LiveServer, add_agent, assert_error, free_port, make_settings
 from instances import drop_database, recreate_database
+from sqlalchemy import exc as sa_exc
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from agentchat.agents.models import ROLE_MANAGER
+from agentchat.dbunreachable import database_unreachable
 from agentchat.migrate import migrate
 
-pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS, reason="a database server that can go down")
+needs_postgres = pytest.mark.skipif("postgresql" not in BACKENDS, reason="a database server that can go down")
 
 
 class Proxy:
@@ -81,6 +85,7 @@ def behind_proxy(tmp_path, mailbox):
     drop_database(name)
 
 
+@needs_postgres
 def test_the_api_answers_503_with_retry_after_while_the_database_is_down_then_recovers(behind_proxy):
     server, proxy = behind_proxy
     add_agent(server, name="Mia", email="mia@example.com", role_id=ROLE_MANAGER)
@@ -119,6 +124,7 @@ def run_serve(database_url: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+@needs_postgres
 class TestServeWithoutItsDatabase:
     def test_a_database_that_is_down_is_one_clear_line_with_the_password_hidden(self):
         port = free_port()  # nothing listens there
@@ -140,3 +146,28 @@ class TestServeWithoutItsDatabase:
         output = (result.stdout + result.stderr).strip()
         assert len(output.splitlines()) == 1 and "Traceback" not in output, output
         assert f"the database '{name}' does not exist" in output and f"createdb {name}" in output, output
+
+
+class TestWhatCountsAsUnreachable:
+    """A failed connection is 503; a failed statement or a missing stored file stays a bug (500)."""
+
+    @staticmethod
+    def raised(error: BaseException) -> BaseException:
+        try:
+            raise error
+        except BaseException as caught:
+            return caught
+
+    def test_connection_failures_are_unreachable(self):
+        locked = sqlite3.OperationalError("database is locked")
+        wrapped = sa_exc.OperationalError("COMMIT", None, locked)
+        for error in (locked, wrapped, asyncpg.CannotConnectNowError("the database system is starting up"),
+                      asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+                      sa_exc.TimeoutError("QueuePool limit reached")):
+            assert database_unreachable(self.raised(error)), error
+
+    def test_other_failures_are_not(self):
+        for error in (sqlite3.OperationalError("no such table: chat"), FileNotFoundError("files/ab/cd"),
+                      ConnectionRefusedError("the mail server"), asyncpg.UniqueViolationError("duplicate key"),
+                      ValueError("a bug")):
+            assert not database_unreachable(self.raised(error)), error
