@@ -30,6 +30,7 @@ from test_whatsapp import (  # noqa: F401 (departments and greeted are fixtures)
     send_text,
 )
 
+from agentchat import clock
 from agentchat.channels.whatsapp.statuses import EarlyStatuses
 from agentchat.chats.models import BOT, SENDER_CUSTOMER, SENDER_SYSTEM, Message
 from agentchat.customers.models import Customer
@@ -217,6 +218,12 @@ class TestStructuredContent:
         exported = api.get("ExportChat", manager, {"ChatID": stored.chat_id})
         rows_ = list(csv.reader(io.StringIO(exported.text)))
         assert "Winter sale: 30% off boots" in rows_[1][4]
+        day = clock.now().date().isoformat()
+        report = api.get("GetReport", manager, {"ReportID": "ChatSummary", "From": day, "To": day,
+                                                "FileFormat": "CSV"})
+        assert report.status_code == 200
+        summary = {int(row["ChatID"]): row for row in csv.DictReader(io.StringIO(report.text))}
+        assert summary[stored.chat_id]["Ad"] == "Winter sale: 30% off boots · https://fb.me/2ZulEu42P"
 
     def test_a_reply_points_at_the_message_it_quotes(self, server, api, manager, greeted):
         menu = messages(server)[1]

@@ -49,7 +49,7 @@ _CHAT_SUMMARY_GROUPS = (
     ("Moments", ("CreatedAt", "QueuedAt", "FirstAssignedAt", "ClosedAt")),
     ("Durations", _SUMMARY_DURATIONS),
     ("Durations in working hours", tuple(f"{name}WithinHours" for name in _SUMMARY_DURATIONS)),
-    ("Messages", ("ResponseGaps", "CustomerMessages", "AgentMessages", "Missed", "Abandoned", "Tags")),
+    ("Messages", ("ResponseGaps", "CustomerMessages", "AgentMessages", "Missed", "Abandoned", "Tags", "Ad")),
 )
 CHAT_SUMMARY_COLUMNS = tuple(key for _group, keys in _CHAT_SUMMARY_GROUPS for key in keys)
 
@@ -68,7 +68,7 @@ async def _chat_summary_rows(db: AsyncSession, start: datetime, end: datetime,
                within["wait"], within["first_response"], within["reaction"], within["response"],
                sum(c.handle_seconds_within_hours.values()), within["resolution"],
                c.response_gaps, c.customer_messages, c.agent_messages, c.missed, c.abandoned,
-               "; ".join(tags.get(t, "") for t in c.tag_ids)]
+               "; ".join(tags.get(t, "") for t in c.tag_ids), c.ad]
 
 
 _RAW_AVERAGES = tuple(metrics.metric_names(name, False)[0]

@@ -44,6 +44,7 @@ _WITHIN_LABEL = " in working hours"
 _KNOWN: dict[str, tuple[str, str]] = {
     "ChatID": ("Chat ID", ID), "Channel": ("Channel", TEXT), "Status": ("Status", TEXT),
     "Department": ("Department", TEXT), "Agent": ("Agent", TEXT), "Tags": ("Tags", TEXT), "Tag": ("Tag", TEXT),
+    "Ad": ("From ad", TEXT),
     "CreatedAt": ("Created", MOMENT), "QueuedAt": ("Queued", MOMENT), "FirstAssignedAt": ("First assigned", MOMENT),
     "ClosedAt": ("Closed at", MOMENT),
     "WaitSeconds": ("Wait", DURATION), "FirstResponseSeconds": ("First response", DURATION),

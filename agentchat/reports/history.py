@@ -8,6 +8,7 @@ per-batch round trips or SQLAlchemy result processing are paid for (several time
 themselves at this size). The metrics are computed from the rows in reports.metrics, on both databases alike.
 """
 
+import json
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -211,8 +212,8 @@ async def iter_chat_metrics(db: AsyncSession, *, start: datetime, end: datetime,
     raw = await driver(db)
     chats = ChatSet.created_in(start, end, department_id=department_id, agent_id=agent_id)
     chat_rows = await _Cursor.open(
-        raw, "SELECT c.id, c.channel, c.status, c.department_id, c.agent_id, c.created_at, c.closed_at FROM chat c "
-             f"WHERE {chats.where} ORDER BY c.id", chats.args, times=(5, 6))
+        raw, "SELECT c.id, c.channel, c.status, c.department_id, c.agent_id, c.created_at, c.closed_at, c.referral "
+             f"FROM chat c WHERE {chats.where} ORDER BY c.id", chats.args, times=(5, 6))
     events = await _events_of(raw, chats)
     messages = _ByChat(await _Cursor.open(
         raw, "SELECT m.chat_id, m.created_at, m.sender_type, m.agent_id FROM message m JOIN chat c ON c.id = m.chat_id "
@@ -226,19 +227,34 @@ async def iter_chat_metrics(db: AsyncSession, *, start: datetime, end: datetime,
             last_id = batch[-1][0]
             batch_events, batch_messages, batch_tags = (
                 await events.until(last_id), await messages.until(last_id), await tags.until(last_id))
-            for chat_id, channel, status, chat_department, chat_agent, created_at, closed_at in batch:
-                yield metrics.chat_metrics(
+            for chat_id, channel, status, chat_department, chat_agent, created_at, closed_at, referral in batch:
+                found = metrics.chat_metrics(
                     chat_id=chat_id, channel=channel, status=status, department_id=chat_department,
                     agent_id=chat_agent, created_at=created_at, closed_at=closed_at,
                     events=_event_facts(batch_events.get(chat_id, ())),
                     messages=[MessageFact(row[1], row[2], row[3]) for row in batch_messages.get(chat_id, ())],
                     tag_ids=[row[1] for row in batch_tags.get(chat_id, ())], now=now,
                     hours=await schedules.get(chat_department))
+                found.ad = ad_words(referral)
+                yield found
             if len(batch) < BATCH:
                 break
     finally:
         for cursor in (chat_rows, events.cursor, messages.cursor, tags.cursor):
             await cursor.close()
+
+
+def ad_words(referral: Any) -> str:
+    """The chat's click-to-WhatsApp ad (chat.referral: JSON text from the driver, or a dict) in a report's words."""
+    if isinstance(referral, str):
+        try:
+            referral = json.loads(referral)
+        except ValueError:
+            return ""
+    if not isinstance(referral, dict):
+        return ""
+    parts = (referral.get("Headline"), referral.get("SourceURL") or referral.get("SourceID"))
+    return " · ".join(str(p) for p in parts if p)
 
 
 async def iter_messages(db: AsyncSession, *, start: datetime, end: datetime) -> AsyncIterator[tuple]:

@@ -86,6 +86,8 @@ class ChatMetrics:
     missed: bool
     abandoned: bool
     tag_ids: list[int] = field(default_factory=list)
+    # The click-to-WhatsApp ad the chat came from, in words ("headline · source URL"), or "".
+    ad: str = ""
 
     # Shorthands for the raw durations.
     @property
