@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = create_engine(settings, background_checkpoints=True)
         app.state.engine = engine
-        raw_connections = RawConnections(engine, settings.postgres_server_settings)
+        raw_connections = RawConnections(engine, settings.postgres_server_settings,
+                                         settings.postgres_statement_cache_size)
         await raw_connections.start()
         app.state.wal_checkpoints = checkpoints = start_wal_checkpoints(raw_connections)
         app.state.raw = raw_connections

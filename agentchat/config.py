@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # spinning disks, and made it scan the agent and session tables row by row on every call instead of using
     # their keys (a SendMessage's statement 15 % dearer). 0 leaves the server's own setting.
     postgres_random_page_cost: float = Field(1.1, ge=0, le=100)
+    # "pgbouncer": PostgreSQL is reached through PgBouncer in transaction mode, where a connection's statements
+    # may run on different server connections: no named prepared statements are kept (asyncpg's and SQLAlchemy's
+    # statement caches off) and no settings are sent at connect (PgBouncer refuses unknown startup parameters;
+    # set random_page_cost on the database instead). docs/deployment.md.
+    postgres_pooler: Literal["", "pgbouncer"] = ""
 
     @field_validator("webchat_frame_ancestors")
     @classmethod
@@ -113,8 +118,13 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def postgres_statement_cache_size(self) -> int:
+        """asyncpg's prepared statements kept per connection: none behind a transaction-mode pooler."""
+        return 0 if self.postgres_pooler else 100
+
+    @property
     def postgres_server_settings(self) -> dict[str, str]:
         """Settings for each PostgreSQL connection AgentChat opens (asyncpg's server_settings)."""
-        if not self.postgres_random_page_cost:
+        if not self.postgres_random_page_cost or self.postgres_pooler:
             return {}
         return {"random_page_cost": f"{self.postgres_random_page_cost:g}"}

@@ -56,7 +56,21 @@ def create_engine(settings: Settings, *, background_checkpoints: bool = False) -
     return create_async_engine(settings.database_url, pool_size=24, max_overflow=16, pool_pre_ping=False,
                                hide_parameters=True,
                                poolclass=FairAsyncQueuePool,
-                               connect_args={"server_settings": settings.postgres_server_settings})
+                               connect_args=_postgres_connect_args(settings))
+
+
+def _postgres_connect_args(settings: Settings) -> dict:
+    args: dict = {"server_settings": settings.postgres_server_settings}
+    if settings.postgres_pooler:
+        # Each statement prepared unnamed, in the same trip as its execution's start (asyncpg flushes, not syncs,
+        # between them, so PgBouncer keeps the server connection): nothing named outlives a transaction.
+        args.update(statement_cache_size=0, prepared_statement_cache_size=0,
+                    prepared_statement_name_func=_unnamed)
+    return args
+
+
+def _unnamed() -> str:
+    return ""
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -271,9 +271,11 @@ class RawConnections:
     # mostly waits for its commit and gains from company, so writes may use every connection.
     READ_TURNS = 6
 
-    def __init__(self, engine: AsyncEngine, server_settings: dict[str, str] | None = None):
+    def __init__(self, engine: AsyncEngine, server_settings: dict[str, str] | None = None,
+                 statement_cache_size: int = 100):
         self.engine = engine
         self.server_settings = server_settings or {}  # PostgreSQL: for each connection (Settings)
+        self.statement_cache_size = statement_cache_size  # 0 behind PgBouncer in transaction mode (Settings)
         self.sqlite = engine.dialect.name == "sqlite"
         self.info: dict = {}
         self._pool = None
@@ -291,7 +293,8 @@ class RawConnections:
         url = make_url(self.engine.url).set(drivername="postgresql")
         self._pool = await asyncpg.create_pool(url.render_as_string(hide_password=False), min_size=2,
                                                max_size=self.POOL_SIZE, reset=_no_session_state,
-                                               server_settings=self.server_settings)
+                                               server_settings=self.server_settings,
+                                               statement_cache_size=self.statement_cache_size)
 
     async def stop(self) -> None:
         if self._pool is not None:
