@@ -38,7 +38,10 @@ def _redact_value(value: Any) -> Any:
         return redact(value)
     if value is None or isinstance(value, int | float):
         return value
-    text = str(value)  # e.g. a URL or an exception given as an argument
+    try:
+        text = str(value)  # e.g. a URL or an exception given as an argument
+    except Exception:  # a log call must never fail here: the handler reports such an argument later
+        return value
     return redact(text) if _SECRET_VALUE.search(text) else value
 
 
@@ -52,7 +55,10 @@ def redact_record(record: logging.LogRecord) -> None:
                        for key, value in record.args.items()}
     if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
         # Formatted now, as a handler's Formatter would (it keeps exc_text), so the traceback is redacted too.
-        record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+        try:
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+        except Exception:
+            record.exc_text = f"{record.exc_info[0].__name__} (its traceback could not be formatted)"
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
 

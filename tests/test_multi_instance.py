@@ -199,3 +199,25 @@ class TestSessionsEndAcrossInstances:
         with AgentSocket(b, token) as socket:
             asyncio.run(_expire_sessions_of("ben@example.com"))
             assert_closed_with_4401(socket)
+
+    def test_a_manager_demoted_on_one_hears_only_their_departments_on_the_other(self, two_instances):
+        a, b = two_instances
+        ann = logon(a, "ann@example.com")
+        email = f"dee{time.monotonic_ns()}@example.com"
+        subprocess.run([sys.executable, "-m", "agentchat", "create-manager", "--name", "Dee", "--email", email,
+                        "--password", "multi-instance"], env=a.env, check=True, capture_output=True)
+        department = api_post(a, "CreateDepartment", ann, {
+            "Name": f"Not Dee's {time.monotonic_ns()}", "IncludeInWelcomeMenu": True, "MenuOption": 8})
+        with AgentSocket(b, logon(b, email)) as dee_socket, AgentSocket(a, ann) as ann_socket:
+            dee = agent_id_of(a, ann, email)
+            api_post(a, "UpdateAgent", ann, {"AgentID": dee, "RoleID": 1})
+            dee_socket.wait_for("AgentUpdated", AgentID=dee, RoleID=1)
+            created = httpx.post(f"{a.base_url}/webchat/visitors", json={"Name": "Vic"}, timeout=30).json()
+            visitor = {"Authorization": f"Bearer {created['VisitorToken']}"}
+            for body in ({"Text": "Hello"}, {"Choice": f"department:{department['DepartmentID']}"}):
+                assert httpx.post(f"{a.base_url}/webchat/messages", json=body, headers=visitor).status_code == 200
+            ann_socket.wait_for("ChatQueued", CustomerID=created["CustomerID"])
+            api_post(a, "UpdateAgent", ann, {"AgentID": dee, "StatusID": 3})
+            heard = dee_socket.drain(quiet=1)
+            assert {"AgentID": dee, "StatusID": 3} in [e["Data"] for e in heard if e["Type"] == "AgentStatusChanged"]
+            assert [e for e in heard if e["Data"].get("CustomerID") == created["CustomerID"]] == []
