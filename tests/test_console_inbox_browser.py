@@ -598,3 +598,94 @@ def test_attachments_show_as_pictures_players_and_cards(console, api, manager, s
     expect(visitor.get_by_role("list", name="Conversation")).to_contain_text("Download terms.pdf")
     shot(agent, "attachments-1440")
     shot(visitor, "webchat-attachments-390")
+
+
+def add_messages_at(server, chat_id: int, *specs: tuple) -> None:
+    """(sender_type, text, when) rows written straight into the chat, for dates in the past."""
+    from agentchat.chats.models import Message
+
+    async def work(db):
+        for sender, text, when in specs:
+            db.add(Message(chat_id=chat_id, sender_type=sender, text=text, created_at=when))
+    server.with_db(work)
+
+
+def yesterday_messages(server, chat_id: int) -> None:
+    from agentchat.chats.models import Message
+
+    async def work(db):
+        await db.execute(update(Message).where(Message.chat_id == chat_id).values(
+            created_at=clock.now() - timedelta(days=1)))
+    server.with_db(work)
+
+
+def test_layout_days_folded_updates_and_saves(console, api, server):
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    add_agent(server, name="Mia Manager", email="mia@example.com", role_id=ROLE_MANAGER)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    sam = api.logon("sam@example.com")
+    chat = queued_chat(server, sales, phone="27821000001", name="Thandi Nkosi", first_text="Hi")
+    now = clock.now()
+    yesterday_messages(server, chat.chat_id)  # the customer's greeting and the bot's welcome came yesterday
+    queue = "Thank you. You are number {} in the queue; an agent will be with you shortly."
+    add_messages_at(server, chat.chat_id, ("Bot", queue.format(2), now), ("Bot", queue.format(1), now))
+    api.ok(api.post("GrabChat", sam, {"ChatID": chat.chat_id}))
+    add_messages_at(server, chat.chat_id, *(("Customer", f"line {n}", now) for n in range(25)))
+
+    page = console("/", width=1024, height=768)
+    log_on(page, "sam@example.com")
+    page.locator("#mine li", has_text="Thandi Nkosi").locator("a").click()
+    messages = page.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("line 24")
+    # At 1024 px the page does not scroll: the conversation's header stays in view, the customer panel too.
+    page.mouse.move(500, 500)
+    page.mouse.wheel(0, 2000)
+    expect(page.locator("#chat-title")).to_be_in_viewport()
+    expect(page.get_by_role("complementary", name="Customer")).to_be_in_viewport()
+    assert page.evaluate("document.scrollingElement.scrollTop") == 0
+    # Day separators; the bot's three queue updates folded to the latest.
+    expect(messages.get_by_role("separator")).to_have_text(["Yesterday", "Today"])
+    updates = messages.locator(".msg.Bot", has_text="in the queue")
+    expect(updates).to_have_count(3)
+    expect(updates.locator("visible=true")).to_have_count(1)
+    expect(updates.locator("visible=true")).to_contain_text("number 1 in the queue")
+    messages.get_by_role("button", name="Show 2 earlier queue updates").click()
+    expect(updates.locator("visible=true")).to_have_count(3)
+    shot(page, "inbox-conversation-1024")
+
+    manager = console("/", **PHONE)
+    log_on(manager, "mia@example.com")
+    manager.get_by_role("button", name="Menu").click()
+    browser_tests.go_to(manager, "Working hours")
+    expect(manager.get_by_label("Monday")).to_be_visible()
+    # No stray labels in the hours grid on a phone.
+    stray = manager.locator(".hours-grid td").evaluate_all(
+        "(cells) => cells.map((c) => getComputedStyle(c, '::before').content).filter((c) => c !== 'none')")
+    assert stray == []
+    expect(manager.locator("main")).to_contain_text("The time zone is chosen in Settings.")
+
+    # The time zone is chosen from a list; every save says it worked.
+    manager.get_by_role("button", name="Menu").click()
+    browser_tests.go_to(manager, "Settings")
+    manager.get_by_label("Time zone").select_option("Africa/Johannesburg")
+    manager.get_by_role("button", name="Save settings").click()
+    expect(manager.locator(".toast")).to_contain_text("Settings saved.")
+    settings = api.ok(api.get("GetSettings", api.logon("mia@example.com")))["Settings"]
+    assert {"TimeZone": "Africa/Johannesburg"} in settings
+    manager.get_by_role("button", name="Menu").click()
+    browser_tests.go_to(manager, "Tags")
+    manager.get_by_role("button", name="New tag group").click()
+    manager.get_by_role("dialog", name="New tag group").get_by_label("Name", exact=True).fill("Topics")
+    manager.get_by_role("dialog", name="New tag group").get_by_role("button", name="Save").click()
+    expect(manager.locator(".toast")).to_contain_text("Tag group created.")
+
+    # /chat has an icon of its own: the browser asks for no /favicon.ico.
+    requests: list[str] = []
+    visitor = console("/chat", **PHONE)
+    visitor.on("request", lambda r: requests.append(r.url))
+    expect(visitor.locator("link[rel=icon]")).to_have_count(1)
+    visitor.reload()
+    expect(visitor.get_by_label("Your name")).to_be_visible()
+    assert not [url for url in requests if url.endswith("/favicon.ico")]

@@ -3,7 +3,7 @@
 import {get, post, download, fileToBase64} from "./api.js";
 import {el, clear, toast, attempt, time, field, dialog, showFieldError, showFormError, clearFieldErrors,
   STATUSES} from "./ui.js";
-import {messageItem, showTranscript} from "./transcript.js";
+import {messageItem, showTranscript, arrangeMessages} from "./transcript.js";
 import {attachCanned} from "./cannedpicker.js";
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -66,6 +66,7 @@ export class Conversation {
     const item = this.messageNode(message);
     const next = [...this.messages.children].find((li) => Number(li.dataset.id) > message.MessageID);
     this.messages.insertBefore(item, next || null);
+    arrangeMessages(this.messages, this.store);
     if (!next) this.messages.scrollTop = this.messages.scrollHeight;
   }
 

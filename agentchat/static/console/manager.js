@@ -130,6 +130,7 @@ function agents(main, store) {
           Object.assign(payload, {AgentID: agent.AgentID, Enabled: v.Enabled,
             Notifications: v.Notify ? ["UnassignedChatsWaiting"] : []});
           await post("UpdateAgent", payload);
+          toast(`${payload.Name} saved.`);
         } else {
           await post("CreateAgent", payload);
           toast("Agent created; they were e-mailed a link to choose a password.");
@@ -222,6 +223,7 @@ function tags(main) {
       onSubmit: async (v) => {
         if (group) await post("UpdateTagGroup", {TagGroupID: group.TagGroupID, ...v}); else await post("CreateTagGroup", v);
         box.close();
+        toast(group ? "Tag group saved." : "Tag group created.");
         await load();
       }}));
   }
@@ -232,6 +234,7 @@ function tags(main) {
       onSubmit: async (v) => {
         if (tag) await post("UpdateTag", {TagID: tag.TagID, ...v}); else await post("CreateTag", {TagGroupID: group.TagGroupID, ...v});
         box.close();
+        toast(tag ? "Tag saved." : "Tag created.");
         await load();
       }}));
   }
@@ -274,6 +277,7 @@ function canned(main) {
         if (c) await post("UpdateCannedResponse", {CannedResponseID: c.CannedResponseID, ...payload});
         else await post("CreateCannedResponse", payload);
         box.close();
+        toast(c ? "Canned response saved." : "Canned response created.");
         await load();
       }}));
   }
@@ -326,11 +330,13 @@ function workingHours(main, store) {
       placeholder: "closed", "aria-describedby": "hours-hint"}));
     const holidays = el("textarea", {id: "holidays", rows: 4, "aria-describedby": "holidays-hint"});
     holidays.value = hours.Holidays.map((h) => `${h.Date} ${showIntervals(h.Intervals)}`.trim()).join("\n");
-    const zone = el("input", {id: "zone", value: hours.TimeZone, maxlength: 64});
+    // The time zone is chosen in one place, Settings; the hours keep the one they have.
+    const zone = {value: hours.TimeZone};
     const formNode = el("form", {class: "panel stack"},
       el("p", {class: own ? "muted" : "notice"}, own ? (hours.OpenNow ? "Open now." : "Closed now.")
         : "This department has no hours of its own: it follows the company's. Saving gives it its own."),
-      el("div", {class: "field"}, el("label", {for: "zone"}, "Time zone"), zone),
+      el("p", {class: "muted"}, `Times are in ${hours.TimeZone}. The time zone is chosen in `,
+        el("a", {href: "#/settings"}, "Settings"), "."),
       el("small", {id: "hours-hint"}, "Each day: intervals like 08:00-12:00, 13:00-17:00. Empty means closed."),
       el("table", {class: "hours-grid"}, el("caption", {class: "visually-hidden"}, "Weekly hours"),
         el("tbody", {}, DAYS.map((name, i) => el("tr", {}, el("th", {scope: "row"}, el("label", {for: `day-${i + 1}`}, name)),
@@ -368,7 +374,7 @@ function reports(main) {
     const box = dialog("New recipient", form([
       {name: "Name", label: "Name", required: true, maxlength: 100},
       {name: "EmailAddress", label: "E-mail address", type: "email", required: true}], {
-      onSubmit: async (v) => { await post("CreateRecipient", v); box.close(); await load(); }}));
+      onSubmit: async (v) => { await post("CreateRecipient", v); box.close(); toast("Recipient added."); await load(); }}));
   }
   function newSchedule(recipient) {
     const box = dialog(`Schedule a report for ${recipient.Name}`, form([
@@ -380,6 +386,7 @@ function reports(main) {
       onSubmit: async (v) => {
         await post("CreateScheduledReport", {RecipientID: recipient.RecipientID, DeliveryMethod: "Email", ...v});
         box.close();
+        toast("Report scheduled.");
         await load();
       }}));
   }
@@ -442,6 +449,7 @@ function settings(main, store) {
       const value = current[key];
       const type = typeof value === "boolean" ? "checkbox" : typeof value === "number" ? "number"
         : String(value || "").length > 60 || /Message/.test(key) ? "textarea" : "text";
+      if (key === "TimeZone") return {name: key, label: "Time zone", type: "select", value, options: timeZones(value)};
       return {name: key, label: SETTING_LABELS[key] || key, type, value, maxlength: 4096, min: type === "number" ? 0 : undefined};
     });
     clear(body, el("div", {class: "panel"}, form(specs, {submit: "Save settings", onSubmit: async (v) => {
@@ -454,6 +462,12 @@ function settings(main, store) {
     }})));
   }
   load();
+}
+
+// The IANA zones the browser knows, the current one included even if it does not.
+function timeZones(current) {
+  const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
+  return [...new Set([current, "UTC", ...zones].filter(Boolean))].map((zone) => [zone, zone.replaceAll("_", " ")]);
 }
 
 const simple = (fn) => (main, store) => { fn(main, store); return {}; };

@@ -33,7 +33,7 @@ export function messageItem(message, {customerName: name, store, list = null, on
       : message.SenderType === "Bot" ? "Bot" : "System";
   const drawn = contentNode(message);
   return el("li", {class: `msg ${message.SenderType}` + (message.AgentID === me ? " mine" : ""),
-    dataset: {id: message.MessageID}},
+    dataset: {id: message.MessageID, at: message.CreatedAt}},
     el("span", {class: "who"}, who),
     quoted(message, list),
     drawn,
@@ -72,8 +72,9 @@ export async function showTranscript(container, chatId, {store, tagNames}) {
   if (!detail) return null;
   const name = customerName(detail.Customer);
   const heading = el("h2", {id: "transcript-title", tabindex: "-1"}, `${name}, ${time(detail.CreatedAt)}`);
-  const messages = el("ol", {class: "messages", "aria-label": "Messages"},
+  const messages = el("ol", {class: "messages", "aria-label": "Messages", tabindex: "0"},
     detail.Messages.map((m) => messageItem(m, {customerName: name, store})));
+  arrangeMessages(messages, store);
   clear(container,
     el("div", {class: "chat-head"},
       el("div", {class: "title"}, heading, el("span", {class: "meta"}, chatSummary(detail, store))),
@@ -89,4 +90,47 @@ export async function showTranscript(container, chatId, {store, tagNames}) {
       : null);
   heading.focus();
   return detail;
+}
+
+// "Today", "Yesterday" or the date, between the messages of different days.
+function dayLabel(iso) {
+  const at = new Date(iso), today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (at.toDateString() === today.toDateString()) return "Today";
+  if (at.toDateString() === yesterday.toDateString()) return "Yesterday";
+  return at.toLocaleDateString([], {weekday: "long", day: "numeric", month: "long", year: "numeric"});
+}
+
+// The company's queued message ("You are number {Position} in the queue…") as a pattern, for the bot's updates.
+function queuePattern(store) {
+  const template = (store.settings && store.settings.QueuedMessage) || "";
+  if (!template.includes("{Position}")) return null;
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp("^" + template.split("{Position}").map(escape).join("\\d+") + "$");
+}
+
+// Day separators, and the bot's queue-position updates folded to the latest one (a button shows the others).
+export function arrangeMessages(list, store) {
+  for (const node of list.querySelectorAll(":scope > .day, :scope > .fold")) node.remove();
+  let day = null;
+  for (const item of [...list.querySelectorAll(":scope > .msg")]) {
+    const label = item.dataset.at ? dayLabel(item.dataset.at) : null;
+    if (label && label !== day) list.insertBefore(el("li", {class: "day", role: "separator"}, label), item);
+    day = label || day;
+  }
+  const pattern = queuePattern(store);
+  if (!pattern) return;
+  const updates = [...list.querySelectorAll(":scope > .msg.Bot")].filter((item) => {
+    const text = item.querySelector(".text");
+    return text && pattern.test(text.textContent.trim());
+  });
+  const unfolded = list.dataset.unfolded === "1";
+  updates.forEach((item, n) => item.classList.toggle("folded", !unfolded && n < updates.length - 1));
+  if (updates.length > 1 && !unfolded) {
+    const count = updates.length - 1;
+    list.insertBefore(el("li", {class: "fold"}, el("button", {type: "button", class: "link", onclick: () => {
+      list.dataset.unfolded = "1";
+      arrangeMessages(list, store);
+    }}, `Show ${count} earlier queue update${count === 1 ? "" : "s"}`)), updates[updates.length - 1]);
+  }
 }
