@@ -31,8 +31,9 @@ from test_whatsapp import (  # noqa: F401 (departments and greeted are fixtures)
 )
 
 from agentchat import clock
+from agentchat.channels.whatsapp import store
 from agentchat.channels.whatsapp.statuses import EarlyStatuses
-from agentchat.chats.models import BOT, SENDER_CUSTOMER, SENDER_SYSTEM, Message
+from agentchat.chats.models import BOT, READ, SENDER_CUSTOMER, SENDER_SYSTEM, Message
 from agentchat.customers.models import Customer
 from agentchat.db import drain_background
 
@@ -180,6 +181,27 @@ class TestEarlyStatuses:
         assert found == [("delivered", None), ("sent", None)]
         assert again == [] and other == []
 
+    def test_what_another_instance_received_applies_when_this_one_records_the_send(self, server, api, graph_api,
+                                                                                 greeted):
+        chat_id, token = handled(server, api, greeted)
+        reply = api.ok(api.post("SendMessage", token, {"ChatID": chat_id, "Message": "Hello"}))
+        server.run(drain_background())
+        wamid = message(server, reply["MessageID"]).external_id
+        prefix = f"agentchat_test_{secrets.token_hex(8)}"
+
+        async def two_instances():
+            clients = [redis.from_url(REDIS_URL) for _ in range(2)]
+            try:
+                webhook_side, sending_side = (EarlyStatuses(client, prefix) for client in clients)
+                await webhook_side.keep(wamid, READ, None)
+                await store.apply_early(server.app.state.sessionmaker, sending_side, wamid)
+            finally:
+                for client in clients:
+                    await client.aclose()
+
+        server.run(two_instances())
+        assert message(server, reply["MessageID"]).delivery_status == "Read"
+
 
 # ---- structured content --------------------------------------------------------------------------------------
 
@@ -289,6 +311,19 @@ class TestReplyQuoting:
         server.run(drain_background())
         sent = graph_api.sent(WA_ID)[-1]
         assert sent["context"] == {"message_id": wamid} and sent["text"]["body"] == "Yes, nationwide"
+
+    def test_a_file_whatsapp_takes_in_no_form_is_a_clear_422(self, server, api, graph_api, greeted, monkeypatch):
+        from agentchat.channels.whatsapp import outbound
+
+        chat_id, token = handled(server, api, greeted)
+        # Meta's document limit is 100 MB, above this inbox's own file limit: made small here to reach it.
+        monkeypatch.setitem(outbound.MAX_BYTES, "document", 10)
+        refused = api.post("SendMessage", token, {"ChatID": chat_id, "FileName": "big.pdf",
+                                                  "FileType": "application/pdf",
+                                                  "FileContent": "JVBERi0xLjcgbG9uZyBlbm91Z2g="})
+        assert refused.status_code == 422 and error_code(refused) == "file_not_sendable"
+        assert "WhatsApp takes files of at most" in refused.json()["Error"]["Message"]
+        assert graph_api.calls("/media") == []
 
     def test_a_message_of_another_chat_is_refused(self, server, api, graph_api, greeted):
         chat_id, token = handled(server, api, greeted)

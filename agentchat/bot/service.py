@@ -35,8 +35,6 @@ class Inbound:
     # What the message holds beyond text (Content, ReplyTo, Referral, Media); see chats.models.Message.payload.
     payload: dict | None = None
     media_status: str | None = None
-    # False for what is no answer to the menu (a reaction, a system notice): stored, never taken as a choice.
-    for_menu: bool = True
 
 
 async def receive_message(db: AsyncSession, inbound: Inbound) -> Message | None:
@@ -52,7 +50,7 @@ async def receive_message(db: AsyncSession, inbound: Inbound) -> Message | None:
                                       sent_at=inbound.sent_at, media_status=inbound.media_status)
     if is_new:
         await _welcome(db, chat)
-    elif chat.status == BOT and inbound.for_menu:
+    elif chat.status == BOT:
         await _handle_choice(db, chat, inbound)
     return message
 
