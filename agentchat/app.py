@@ -39,6 +39,9 @@ from agentchat.events.routes import router as events_router
 from agentchat.files.routes import router as files_router
 from agentchat.files.storage import create_file_storage
 from agentchat.hours.routes import router as hours_router
+from agentchat.integrations.delivery import Deliverer
+from agentchat.integrations.outbox import Webhooks
+from agentchat.integrations.routes import router as integrations_router
 from agentchat.jobs import start_jobs, stop_jobs
 from agentchat.leanroute import LeanRoutesFirst, lean_route
 from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
@@ -56,7 +59,8 @@ API_DEPENDENCIES = [check_version]
 
 # The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
 API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
-               canned_router, hours_router, customers_router, files_router, reports_router, templates_router]
+               canned_router, hours_router, customers_router, files_router, reports_router, templates_router,
+               integrations_router]
 
 # The hottest calls, served by lean routes in front of FastAPI's routing (leanroute.py).
 LEAN_ENDPOINTS = (*CHAT_LEAN_ENDPOINTS, *CUSTOMER_LEAN_ENDPOINTS)
@@ -103,11 +107,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = AgentHub(max_per_session=settings.max_sockets_per_session)
         app.state.broker, app.state.agent_hub = broker, hub
         hub.start()
-        await broker.start(hub.receive)
-        outbound = Outbound(create_sessionmaker(engine, broker=broker), raw_connections, senders={})
+        app.state.webhooks = webhooks = Webhooks()
+
+        async def listen(envelope: dict) -> None:
+            webhooks.subscriptions.heard(envelope)
+            await hub.receive(envelope)
+
+        await broker.start(listen)
+        outbound = Outbound(create_sessionmaker(engine, broker=broker, webhooks=webhooks), raw_connections,
+                            senders={})
         app.state.outbound = outbound
-        app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound, broker=broker)
-        raw_connections.info.update(outbound=outbound, broker=broker)
+        app.state.sessionmaker = create_sessionmaker(engine, outbound=outbound, broker=broker, webhooks=webhooks)
+        webhooks.sessionmaker = app.state.sessionmaker
+        webhooks.deliverer = Deliverer(app.state.sessionmaker, settings)
+        raw_connections.info.update(outbound=outbound, broker=broker, webhooks=webhooks)
         await app.state.file_storage.start()
         # Channel senders register here: {"WhatsApp": ..., "WebChat": ...}
         outbound.senders.update(await start_channels(app))
@@ -119,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             resume.cancel()
             await stop_jobs(jobs)
             await drain_background()
+            await webhooks.deliverer.close()
             await stop_channels(app)
             await broker.stop()
             await hub.stop()

@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     # Tests turn them off and call the jobs themselves, so that nothing happens behind a test's back.
     run_jobs: bool = True
 
+    # Outgoing webhooks (docs/integrations.md): a failed delivery is tried again after base × 2^(attempt-1)
+    # seconds (at most an hour), up to `webhook_max_attempts` tries; an endpoint whose last
+    # `webhook_pause_after_failures` attempts all failed is paused and the managers told.
+    webhook_retry_base_seconds: float = Field(30, ge=0.01, le=3600)
+    webhook_max_attempts: int = Field(12, ge=1, le=50)
+    webhook_pause_after_failures: int = Field(10, ge=1, le=1000)
+    webhook_timeout_seconds: float = Field(10, gt=0, le=60)
+    # How often each instance looks for deliveries that are due (new ones also start at once after their commit).
+    webhook_poll_seconds: float = Field(5, ge=0.2, le=600)
+    webhook_keep_days: int = Field(30, ge=1, le=3650)
+
     max_file_bytes: int = Field(16 * 1024 * 1024, ge=1)
     # Where message files are kept: unset, the data folder's files/; "s3://bucket/prefix", S3-compatible object
     # storage shared by instances on several machines (docs/deployment.md).

@@ -140,14 +140,25 @@ async def commit_and_publish(db: AsyncSession) -> None:
     """Commit, then publish the recorded events and start deferred work; neither happens on rollback."""
     jobs = db.info.pop("after_commit", [])
     events = db.info.pop("events", [])
+    # Outgoing webhooks (integrations/outbox.py): their deliveries join this transaction, only when some endpoint
+    # wants one of these events (known from memory: no extra statement otherwise).
+    webhooks = db.info.get("webhooks") if events else None
+    staged = webhooks is not None and await webhooks.stage(db, events)
     await db.commit()
+    if staged:
+        webhooks.nudge()
     await _publish_and_start(db.info.get("broker"), events, jobs)
 
 
 async def publish_committed(work: "rawdb.Raw") -> None:
     """commit_and_publish for work on a raw connection (rawdb.RawConnections), already committed: it ran in
     autocommit or in a transaction that has ended. Not to be called when that work failed."""
-    await _publish_and_start(work.info.get("broker"), work.info.pop("events", []), work.info.pop("after_commit", []))
+    events = work.info.pop("events", [])
+    webhooks = work.info.get("webhooks") if events else None
+    # Already committed in one statement: their webhook deliveries follow in a transaction of their own.
+    if webhooks is not None and webhooks.wants_any(events) is not False:
+        start_background(webhooks.stage_committed(events))
+    await _publish_and_start(work.info.get("broker"), events, work.info.pop("after_commit", []))
 
 
 async def _publish_and_start(broker, events: list, jobs: list[AfterCommit]) -> None:

@@ -18,6 +18,7 @@ QUEUE_POSITIONS_SECONDS = 15
 QUEUE_POSITIONS_MAX_BATCHES = 25  # the rest on the next run
 ORPHAN_FILES_SECONDS = 60 * 60
 ORPHAN_FILES_FIRST_SECONDS = 10 * 60  # not in the rush of a (rolling) restart
+WEBHOOK_SWEEP_SECONDS = 60 * 60
 
 
 async def sweep_presence(app: FastAPI) -> None:
@@ -72,6 +73,15 @@ async def sweep_orphan_files(app: FastAPI) -> None:
     await sweep.sweep_orphan_files(app.state.sessionmaker, app.state.file_storage)
 
 
+async def deliver_webhooks(app: FastAPI) -> None:
+    """Webhook deliveries that are due (retries, and any whose nudge after commit was lost), each claimed once."""
+    await app.state.webhooks.deliverer.run()
+
+
+async def sweep_webhook_deliveries(app: FastAPI) -> None:
+    await app.state.webhooks.deliverer.sweep()
+
+
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
     if not app.state.settings.run_jobs:
         return []
@@ -83,7 +93,12 @@ def start_jobs(app: FastAPI) -> list[asyncio.Task]:
             asyncio.create_task(_every(NOTIFY_WAITING_SECONDS, notify_waiting_chats, app), name="waiting"),
             asyncio.create_task(_every(QUEUE_POSITIONS_SECONDS, tell_queue_positions, app), name="positions"),
             asyncio.create_task(_every(ORPHAN_FILES_SECONDS, sweep_orphan_files, app,
-                                       first=ORPHAN_FILES_FIRST_SECONDS), name="orphan-files")]
+                                       first=ORPHAN_FILES_FIRST_SECONDS), name="orphan-files"),
+            # First pass at start-up: what was due while the service was down goes out.
+            asyncio.create_task(_every(app.state.settings.webhook_poll_seconds, deliver_webhooks, app, first=0),
+                                name="webhooks"),
+            asyncio.create_task(_every(WEBHOOK_SWEEP_SECONDS, sweep_webhook_deliveries, app,
+                                       first=ORPHAN_FILES_FIRST_SECONDS), name="webhook-sweep")]
 
 
 async def _every(seconds: float, job: Callable[[FastAPI], Awaitable[None]], app: FastAPI,

@@ -138,6 +138,8 @@ class LiveServer:
                 else:
                     for table in tables:
                         await connection.execute(text(f"DELETE FROM {table}"))
+            # The webhooks' subscriptions are cached in memory: the endpoints are gone with their table.
+            self.app.state.webhooks.subscriptions.invalidate()
         self.run(job())
 
 

@@ -2,6 +2,7 @@
 import {get, post, del, download} from "./api.js";
 import {el, clear, toast, attempt, duration, form, dialog, table, STATUSES, ROLES} from "./ui.js";
 import {BoardView} from "./board.js";
+import {WebhooksView} from "./webhooks.js";
 
 function page(main, title, ...actions) {
   const body = el("div");
@@ -482,4 +483,5 @@ export const MANAGER_VIEWS = [
   {id: "hours", label: "Working hours", create: simple(workingHours), setup: true},
   {id: "reports", label: "Reports", create: simple(reports), setup: true},
   {id: "settings", label: "Settings", create: simple(settings), setup: true},
+  {id: "webhooks", label: "Webhooks", create: (main, store) => new WebhooksView(main, store), setup: true},
 ];
