@@ -138,6 +138,22 @@ class TestBusinessScopedUsers:
         webhook(server, "bsuid_with_phone_text.json", body="Still me")
         assert count(server, Customer) == 1 and customer(server).whatsapp_user_id == BSUID
 
+    def test_erasing_the_customer_blanks_their_whatsapp_ids_and_drops_a_file_on_its_way(self, server, api, manager,
+                                                                                       graph_api, departments):
+        webhook(server, "bsuid_with_phone_text.json", body="Hi")
+        media_id = graph_api.add_media(b"\x89PNG" + secrets.token_bytes(64), "image/png")
+        graph_api.stalled.set()
+        response = post_webhook(server, payload("image.json", media_id=media_id), drain=False)
+        assert response.status_code == 200
+        erased_id = customer(server).id
+        api.ok(api.post("EraseCustomer", manager, {"CustomerID": erased_id}))
+        graph_api.stalled.clear()
+        server.run(server.app.state.whatsapp_media.drain())
+        gone = rows(server, select(Customer).where(Customer.id == erased_id))[0]
+        assert (gone.whatsapp_user_id, gone.whatsapp_username, gone.whatsapp_parent_user_id) == (None, None, None)
+        assert all(m.file_key is None and m.media_status is None
+                   for m in rows(server, select(Message).where(Message.sender_type == SENDER_CUSTOMER)))
+
     def test_a_message_with_neither_number_nor_bsuid_is_skipped(self, server, departments):
         body = payload("text.json").replace(f'"from": "{WA_ID}", '.encode(), b"")
         assert post_webhook(server, body).status_code == 200

@@ -317,7 +317,7 @@ async def erase_customer(db: AsyncSession, *, caller: Caller, customer_id: int, 
     await db.execute(
         update(Message).where(Message.chat_id.in_(their_chats))
         .values(text=case((Message.text.is_(None), None), else_=ERASED_TEXT), file_name=None, file_type=None,
-                file_size=None, file_key=None, payload=None)
+                file_size=None, file_key=None, payload=None, media_status=None)
         .execution_options(synchronize_session=False))
     await db.execute(delete(Comment).where(Comment.customer_id == customer.id))
     customer.name = None
