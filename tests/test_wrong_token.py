@@ -76,6 +76,7 @@ class World:
     customer_id: int
     file_message_id: int
     whatsapp_chat_id: int
+    spares: dict  # a second of each thing deleted, for the POST form of the delete calls (compat.delete_route)
 
 
 def make_world(server, api, manager) -> World:
@@ -112,11 +113,27 @@ def make_world(server, api, manager) -> World:
     ok(api.post("SyncTemplates", manager))  # Meta's templates (the Graph API stand-in's), for SendTemplate
     whatsapp_chat_id = queued_chat(server, department_id, phone="27820000001").chat_id
     ok(api.post("GrabChat", manager, {"ChatID": whatsapp_chat_id}))
+    spare_group = ok(api.post("CreateTagGroup", manager, {"Name": "Spare group"}))["TagGroupID"]
+    spare_recipient = ok(api.post("CreateRecipient", manager, {"Name": "Deputy", "EmailAddress": "dep@example.com"}))
+    spares = {
+        "CannedResponseID": ok(api.post("CreateCannedResponse", manager, {"Name": "Bye", "Text": "Bye!"}))[
+            "CannedResponseID"],
+        "RecipientID": spare_recipient["RecipientID"],
+        "ScheduleID": ok(api.post("CreateScheduledReport", manager, {
+            "RecipientID": spare_recipient["RecipientID"], "ReportID": "ChatSummary", "FileFormat": "XLSX",
+            "Period": "Month", "DeliveryMethod": "Email", "ScheduledDays": [2], "ScheduledTime": "09:00"}))[
+            "ScheduleID"],
+        "TagID": ok(api.post("CreateTag", manager, {"TagGroupID": spare_group, "Name": "Spare 2"}))["TagID"],
+        "TagGroupID": spare_group,
+        "DepartmentID": other_id,
+    }
+    ok(api.post("UpdateWorkingHours", manager, {"DepartmentID": other_id, "Days": [
+        {"Day": 2, "Intervals": [{"Start": "09:00", "End": "12:00"}]}]}))
     return World(manager=manager, visitor=visitor, department_id=department_id, other_department_id=other_id,
                  agent_id=agent_id, tag_group_id=group_id, tag_id=tag_id, spare_tag_id=spare_tag_id,
                  canned_id=canned_id, recipient_id=recipient["RecipientID"], schedule_id=schedule["ScheduleID"],
                  grab_chat_id=chats[waiting_customer], chat_id=chats[customer_id], customer_id=customer_id,
-                 file_message_id=sent["MessageID"], whatsapp_chat_id=whatsapp_chat_id)
+                 file_message_id=sent["MessageID"], whatsapp_chat_id=whatsapp_chat_id, spares=spares)
 
 
 def examples(w: World) -> list[Call]:
@@ -136,6 +153,7 @@ def examples(w: World) -> list[Call]:
         Call("POST", "/api/SendTemplate", json={"ChatID": w.whatsapp_chat_id, "TemplateName": "hello_world",
                                                 "Language": "en_US"}),
         Call("GET", "/api/ExportChat", {"ChatID": w.chat_id}),
+        Call("POST", "/api/ExportChat", {"ChatID": w.chat_id}),
         Call("GET", "/api/GetFile", {"MessageID": w.file_message_id}),
         Call("POST", "/api/AddTag", json={"TagID": w.tag_id, "ChatID": w.chat_id}),
         Call("POST", "/api/RemoveTag", json={"TagID": w.tag_id, "ChatID": w.chat_id}),
@@ -187,6 +205,9 @@ def examples(w: World) -> list[Call]:
         Call("DELETE", "/api/DeleteCannedResponse", {"CannedResponseID": w.canned_id}),
         Call("DELETE", "/api/DeleteTag", {"TagID": w.spare_tag_id}),
         Call("DELETE", "/api/DeleteTagGroup", {"TagGroupID": w.tag_group_id}),
+        *(Call("POST", f"/api/Delete{name}", {key: w.spares[key]}) for name, key in (
+            ("WorkingHours", "DepartmentID"), ("ScheduledReport", "ScheduleID"), ("Recipient", "RecipientID"),
+            ("CannedResponse", "CannedResponseID"), ("Tag", "TagID"), ("TagGroup", "TagGroupID"))),
         Call("POST", "/api/EraseCustomer", json={"CustomerID": w.customer_id}),
         Call("GET", "/api/AgentLogoff"),
     ]
@@ -226,8 +247,11 @@ def routed_as(call: Call) -> tuple[str, str]:
     return call.method, path
 
 
+_SPARE_KEYS = ("CannedResponseID", "RecipientID", "ScheduleID", "TagID", "TagGroupID", "DepartmentID")
+
+
 def test_every_route_is_public_or_has_a_well_formed_example(server):
-    dummy = World(*(["x"] * 2), *([1] * 14))
+    dummy = World(*(["x"] * 2), *([1] * 14), spares=dict.fromkeys(_SPARE_KEYS, 1))
     covered = {routed_as(call) for call in examples(dummy)}
     assert set(PUBLIC) & covered == set()
     assert sorted(routes(server.app) - covered - set(PUBLIC)) == [], "add an example to examples() or to PUBLIC"
