@@ -76,7 +76,8 @@ class World:
     customer_id: int
     file_message_id: int
     whatsapp_chat_id: int
-    spares: dict  # a second of each thing deleted, for the POST form of the delete calls (compat.delete_route)
+    spares: dict  # a second of each thing deleted, for the POST form of the delete calls (compat.delete_route); the
+    # outgoing webhook and one of its deliveries
 
 
 def make_world(server, api, manager) -> World:
@@ -127,6 +128,11 @@ def make_world(server, api, manager) -> World:
         "TagGroupID": spare_group,
         "DepartmentID": other_id,
     }
+    # An outgoing webhook for an event nothing here sends, pointed at this server (it refuses the POST: a delivery
+    # that failed, which RedeliverWebhook may send again).
+    webhook = ok(api.post("CreateWebhook", manager, {"URL": f"{server.base_url}/healthz", "Events": ["SlaBreached"]}))
+    spares["WebhookID"] = webhook["WebhookID"]
+    spares["DeliveryID"] = ok(api.post("TestWebhook", manager, {"WebhookID": webhook["WebhookID"]}))["DeliveryID"]
     ok(api.post("UpdateWorkingHours", manager, {"DepartmentID": other_id, "Days": [
         {"Day": 2, "Intervals": [{"Start": "09:00", "End": "12:00"}]}]}))
     return World(manager=manager, visitor=visitor, department_id=department_id, other_department_id=other_id,
@@ -195,10 +201,18 @@ def examples(w: World) -> list[Call]:
             "RecipientID": w.recipient_id, "ReportID": "ChatSummary", "FileFormat": "PDF", "Period": "Week",
             "DeliveryMethod": "Email", "ScheduledDays": [5], "ScheduledTime": "17:30"}),
         Call("POST", "/api/SendScheduledReportNow", json={"ScheduleID": w.schedule_id}),
+        Call("GET", "/api/GetWebhooks"),
+        Call("POST", "/api/CreateWebhook", json={"URL": "https://example.com/agentchat", "Events": ["ChatClosed"]}),
+        Call("POST", "/api/UpdateWebhook", json={"WebhookID": w.spares["WebhookID"], "Description": "Ops"}),
+        Call("POST", "/api/RotateWebhookSecret", json={"WebhookID": w.spares["WebhookID"]}),
+        Call("GET", "/api/GetWebhookDeliveries", {"WebhookID": w.spares["WebhookID"]}),
+        Call("POST", "/api/TestWebhook", json={"WebhookID": w.spares["WebhookID"]}),
+        Call("POST", "/api/RedeliverWebhook", json={"DeliveryID": w.spares["DeliveryID"]}),
         Call("GET", "/webchat/messages", who="visitor"),
         Call("POST", "/webchat/messages", json={"Text": "Thanks"}, who="visitor"),
         Call("GET", f"/webchat/files/{w.file_message_id}", who="visitor"),
         Call("POST", "/webhooks/whatsapp", json={"object": "whatsapp_business_account", "entry": []}, who="meta"),
+        Call("DELETE", "/api/DeleteWebhook", {"WebhookID": w.spares["WebhookID"]}),
         Call("DELETE", "/api/DeleteWorkingHours", {"DepartmentID": w.department_id}),
         Call("DELETE", "/api/DeleteScheduledReport", {"ScheduleID": w.schedule_id}),
         Call("DELETE", "/api/DeleteRecipient", {"RecipientID": w.recipient_id}),
@@ -247,7 +261,8 @@ def routed_as(call: Call) -> tuple[str, str]:
     return call.method, path
 
 
-_SPARE_KEYS = ("CannedResponseID", "RecipientID", "ScheduleID", "TagID", "TagGroupID", "DepartmentID")
+_SPARE_KEYS = ("CannedResponseID", "RecipientID", "ScheduleID", "TagID", "TagGroupID", "DepartmentID", "WebhookID",
+               "DeliveryID")
 
 
 def test_every_route_is_public_or_has_a_well_formed_example(server):
