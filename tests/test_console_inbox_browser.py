@@ -689,3 +689,60 @@ def test_layout_days_folded_updates_and_saves(console, api, server):
     visitor.reload()
     expect(visitor.get_by_label("Your name")).to_be_visible()
     assert not [url for url in requests if url.endswith("/favicon.ico")]
+
+
+def test_the_web_chat_looks_like_a_chat_widget(console, api, manager, server):
+    from playwright.sync_api import expect
+
+    api.ok(api.post("CreateDepartment", manager, {"Name": "Sales", "IncludeInWelcomeMenu": True,
+                                                  "WelcomeMenuName": "Buy something", "MenuOption": 1}))
+    sales = next(d["DepartmentID"] for d in api.ok(api.get("GetDepartments", manager))["Items"])
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    api.ok(api.post("UpdateSettings", manager, {"Settings": [
+        {"CompanyName": "Acme Bikes"}, {"WebChatColour": "#8a1538"},
+        {"WelcomeMessageNewCustomer": "Hi! We keep this conversation to help you. How can we help?"}]}))
+
+    # A company's own page with the one script tag: a launcher opens the chat in a panel.
+    site = console("/healthz", **LAPTOP)
+    site.evaluate("""(src) => { const tag = document.createElement('script'); tag.src = src;
+                                tag.dataset.colour = '#8a1538'; tag.dataset.label = 'Chat with Acme';
+                                document.body.append(tag); }""", "/webchat/widget.js")
+    launcher = site.get_by_role("button", name="Chat with Acme")
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    panel = site.frame_locator("#agentchat-panel iframe")
+    expect(panel.get_by_role("heading", name="Chat with Acme Bikes")).to_be_visible()
+    shot(site, "webchat-launcher-1440")
+
+    visitor = console("/chat", **PHONE)
+    # Company name, colour and greeting before anyone writes.
+    expect(visitor.get_by_role("heading", name="Chat with Acme Bikes")).to_be_visible()
+    expect(visitor).to_have_title("Chat with Acme Bikes")
+    expect(visitor.locator("#greeting")).to_have_text("Hi! We keep this conversation to help you. How can we help?")
+    assert visitor.locator("header").evaluate("(n) => getComputedStyle(n).backgroundColor") == "rgb(138, 21, 56)"
+    shot(visitor, "webchat-start-390")
+    start_web_chat(visitor, "Cora Customer", "Hello")
+    conversation = visitor.get_by_role("list", name="Conversation")
+    # The menu once: as buttons, not also as numbered lines.
+    expect(visitor.get_by_role("button", name="1. Buy something")).to_be_visible()
+    assert "1. Buy something" not in conversation.locator("li.Bot").first.evaluate(
+        "(n) => [...n.childNodes].filter((c) => c.nodeType === 3).map((c) => c.textContent).join('')")
+    visitor.get_by_role("button", name="1. Buy something").click()
+
+    agent = console("/", **LAPTOP)
+    log_on(agent, "sam@example.com")
+    agent.get_by_role("button", name="Grab chat with Cora Customer").click()
+    agent.get_by_label("Message", exact=True).fill("Hi Cora, Sam here.")
+    agent.get_by_label("Message", exact=True).press("Enter")
+    # "Sam Agent joined the chat", then his words.
+    expect(conversation.locator("li.joined")).to_have_text("Sam Agent joined the chat")
+    expect(conversation).to_contain_text("Hi Cora, Sam here.")
+    # Emoji from a picker.
+    visitor.get_by_role("button", name="Emoji").click()
+    visitor.get_by_role("button", name="Insert \U0001F44D").click()
+    expect(visitor.get_by_label("Your message")).to_have_value("\U0001F44D")
+    visitor.get_by_role("button", name="Send").click()
+    expect(agent.get_by_role("list", name="Messages")).to_contain_text("\U0001F44D")
+    shot(visitor, "webchat-390")
+    visitor.set_viewport_size(LAPTOP)
+    shot(visitor, "webchat-1440")

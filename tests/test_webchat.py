@@ -156,6 +156,29 @@ def visitor(server) -> Visitor:
 
 # ---- visitors -----------------------------------------------------------------------------------------------
 
+class TestConfig:
+    def test_the_page_learns_the_company_its_colour_and_greeting_without_a_session(self, server, api, manager):
+        config = httpx.get(f"{server.base_url}/webchat/config")
+        assert config.status_code == 200, config.text
+        assert config.json() == {"CompanyName": "AgentChat", "Colour": "#0b5cad",
+                                 "Greeting": config.json()["Greeting"]}
+        assert config.json()["Greeting"].startswith("Welcome!")
+        api.ok(api.post("UpdateSettings", manager, {"Settings": [
+            {"CompanyName": "Acme Bikes"}, {"WebChatColour": "#8A1538"},
+            {"WelcomeMessageNewCustomer": "Hi! Ask us about bikes."}]}))
+        assert httpx.get(f"{server.base_url}/webchat/config").json() == {
+            "CompanyName": "Acme Bikes", "Colour": "#8a1538", "Greeting": "Hi! Ask us about bikes."}
+        for bad in ("red", "#12345", "#1234567", "#ggg000", 12):
+            assert_error(api.post("UpdateSettings", manager, {"Settings": [{"WebChatColour": bad}]}),
+                         422, "invalid_setting", "WebChatColour")
+
+    def test_the_launcher_script_is_served(self, server):
+        script = httpx.get(f"{server.base_url}/webchat/widget.js")
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert "/chat" in script.text and "aria-expanded" in script.text
+
+
 class TestCreateVisitor:
     def test_gives_a_token_stored_only_hashed(self, server):
         response = httpx.post(f"{server.base_url}/webchat/visitors",

@@ -1,5 +1,6 @@
 """Company settings: a fixed catalogue of keys with types and defaults, stored as key/value rows."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,6 +58,12 @@ def _time_zone(value: Any) -> str:
     return value
 
 
+def _colour(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError("must be a colour written #rrggbb, such as #0b5cad")
+    return value.lower()
+
+
 # key -> (default, validator); the order here is the order GetSettings answers in.
 CATALOGUE: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "CompanyName": ("AgentChat", _non_empty_text(100)),
@@ -80,6 +87,8 @@ CATALOGUE: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "ChatClosedMessage": ("This chat has been closed. Thank you for contacting us.", _non_empty_text(4096)),
     "SendChatClosedMessage": (True, _bool),
     "UnassignedChatsWaitingMinutes": (5, _minutes),
+    # The web chat's accent colour (its header, buttons and launcher); white text must read on it.
+    "WebChatColour": ("#0b5cad", _colour),
 }
 
 

@@ -26,8 +26,10 @@ from agentchat.channels.webchat.schemas import (
     VisitorMessageList,
     VisitorMessageOut,
     VisitorOut,
+    WebChatConfigOut,
 )
 from agentchat.channels.webchat.sender import message_event
+from agentchat.company import service as company
 from agentchat.config import Settings
 from agentchat.contract import (
     MAX_ID,
@@ -102,6 +104,23 @@ def chat_page_headers(settings: Settings) -> dict[str, str]:
 @router.get("/chat", include_in_schema=False)
 async def chat_page(request: Request) -> FileResponse:
     return FileResponse(PAGE, media_type="text/html", headers=request.app.state.chat_page_headers)
+
+
+WIDGET = Path(__file__).resolve().parents[2] / "static" / "webchat-widget.js"
+
+
+@router.get("/webchat/widget.js", include_in_schema=False)
+async def widget_script() -> FileResponse:
+    """The launcher a company puts on its own site with one script tag (docs/webchat.md)."""
+    return FileResponse(WIDGET, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/webchat/config")
+async def webchat_config(db: DbSession) -> WebChatConfigOut:
+    """Public: the company's name, the web chat's colour and the greeting, for the page before a visitor starts."""
+    settings = await company.get_settings(db)
+    return WebChatConfigOut(company_name=settings["CompanyName"], colour=settings["WebChatColour"],
+                            greeting=settings["WelcomeMessageNewCustomer"])
 
 
 # ---- the visitor API ------------------------------------------------------------------------------------------

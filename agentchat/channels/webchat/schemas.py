@@ -15,6 +15,13 @@ MAX_TEXT = 4096
 MenuChoice = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+class WebChatConfigOut(Schema):
+    """What the page shows before anyone writes: whose chat it is, in their colour, and the bot's greeting."""
+    company_name: str
+    colour: str
+    greeting: str
+
+
 class CreateVisitorIn(Schema):
     name: Name | None = None
     email_address: EmailAddress | None = None

@@ -439,6 +439,7 @@ const SETTING_LABELS = {
   OutOfHoursMessage: "Out-of-hours message", QueueOutOfHours: "Queue chats that arrive out of hours", QueuedMessage: "Queued message ({Position} is the place in the queue)",
   InvalidOptionMessage: "Invalid menu option message", ChatClosedMessage: "Chat closed message",
   SendChatClosedMessage: "Send the chat closed message", UnassignedChatsWaitingMinutes: "Alert when a chat waits (minutes)",
+  WebChatColour: "Web chat colour (#rrggbb)",
 };
 
 function settings(main, store) {
@@ -451,6 +452,7 @@ function settings(main, store) {
       const type = typeof value === "boolean" ? "checkbox" : typeof value === "number" ? "number"
         : String(value || "").length > 60 || /Message/.test(key) ? "textarea" : "text";
       if (key === "TimeZone") return {name: key, label: "Time zone", type: "select", value, options: timeZones(value)};
+      if (key === "WebChatColour") return {name: key, label: SETTING_LABELS[key], type: "color", value};
       return {name: key, label: SETTING_LABELS[key] || key, type, value, maxlength: 4096, min: type === "number" ? 0 : undefined};
     });
     clear(body, el("div", {class: "panel"}, form(specs, {submit: "Save settings", onSubmit: async (v) => {
