@@ -13,6 +13,7 @@ from sqlalchemy import text
 from agentchat import __version__, logredact, webheaders
 from agentchat.agents.routes import router as agents_router
 from agentchat.apidocs import fastapi_docs_off, install_api_docs
+from agentchat.audit.routes import router as audit_router
 from agentchat.auth.routes import router as auth_router
 from agentchat.bodylimit import BodyLimits
 from agentchat.canned.routes import router as canned_router
@@ -60,7 +61,7 @@ API_DEPENDENCIES = [check_version]
 # The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
 API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
                canned_router, hours_router, customers_router, files_router, reports_router, templates_router,
-               integrations_router]
+               integrations_router, audit_router]
 
 # The hottest calls, served by lean routes in front of FastAPI's routing (leanroute.py).
 LEAN_ENDPOINTS = (*CHAT_LEAN_ENDPOINTS, *CUSTOMER_LEAN_ENDPOINTS)

@@ -136,8 +136,17 @@ def after_commit(db: AsyncSession, job: AfterCommit) -> None:
     db.info.setdefault("after_commit", []).append(job)
 
 
+def before_commit(db: AsyncSession, job: AfterCommit) -> None:
+    """Run `job` in commit_and_publish just before the commit, once (e.g. to announce rows with their new IDs)."""
+    jobs = db.info.setdefault("before_commit", [])
+    if job not in jobs:
+        jobs.append(job)
+
+
 async def commit_and_publish(db: AsyncSession) -> None:
     """Commit, then publish the recorded events and start deferred work; neither happens on rollback."""
+    for job in db.info.pop("before_commit", []):
+        await job()
     jobs = db.info.pop("after_commit", [])
     events = db.info.pop("events", [])
     # Outgoing webhooks (integrations/outbox.py): their deliveries join this transaction, only when some endpoint

@@ -19,6 +19,7 @@ QUEUE_POSITIONS_MAX_BATCHES = 25  # the rest on the next run
 ORPHAN_FILES_SECONDS = 60 * 60
 ORPHAN_FILES_FIRST_SECONDS = 10 * 60  # not in the rush of a (rolling) restart
 WEBHOOK_SWEEP_SECONDS = 60 * 60
+AUDIT_PURGE_SECONDS = 60 * 60
 
 
 async def sweep_presence(app: FastAPI) -> None:
@@ -82,6 +83,17 @@ async def sweep_webhook_deliveries(app: FastAPI) -> None:
     await app.state.webhooks.deliverer.sweep()
 
 
+async def purge_audit_log(app: FastAPI) -> None:
+    """Audit entries older than the company's AuditLogRetentionDays."""
+    from agentchat.audit import service as audit
+    from agentchat.company import service as company
+
+    async with app.state.sessionmaker() as db:
+        days = await company.get_setting(db, "AuditLogRetentionDays")
+        await audit.purge_expired(db, retention_days=days)
+        await commit_and_publish(db)
+
+
 def start_jobs(app: FastAPI) -> list[asyncio.Task]:
     if not app.state.settings.run_jobs:
         return []
@@ -98,7 +110,9 @@ def start_jobs(app: FastAPI) -> list[asyncio.Task]:
             asyncio.create_task(_every(app.state.settings.webhook_poll_seconds, deliver_webhooks, app, first=0),
                                 name="webhooks"),
             asyncio.create_task(_every(WEBHOOK_SWEEP_SECONDS, sweep_webhook_deliveries, app,
-                                       first=ORPHAN_FILES_FIRST_SECONDS), name="webhook-sweep")]
+                                       first=ORPHAN_FILES_FIRST_SECONDS), name="webhook-sweep"),
+            asyncio.create_task(_every(AUDIT_PURGE_SECONDS, purge_audit_log, app,
+                                       first=ORPHAN_FILES_FIRST_SECONDS), name="audit-purge")]
 
 
 async def _every(seconds: float, job: Callable[[FastAPI], Awaitable[None]], app: FastAPI,

@@ -2,6 +2,7 @@
 
 from agentchat.agents.models import Agent, AgentDepartment
 from agentchat.agents.status_history import AgentStatusEvent
+from agentchat.audit.models import AuditEntry
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
 from agentchat.canned.models import CannedResponse
 from agentchat.chats.models import Chat, ChatEvent, ChatTag, Message
@@ -19,5 +20,5 @@ __all__ = [
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
     "TagEvent", "CannedResponse", "WorkingHours", "Recipient", "ReportSchedule", "ReportRun",
-    "Template", "WebhookEndpoint", "WebhookDelivery",
+    "Template", "WebhookEndpoint", "WebhookDelivery", "AuditEntry",
 ]

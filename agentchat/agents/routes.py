@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from agentchat.agents import service as agents
 from agentchat.agents.schemas import AgentOut, CreateAgentIn, UpdateAgentIn
+from agentchat.audit import service as audit
 from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import MAX_ID, Page, Paging, paging
 from agentchat.db import DbSession, commit_and_publish
@@ -13,8 +14,9 @@ router = APIRouter(tags=["Agents"], route_class=IDsInQueryOrBody)
 
 
 @router.post("/api/CreateAgent")
-async def create_agent(body: CreateAgentIn, _caller: ManagerOnly, request: Request, db: DbSession) -> AgentOut:
+async def create_agent(body: CreateAgentIn, caller: ManagerOnly, request: Request, db: DbSession) -> AgentOut:
     agent = await agents.create_agent(db, request.app.state.settings, body)
+    audit.manager_action(db, caller, "AgentCreated", "Agent", agent.id, body=body)
     await commit_and_publish(db)
     return AgentOut.model_validate(agent)
 

@@ -11,6 +11,7 @@ from agentchat import routing
 from agentchat.agents import events as agent_events
 from agentchat.agents.models import ROLE_MANAGER, STATUS_OFFLINE, STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.agents.schemas import CreateAgentIn, UpdateAgentIn
+from agentchat.audit import service as audit
 from agentchat.auth import service as auth
 from agentchat.config import Settings
 from agentchat.contract import Conflict, Forbidden, NotFound, Paging
@@ -60,6 +61,7 @@ async def update_agent(db: AsyncSession, settings: Settings, *, caller: Caller, 
             raise Forbidden(f"Only a Manager may change {field}.", code="manager_only", field=field)
     agent = await get_agent(db, data.agent_id)
     status_before = agent.status_id
+    before = _audited(agent)
     for key in ("name", "role_id", "status_id", "enabled", "max_concurrent_chats"):
         if changes.get(key) is None:
             changes.pop(key, None)
@@ -92,10 +94,31 @@ async def update_agent(db: AsyncSession, settings: Settings, *, caller: Caller, 
     if agent.status_id != status_before:
         agent_events.agent_status_changed(db, agent_id=agent.id, status_id=agent.status_id)
     agent_events.agent_updated(db, agent)
+    _audit_update(db, caller, agent, before)
     if routing_changed and agent.status_id == STATUS_ONLINE and agent.enabled:
         # Online again, more places or new departments: queued chats may now go to this agent.
         routing.route_after_commit(db, agent_ids=(agent.id,))
     return agent
+
+
+# What the audit log tells of a manager's change to an agent, before and after (a status change alone is no
+# manager action worth an entry: agents change their own all day).
+_AUDITED = {"Name": "name", "EmailAddress": "email_address", "MobileNumber": "mobile_number", "RoleID": "role_id",
+            "Enabled": "enabled", "MaxConcurrentChats": "max_concurrent_chats", "Notifications": "notifications"}
+
+
+def _audited(agent: Agent) -> dict:
+    values = {wire: getattr(agent, name) for wire, name in _AUDITED.items()}
+    values["DepartmentIDs"] = sorted(link.department_id for link in agent.departments)
+    return values
+
+
+def _audit_update(db: AsyncSession, caller: Caller, agent: Agent, before: dict) -> None:
+    after = _audited(agent)
+    changes = {key: {"From": before[key], "To": after[key]} for key in after if after[key] != before[key]}
+    if caller.is_manager and changes:
+        audit.record(db, "AgentUpdated", actor_agent_id=caller.agent_id, target_type="Agent", target_id=agent.id,
+                     details={"Changes": changes})
 
 
 async def _codes_follow_the_address(db: AsyncSession, settings: Settings, agent: Agent) -> None:
@@ -173,4 +196,6 @@ async def create_or_reset_manager(db: AsyncSession, hasher: PasswordHasher, *, n
     await db.flush()
     if agent.id is not None:
         await auth.revoke_sessions(db, agent_id=agent.id)
+    audit.record(db, "ManagerSetFromCommandLine", actor_agent_id=None, target_type="Agent", target_id=agent.id,
+                 details={"EmailAddress": email})
     return agent

@@ -44,6 +44,8 @@ async def agent_logon(body: LogonIn, request: Request, db: DbSession) -> LogonOu
         await db.commit()
         raise
     if not password_ok:
+        auth.logon_failed(db, attempt=attempt, email=body.email_address, client_ip=ip)
+        await commit_and_publish(db)
         raise Unauthorized("The e-mail address or password is wrong.", code="invalid_credentials")
     result = await auth.logon(db, state.settings, state.password_hasher, state.hash_slots, attempt=attempt,
                               password=body.password, client_ip=ip)
@@ -58,7 +60,7 @@ async def set_password(body: SetPasswordIn, request: Request, db: DbSession) -> 
     live = await auth.reset_code_is_live(db, code=body.reset_code)
     await db.rollback()  # no transaction stays open during the hash (SQLite has one connection for everything)
     if not live or not await auth.set_password(
-            db, code=body.reset_code,
+            db, code=body.reset_code, client_ip=client_ip(request),
             password_hash=await hash_password(state.password_hasher, body.password, slots=state.hash_slots)):
         raise Unauthorized("The reset code is unknown, used or expired; ask for a new one.",
                            code="reset_code_invalid", field="ResetCode")
@@ -81,14 +83,14 @@ async def request_password_reset(
         return Requested()
     # Answered before the address is even looked up, so the time taken says nothing about who is registered;
     # the lookup, the code and the mail follow in the background (finished at shutdown too).
-    start_background(_request_password_reset(state.sessionmaker, state.settings, email))
+    start_background(_request_password_reset(state.sessionmaker, state.settings, email, client_ip(request)))
     return Requested()
 
 
 async def _request_password_reset(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                                  email: str) -> None:
+                                  email: str, ip: str) -> None:
     async with sessionmaker() as db:
-        await auth.request_password_reset(db, settings, email=email)
+        await auth.request_password_reset(db, settings, email=email, client_ip=ip)
         await commit_and_publish(db)
 
 

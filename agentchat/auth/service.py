@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentchat import clock, routing
 from agentchat.agents import events as agent_events
 from agentchat.agents.models import STATUS_OFFLINE, STATUS_ONLINE, Agent
+from agentchat.audit import service as audit
 from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
 from agentchat.config import Settings
 from agentchat.contract import TooManyAttempts
@@ -73,6 +74,14 @@ async def reserve_logon_attempt(db: AsyncSession, settings: Settings, *, email: 
     return LogonAttempt(id=attempt.id, agent=agent)
 
 
+def logon_failed(db: AsyncSession, *, attempt: LogonAttempt, email: str, client_ip: str) -> None:
+    """The audit log's entry for a wrong password (or a disabled or unknown agent): the address tried, never the
+    password."""
+    audit.record(db, "AgentLogonFailed", actor_agent_id=attempt.agent.id if attempt.agent else None,
+                 target_type="Agent" if attempt.agent else None, target_id=attempt.agent.id if attempt.agent else None,
+                 client_ip=client_ip, details={"EmailAddress": email})
+
+
 async def cancel_logon_attempt(db: AsyncSession, *, attempt_id: int) -> None:
     """An attempt whose password was never checked (the service was busy) is no failure."""
     await db.execute(delete(LogonFailure).where(LogonFailure.id == attempt_id))
@@ -103,12 +112,16 @@ async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, sl
         agent.status_id = STATUS_ONLINE
         agent_events.agent_status_changed(db, agent_id=agent.id, status_id=STATUS_ONLINE)
         routing.route_after_commit(db, agent_ids=(agent.id,))
+    # Flushed with the session's row, in the same transaction: a logon costs one INSERT more, no read.
+    audit.record(db, "AgentLoggedOn", actor_agent_id=agent.id, target_type="Agent", target_id=agent.id,
+                 client_ip=client_ip, actor_name=agent.name)
     await db.flush()
     return Logon(token=token, session=session, agent=agent)
 
 
 async def logoff(db: AsyncSession, *, session_id: int, agent_id: int) -> None:
     await db.execute(update(AgentSession).where(AgentSession.id == session_id).values(revoked_at=clock.now()))
+    audit.record(db, "AgentLoggedOff", actor_agent_id=agent_id, target_type="Agent", target_id=agent_id)
     agent_events.sessions_ended(db, agent_id=agent_id, session_ids=[session_id])
     await set_offline(db, agent_id=agent_id)
 
@@ -215,7 +228,8 @@ def _invitation_mail(settings: Settings, agent: Agent, code: str, lifetime: time
     )
 
 
-async def request_password_reset(db: AsyncSession, settings: Settings, *, email: str) -> None:
+async def request_password_reset(db: AsyncSession, settings: Settings, *, email: str,
+                                 client_ip: str | None = None) -> None:
     """E-mail a reset link if the address belongs to an enabled agent. Silent either way."""
     # The agent's row locked (PostgreSQL) so that concurrent requests count each other's codes.
     agent = (await db.execute(select(Agent).where(Agent.email_address == email).with_for_update())
@@ -228,6 +242,8 @@ async def request_password_reset(db: AsyncSession, settings: Settings, *, email:
     if recent >= RESET_MAILS_PER_HOUR:
         return
     await issue_reset_code(db, settings, agent=agent, lifetime=timedelta(minutes=settings.reset_code_minutes))
+    audit.record(db, "PasswordResetRequested", actor_agent_id=agent.id, target_type="Agent", target_id=agent.id,
+                 client_ip=client_ip)
 
 
 async def reset_code_is_live(db: AsyncSession, *, code: str) -> bool:
@@ -238,7 +254,7 @@ async def reset_code_is_live(db: AsyncSession, *, code: str) -> bool:
         PasswordResetCode.expires_at > clock.now()))).first() is not None
 
 
-async def set_password(db: AsyncSession, *, code: str, password_hash: str) -> bool:
+async def set_password(db: AsyncSession, *, code: str, password_hash: str, client_ip: str | None = None) -> bool:
     """Consume a reset code and set the password (hashed by the caller, outside any transaction); False if the
     code is unknown, used or expired."""
     now = clock.now()
@@ -258,4 +274,6 @@ async def set_password(db: AsyncSession, *, code: str, password_hash: str) -> bo
     # Other outstanding codes die with this one: the password has just been chosen.
     await revoke_reset_codes(db, agent_id=agent_id)
     await revoke_sessions(db, agent_id=agent_id)
+    audit.record(db, "PasswordSet", actor_agent_id=agent_id, target_type="Agent", target_id=agent_id,
+                 client_ip=client_ip)
     return True

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from agentchat.audit import service as audit
 from agentchat.canned import service as canned
 from agentchat.canned.schemas import (
     CannedResponseList,
@@ -22,26 +23,29 @@ CannedResponseIDQuery = Annotated[int, Query(alias="CannedResponseID", ge=1, le=
 
 
 @router.post("/api/CreateCannedResponse")
-async def create_canned_response(body: CreateCannedResponseIn, _caller: ManagerOnly,
+async def create_canned_response(body: CreateCannedResponseIn, caller: ManagerOnly,
                                  db: DbSession) -> CannedResponseOut:
     response = await canned.create_canned_response(db, name=body.name, text=body.text, short_code=body.short_code)
+    audit.manager_action(db, caller, "CannedResponseCreated", "CannedResponse", response.id, body=body)
     await commit_and_publish(db)
     return CannedResponseOut.model_validate(response)
 
 
 @router.post("/api/UpdateCannedResponse")
-async def update_canned_response(body: UpdateCannedResponseIn, _caller: ManagerOnly,
+async def update_canned_response(body: UpdateCannedResponseIn, caller: ManagerOnly,
                                  db: DbSession) -> CannedResponseOut:
     changes = body.model_dump(exclude_unset=True, include={"name", "text", "short_code"})
     response = await canned.update_canned_response(db, canned_response_id=body.canned_response_id, **changes)
+    audit.manager_action(db, caller, "CannedResponseUpdated", "CannedResponse", response.id, body=body)
     await commit_and_publish(db)
     return CannedResponseOut.model_validate(response)
 
 
 @delete_route(router, "/api/DeleteCannedResponse")
-async def delete_canned_response(canned_response_id: CannedResponseIDQuery, _caller: ManagerOnly,
+async def delete_canned_response(canned_response_id: CannedResponseIDQuery, caller: ManagerOnly,
                                  db: DbSession) -> Deleted:
     await canned.delete_canned_response(db, canned_response_id=canned_response_id)
+    audit.manager_action(db, caller, "CannedResponseDeleted", "CannedResponse", canned_response_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, CannedResponseID=canned_response_id)
 

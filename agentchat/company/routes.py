@@ -3,6 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
+from agentchat.audit import service as audit
 from agentchat.company import service as company
 from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import Schema
@@ -21,8 +22,9 @@ def as_contract_list(values: dict[str, Any]) -> SettingsBody:
 
 
 @router.post("/api/UpdateSettings")
-async def update_settings(body: SettingsBody, _caller: ManagerOnly, db: DbSession) -> SettingsBody:
+async def update_settings(body: SettingsBody, caller: ManagerOnly, db: DbSession) -> SettingsBody:
     values = await company.update_settings(db, body.settings)
+    audit.manager_action(db, caller, "SettingsUpdated", "Settings", body=body)
     await commit_and_publish(db)
     return as_contract_list(values)
 

@@ -48,6 +48,12 @@ def _minutes(value: Any) -> int:
     return value
 
 
+def _retention_days(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        raise ValueError("must be a whole number of days from 1 to 3650")
+    return value
+
+
 def _time_zone(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > 64:
         raise ValueError("must be an IANA time zone name such as Africa/Johannesburg")
@@ -89,6 +95,8 @@ CATALOGUE: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "UnassignedChatsWaitingMinutes": (5, _minutes),
     # The web chat's accent colour (its header, buttons and launcher); white text must read on it.
     "WebChatColour": ("#0b5cad", _colour),
+    # How long the audit log keeps an entry (docs/audit.md); older ones are purged by a job.
+    "AuditLogRetentionDays": (365, _retention_days),
 }
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentchat.audit import service as audit
 from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import Invalid, Page, Paging, paging
 from agentchat.customers import fastpath
@@ -61,6 +62,7 @@ async def search_customer(
 async def erase_customer(body: EraseCustomerIn, caller: ManagerOnly, request: Request, db: DbSession) -> Erased:
     await customers.erase_customer(db, caller=caller, customer_id=body.customer_id,
                                    storage=request.app.state.file_storage)
+    audit.manager_action(db, caller, "CustomerErased", "Customer", body.customer_id)
     await commit_and_publish(db)
     return Erased(customer_id=body.customer_id)
 

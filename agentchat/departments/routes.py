@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from agentchat.audit import service as audit
 from agentchat.compat import IDsInQueryOrBody
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.departments import service as departments
@@ -15,15 +16,17 @@ router = APIRouter(tags=["Departments"], route_class=IDsInQueryOrBody)
 
 
 @router.post("/api/CreateDepartment")
-async def create_department(body: CreateDepartmentIn, _caller: ManagerOnly, db: DbSession) -> DepartmentOut:
+async def create_department(body: CreateDepartmentIn, caller: ManagerOnly, db: DbSession) -> DepartmentOut:
     department = await departments.create_department(db, body)
+    audit.manager_action(db, caller, "DepartmentCreated", "Department", department.id, body=body)
     await commit_and_publish(db)
     return DepartmentOut.model_validate(department)
 
 
 @router.post("/api/UpdateDepartment")
-async def update_department(body: UpdateDepartmentIn, _caller: ManagerOnly, db: DbSession) -> DepartmentOut:
+async def update_department(body: UpdateDepartmentIn, caller: ManagerOnly, db: DbSession) -> DepartmentOut:
     department = await departments.update_department(db, body)
+    audit.manager_action(db, caller, "DepartmentUpdated", "Department", department.id, body=body)
     await commit_and_publish(db)
     return DepartmentOut.model_validate(department)
 

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from agentchat import clock
+from agentchat.audit import service as audit
 from agentchat.compat import IDsInQueryOrBody, delete_route
 from agentchat.contract import MAX_ID, Deleted
 from agentchat.db import DbSession, commit_and_publish
@@ -23,8 +24,9 @@ def _fields(schedule: hours.Schedule) -> dict:
 
 
 @router.post("/api/UpdateWorkingHours")
-async def update_working_hours(body: WorkingHoursIn, _caller: ManagerOnly, db: DbSession) -> WorkingHoursOut:
+async def update_working_hours(body: WorkingHoursIn, caller: ManagerOnly, db: DbSession) -> WorkingHoursOut:
     schedule = await hours.update_working_hours(db, body)
+    audit.manager_action(db, caller, "WorkingHoursUpdated", "Department", body.department_id, body=body)
     await commit_and_publish(db)
     return WorkingHoursOut(**_fields(schedule))
 
@@ -41,8 +43,9 @@ async def get_working_hours(_caller: CurrentAgent, db: DbSession,
 
 
 @delete_route(router, "/api/DeleteWorkingHours")
-async def delete_working_hours(_caller: ManagerOnly, db: DbSession, department_id: DepartmentIDQuery = None) -> Deleted:
+async def delete_working_hours(caller: ManagerOnly, db: DbSession, department_id: DepartmentIDQuery = None) -> Deleted:
     """Not in the original: drop a department's own hours (back to the company's) or the company's (always open)."""
     await hours.delete_working_hours(db, department_id=department_id)
+    audit.manager_action(db, caller, "WorkingHoursDeleted", "Department", department_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, DepartmentID=department_id)

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from agentchat.audit import service as audit
 from agentchat.compat import IDsInQueryOrBody, delete_route
 from agentchat.contract import MAX_ID, ApiError, Deleted, Invalid
 from agentchat.db import DbSession, commit_and_publish
@@ -65,7 +66,7 @@ async def get_reports(_caller: ManagerOnly) -> ReportList:
 
 @router.get("/api/GetReport")
 async def get_report(
-    _caller: ManagerOnly, db: DbSession,
+    caller: ManagerOnly, db: DbSession,
     report_id: Annotated[str, Query(alias="ReportID", max_length=40)],
     first: Annotated[date, Query(alias="From")], last: Annotated[date, Query(alias="To")],
     file_format: Annotated[FileFormat, Query(alias="FileFormat")] = "CSV",
@@ -73,6 +74,9 @@ async def get_report(
     """Not in the contract: one report for a range of days (company time zone), as a file."""
     _check_range(first, last)
     report = catalogue.get_report(report_id)
+    audit.manager_action(db, caller, "ReportExported", details={"ReportID": report_id, "From": first.isoformat(),
+                                                                "To": last.isoformat(), "FileFormat": file_format})
+    await commit_and_publish(db)
     document = await renderers.open_document(db, report, first, last)
     headers = {"Content-Disposition": f'attachment; filename="{document.filename(file_format)}"', **DOWNLOAD_HEADERS}
     if file_format == "CSV":
@@ -84,8 +88,9 @@ async def get_report(
 
 
 @router.post("/api/CreateRecipient")
-async def create_recipient(body: CreateRecipientIn, _caller: ManagerOnly, db: DbSession) -> RecipientOut:
+async def create_recipient(body: CreateRecipientIn, caller: ManagerOnly, db: DbSession) -> RecipientOut:
     recipient = await schedules.create_recipient(db, name=body.name, email_address=body.email_address)
+    audit.manager_action(db, caller, "RecipientCreated", "Recipient", recipient.id, body=body)
     await commit_and_publish(db)
     return RecipientOut(recipient_id=recipient.id, name=recipient.name, email_address=recipient.email_address,
                         schedules=[])
@@ -98,29 +103,32 @@ async def get_recipients(_caller: ManagerOnly, db: DbSession) -> RecipientList:
 
 @delete_route(router, "/api/DeleteRecipient")
 async def delete_recipient(recipient_id: Annotated[int, Query(alias="RecipientID", ge=1, le=MAX_ID)],
-                           _caller: ManagerOnly, db: DbSession) -> Deleted:
+                           caller: ManagerOnly, db: DbSession) -> Deleted:
     await schedules.delete_recipient(db, recipient_id=recipient_id)
+    audit.manager_action(db, caller, "RecipientDeleted", "Recipient", recipient_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, RecipientID=recipient_id)
 
 
 @router.post("/api/CreateScheduledReport")
-async def create_scheduled_report(body: CreateScheduledReportIn, _caller: ManagerOnly, db: DbSession) -> ScheduleOut:
+async def create_scheduled_report(body: CreateScheduledReportIn, caller: ManagerOnly, db: DbSession) -> ScheduleOut:
     schedule = await schedules.create_schedule(db, **body.model_dump())
+    audit.manager_action(db, caller, "ScheduledReportCreated", "Schedule", schedule.id, body=body)
     await commit_and_publish(db)
     return ScheduleOut.model_validate(schedule)
 
 
 @delete_route(router, "/api/DeleteScheduledReport")
 async def delete_scheduled_report(schedule_id: Annotated[int, Query(alias="ScheduleID", ge=1, le=MAX_ID)],
-                                  _caller: ManagerOnly, db: DbSession) -> Deleted:
+                                  caller: ManagerOnly, db: DbSession) -> Deleted:
     await schedules.delete_schedule(db, schedule_id=schedule_id)
+    audit.manager_action(db, caller, "ScheduledReportDeleted", "Schedule", schedule_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, ScheduleID=schedule_id)
 
 
 @router.post("/api/SendScheduledReportNow")
-async def send_scheduled_report_now(body: SendNowIn, request: Request, _caller: ManagerOnly,
+async def send_scheduled_report_now(body: SendNowIn, request: Request, caller: ManagerOnly,
                                     db: DbSession) -> dict:
     """Not in the contract: mail a scheduled report now, for the period ending today."""
     try:
@@ -129,4 +137,6 @@ async def send_scheduled_report_now(body: SendNowIn, request: Request, _caller: 
         raise
     except Exception as exc:
         raise ApiError("The report could not be mailed; try again later.", code="mail_failed", status=502) from exc
+    audit.manager_action(db, caller, "ScheduledReportSent", "Schedule", body.schedule_id)
+    await commit_and_publish(db)
     return {"Sent": True, "ScheduleID": body.schedule_id}

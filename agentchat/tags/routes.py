@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from agentchat.audit import service as audit
 from agentchat.chats import service as chats
 from agentchat.chats.schemas import ChatOut
 from agentchat.compat import IDsInQueryOrBody, delete_route, either_spelling
@@ -32,45 +33,51 @@ GroupID = Annotated[int | None, Query(alias="GroupID", ge=1, le=MAX_ID, descript
 
 
 @router.post("/api/CreateTagGroup")
-async def create_tag_group(body: CreateTagGroupIn, _caller: ManagerOnly, db: DbSession) -> TagGroupOut:
+async def create_tag_group(body: CreateTagGroupIn, caller: ManagerOnly, db: DbSession) -> TagGroupOut:
     group = await tags.create_tag_group(db, name=body.name, enabled=body.enabled)
+    audit.manager_action(db, caller, "TagGroupCreated", "TagGroup", group.id, body=body)
     await commit_and_publish(db)
     return TagGroupOut.model_validate(group)
 
 
 @router.post("/api/UpdateTagGroup")
-async def update_tag_group(body: UpdateTagGroupIn, _caller: ManagerOnly, db: DbSession) -> TagGroupOut:
+async def update_tag_group(body: UpdateTagGroupIn, caller: ManagerOnly, db: DbSession) -> TagGroupOut:
     group = await tags.update_tag_group(db, tag_group_id=body.tag_group_id, name=body.name, enabled=body.enabled)
+    audit.manager_action(db, caller, "TagGroupUpdated", "TagGroup", group.id, body=body)
     await commit_and_publish(db)
     return TagGroupOut.model_validate(group)
 
 
 @delete_route(router, "/api/DeleteTagGroup")
-async def delete_tag_group(_caller: ManagerOnly, db: DbSession, tag_group_id: OptionalTagGroupID = None,
+async def delete_tag_group(caller: ManagerOnly, db: DbSession, tag_group_id: OptionalTagGroupID = None,
                            group_id: GroupID = None) -> Deleted:
     tag_group_id = either_spelling("TagGroupID", tag_group_id, "GroupID", group_id, required=True)
     await tags.delete_tag_group(db, tag_group_id=tag_group_id)
+    audit.manager_action(db, caller, "TagGroupDeleted", "TagGroup", tag_group_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, TagGroupID=tag_group_id)
 
 
 @router.post("/api/CreateTag")
-async def create_tag(body: CreateTagIn, _caller: ManagerOnly, db: DbSession) -> TagOut:
+async def create_tag(body: CreateTagIn, caller: ManagerOnly, db: DbSession) -> TagOut:
     tag = await tags.create_tag(db, tag_group_id=body.tag_group_id, name=body.name, enabled=body.enabled)
+    audit.manager_action(db, caller, "TagCreated", "Tag", tag.id, body=body)
     await commit_and_publish(db)
     return TagOut.model_validate(tag)
 
 
 @router.post("/api/UpdateTag")
-async def update_tag(body: UpdateTagIn, _caller: ManagerOnly, db: DbSession) -> TagOut:
+async def update_tag(body: UpdateTagIn, caller: ManagerOnly, db: DbSession) -> TagOut:
     tag = await tags.update_tag(db, tag_id=body.tag_id, name=body.name, enabled=body.enabled)
+    audit.manager_action(db, caller, "TagUpdated", "Tag", tag.id, body=body)
     await commit_and_publish(db)
     return TagOut.model_validate(tag)
 
 
 @delete_route(router, "/api/DeleteTag")
-async def delete_tag(tag_id: TagIDQuery, _caller: ManagerOnly, db: DbSession) -> Deleted:
+async def delete_tag(tag_id: TagIDQuery, caller: ManagerOnly, db: DbSession) -> Deleted:
     await tags.delete_tag(db, tag_id=tag_id)
+    audit.manager_action(db, caller, "TagDeleted", "Tag", tag_id)
     await commit_and_publish(db)
     return Deleted(Deleted=True, TagID=tag_id)
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from agentchat.audit import service as audit
 from agentchat.chats.schemas import MessageOut
 from agentchat.compat import IDsInQueryOrBody
 from agentchat.db import DbSession, commit_and_publish
@@ -24,10 +25,11 @@ async def get_templates(
 
 
 @router.post("/api/SyncTemplates")
-async def sync_templates(request: Request, _caller: ManagerOnly, db: DbSession) -> SyncTemplatesOut:
+async def sync_templates(request: Request, caller: ManagerOnly, db: DbSession) -> SyncTemplatesOut:
     state = request.app.state
     result = await templates.sync_templates(db, graph=getattr(state, "whatsapp_graph", None),
                                             business_account_id=state.settings.whatsapp_business_account_id)
+    audit.manager_action(db, caller, "TemplatesSynced", details={"Synced": result.synced, "Removed": result.removed})
     await commit_and_publish(db)
     items = await templates.list_templates(db)
     return SyncTemplatesOut(items=[TemplateOut.of(item) for item in items], synced=result.synced,

@@ -3,6 +3,7 @@ import {get, post, del, download} from "./api.js";
 import {el, clear, toast, attempt, duration, form, dialog, table, STATUSES, ROLES} from "./ui.js";
 import {BoardView} from "./board.js";
 import {WebhooksView} from "./webhooks.js";
+import {AuditView} from "./audit.js";
 
 function page(main, title, ...actions) {
   const body = el("div");
@@ -440,6 +441,7 @@ const SETTING_LABELS = {
   InvalidOptionMessage: "Invalid menu option message", ChatClosedMessage: "Chat closed message",
   SendChatClosedMessage: "Send the chat closed message", UnassignedChatsWaitingMinutes: "Alert when a chat waits (minutes)",
   WebChatColour: "Web chat colour (#rrggbb)",
+  AuditLogRetentionDays: "Keep the audit log for (days)",
 };
 
 function settings(main, store) {
@@ -486,4 +488,5 @@ export const MANAGER_VIEWS = [
   {id: "reports", label: "Reports", create: simple(reports), setup: true},
   {id: "settings", label: "Settings", create: simple(settings), setup: true},
   {id: "webhooks", label: "Webhooks", create: (main, store) => new WebhooksView(main, store), setup: true},
+  {id: "audit", label: "Audit log", create: (main, store) => new AuditView(main, store), setup: true},
 ];
