@@ -135,3 +135,13 @@ def manager_action(db: AsyncSession, caller, action: str, target_type: str | Non
     given = body.model_dump(by_alias=True, exclude_unset=True, mode="json") if body is not None else {}
     record(db, action, actor_agent_id=caller.agent_id, target_type=target_type, target_id=target_id,
            details={**given, **(details or {})})
+
+
+async def record_alone(sessionmaker, action: str, **entry: Any) -> None:
+    """record() in a transaction of its own, for a read that changes nothing (a report file): run off the
+    request's path (db.start_background), so the read's figures and time are not held up by the write."""
+    from agentchat.db import commit_and_publish
+
+    async with sessionmaker() as db:
+        record(db, action, **entry)
+        await commit_and_publish(db)
