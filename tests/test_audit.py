@@ -184,3 +184,17 @@ class TestNoSecrets:
             actions(api, manager, PageSize=200))
         for secret in secrets:
             assert secret not in kept and secret not in shown
+
+
+class TestWebhookActions:
+    def test_webhook_changes_are_recorded_without_the_secret_or_the_urls_query(self, server, api, manager):
+        created = api.ok(api.post("CreateWebhook", manager, {
+            "URL": "https://hooks.example.com:8443/in?key=query-secret", "Events": ["ChatClosed"]}))
+        rotated = api.ok(api.post("RotateWebhookSecret", manager, {"WebhookID": created["WebhookID"]}))
+        items = log(api, manager, TargetType="Webhook")["Items"]
+        assert [i["Action"] for i in items] == ["WebhookSecretRotated", "WebhookCreated"]
+        assert items[1]["Details"]["URL"] == "https://hooks.example.com:8443/in"
+        shown = json.dumps(log(api, manager, PageSize=200)) + api.get("ExportAuditLog", manager).text
+        secrets = [value for body in (created, rotated) for key, value in body.items() if "Secret" in key]
+        assert secrets and all(isinstance(s, str) and s not in shown for s in secrets)
+        assert "query-secret" not in shown
