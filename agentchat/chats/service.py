@@ -27,7 +27,7 @@ from agentchat.chats.models import (
     Message,
 )
 from agentchat.company import service as company
-from agentchat.contract import Conflict, Forbidden, Invalid, NotFound
+from agentchat.contract import Conflict, Forbidden, Invalid, NotFound, Paging
 from agentchat.db import after_commit
 from agentchat.departments.models import Department
 from agentchat.files.storage import FileStorage
@@ -152,6 +152,14 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     return or_(Chat.department_id.in_(mine), Chat.agent_id == caller.agent_id)
 
 
+def in_queues_of(caller: Caller) -> ColumnElement[bool]:
+    """The queues a caller may grab from: a Manager every department's, an agent their departments'."""
+    if caller.is_manager:
+        return true()
+    mine = select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id)
+    return Chat.department_id.in_(mine)
+
+
 def not_found(chat_id: int) -> NotFound:
     # The same answer for "no such chat" and "not yours to see", so IDs cannot be probed.
     return NotFound(f"No chat has ID {chat_id}.", code="chat_not_found", field="ChatID")
@@ -209,16 +217,32 @@ def check_can_act(caller: Caller, chat: Chat, *, manager_statuses: tuple[str, ..
 async def _take(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int, event_type: str) -> Chat | None:
     """The one conditional UPDATE that settles a race for a queued chat: None if someone else won."""
     now = clock.now()
-    conditions = [Chat.id == chat_id, Chat.status == UNASSIGNED]
-    if not caller.is_manager:
-        mine = select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id)
-        conditions.append(Chat.department_id.in_(mine))
+    conditions = [Chat.id == chat_id, Chat.status == UNASSIGNED, in_queues_of(caller)]
     statement = (update(Chat).where(*conditions).values(agent_id=agent_id, status=ASSIGNED, assigned_at=now)
                  .returning(Chat).execution_options(synchronize_session=False, populate_existing=True))
     chat = (await db.execute(statement)).scalar_one_or_none()
     if chat is not None:
         record_event(db, chat, event_type, actor_agent_id=caller.agent_id, from_status=UNASSIGNED, at=now)
     return chat
+
+
+async def grab_chat(db: AsyncSession, *, caller: Caller, chat_id: int | None) -> Chat:
+    """The named queued chat, or the longest-waiting one of the caller's queues, becomes the caller's.
+
+    GrabChat is served by fastpath.grab_chat_json; this is the reference it is held to (tests/test_hot_parity.py)."""
+    if chat_id is not None:
+        chat = await _take(db, caller=caller, chat_id=chat_id, agent_id=caller.agent_id, event_type="Grabbed")
+        if chat is None:
+            await get_visible_chat(db, caller=caller, chat_id=chat_id)
+            raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
+                           code="chat_not_unassigned", field="ChatID")
+        return chat
+    query = select(Chat.id).where(Chat.status == UNASSIGNED, in_queues_of(caller)).order_by(Chat.queued_at, Chat.id)
+    for candidate in (await db.execute(query.limit(1))).scalars():
+        chat = await _take(db, caller=caller, chat_id=candidate, agent_id=caller.agent_id, event_type="Grabbed")
+        if chat is not None:
+            return chat
+    raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
 
 
 async def assign_chat(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int) -> Chat:
@@ -417,3 +441,25 @@ class ChatFilter:
     customer_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+
+async def list_chats(db: AsyncSession, *, caller: Caller, where: ChatFilter, paging: Paging) -> tuple[list[Chat], int]:
+    """GetChats' chats, newest first, and the Total counted up to the cap (contract.COUNT_CAP).
+
+    GetChats is served by fastpath.list_chats_json; this is the reference it is held to (tests/test_hot_parity.py)."""
+    conditions = [visible_to(caller)]
+    if where.statuses:
+        conditions.append(Chat.status.in_(where.statuses))
+    for column, value in ((Chat.department_id, where.department_id), (Chat.agent_id, where.agent_id),
+                          (Chat.customer_id, where.customer_id)):
+        if value is not None:
+            conditions.append(column == value)
+    if where.created_from is not None:
+        conditions.append(Chat.created_at >= where.created_from)
+    if where.created_to is not None:
+        conditions.append(Chat.created_at <= where.created_to)
+    page = (select(Chat).where(*conditions).order_by(Chat.created_at.desc(), Chat.id.desc())
+            .offset(paging.offset).limit(paging.page_size))
+    matching = select(Chat.id).where(*conditions).limit(paging.count_cap).subquery()
+    total = (await db.execute(select(func.count()).select_from(matching))).scalar_one()
+    return list((await db.execute(page)).scalars()), total
