@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import targets
+from bench import fixedrate, targets
 from bench.dataset import Seeded, Shape, build_rows, load_postgres, load_sqlite
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -194,6 +194,16 @@ def merged(name: str, parts: list[Result]) -> Result:
                   cpu_us=sum(c for c, _ in cpus) / sum(n for _, n in cpus) if cpus else None)
 
 
+def successes_only(result: Result) -> Result:
+    """A call's figures counting its 2xx answers only (GrabChat: a 409 lost the race and grabbed nothing); CPU per
+    success. Latencies stay wrk's, over every answer (wrk keeps no histogram per status)."""
+    ok = result.requests - result.errors
+    if not result.requests or ok <= 0:
+        return Result(result.name, 0.0, result.p50_ms, result.p99_ms, 0, result.errors, None)
+    return Result(result.name, result.rps * ok / result.requests, result.p50_ms, result.p99_ms, ok, result.errors,
+                  result.cpu_us * result.requests / ok if result.cpu_us is not None else None)
+
+
 def beside_the_ceiling(name: str, server: Process, script: Path, ceiling: Process, ceiling_script: Path,
                        args) -> tuple[Result, Result]:
     """`name` and the ceiling, measured in turns — ceiling, call, call, ceiling, each for half the duration — so
@@ -257,7 +267,7 @@ async def _recreate_postgres() -> str:
 
 
 def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[list[Result], list[Result],
-                                                                                  tuple | None, Result]:
+                                                                                  tuple | None, Result, list]:
     """The backend's calls, each beside the ceiling; the fan-out and its floor; and the box's speed (the ceiling's
     plain JSON /hello, at the start and at the end: bench/targets.py)."""
     from agentchat.config import Settings
@@ -292,6 +302,7 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
                       ceiling_port, work / f"ceiling-{backend}.log", "/ceiling")
     server = None
     fan = None
+    fixed: list[fixedrate.FixedRate] = []
     hello = []
     try:
         ceiling_script = work / "ceiling.lua"
@@ -305,8 +316,10 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
             script = work / f"{kind}.lua"
             script.write_text(lua_script(kind, seeded))
             result, beside = beside_the_ceiling(kind, server, script, ceiling, ceiling_script, args)
-            results.append(result)
+            results.append(successes_only(result) if kind == "GrabChat" else result)
             ceilings.append(beside)
+        if args.fixed_rate:
+            fixed = at_fixed_rates(scenarios, results, ceilings, seeded, server, ceiling, args, work)
         if args.sockets:
             floor = fan_out(ceiling, seeded, args.sockets, work, send_path="/broadcast")
             fan = (*fan_out(server, seeded, args.sockets, work), *floor)
@@ -315,7 +328,24 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
         ceiling.stop()
         if server is not None:
             server.stop()
-    return [merged("ceiling (raw INSERT)", ceilings), *results], ceilings, fan, merged("hello", hello)
+    return [merged("ceiling (raw INSERT)", ceilings), *results], ceilings, fan, merged("hello", hello), fixed
+
+
+def at_fixed_rates(scenarios: list[str], results: list[Result], ceilings: list[Result], seeded: Seeded,
+                   server: Process, ceiling: Process, args, work: Path) -> list[fixedrate.FixedRate]:
+    """Each call and the ceiling at args.fixed_rate of the ceiling's closed-loop throughput measured beside it;
+    GrabChat no faster than its queues last (so that what is measured is grabs)."""
+    rows = []
+    ceiling_requests = fixedrate.raw_requests("ceiling", seeded)
+    for kind, result, beside in zip(scenarios, results, ceilings, strict=True):
+        rate = args.fixed_rate * beside.rps
+        if kind == "GrabChat":
+            rate = min(rate, fixedrate.grab_rate_cap(int(args.chats * 0.3), args.duration, result.requests))
+        if not rate > 0:
+            continue
+        rows.append(fixedrate.beside_the_ceiling(kind, server.base, fixedrate.raw_requests(kind, seeded),
+                                                 ceiling.base, ceiling_requests, rate, args.duration, work))
+    return rows
 
 
 def _number(value: float, spec: str) -> str:
@@ -373,6 +403,9 @@ def main() -> None:
     parser.add_argument("--report-chats", type=int, default=100_000,
                         help="after the wrk tables, time the scheduled report over this many chats on PostgreSQL "
                              "(bench/report_memory.py; its own scratch database); 0 skips it")
+    parser.add_argument("--fixed-rate", type=float, default=0.5,
+                        help="then drive each call and the ceiling at this fraction of the ceiling's throughput "
+                             "(open loop, bench/openloop.py); 0 skips it")
     args = parser.parse_args()
     args.scenarios = args.scenarios.split(",")
     shape = Shape(chats=args.chats)
@@ -387,8 +420,11 @@ def main() -> None:
     hellos: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="agentchat-bench-") as tmp:
         for backend in args.backends.split(","):
-            results, ceilings, fan, hello = run_backend(backend, rows, seeded, args, Path(tmp))
+            results, ceilings, fan, hello, fixed = run_backend(backend, rows, seeded, args, Path(tmp))
             print_table(backend, results, ceilings, fan, args)
+            if fixed:
+                fixedrate.print_table(backend, fixed, args.fixed_rate)
+                found += targets.fixed_rate_verdicts(backend, {r.name: r.p99_ratio for r in fixed})
             calls = {r.name: (r.rps, r.p99_ms, c.rps) for r, c in zip(results[1:], ceilings, strict=True)}
             found += targets.verdicts(backend, calls, fan[1] if fan and args.sockets >= 1000 else None)
             hellos.append(hello)

@@ -53,6 +53,12 @@ def verdicts(backend: str, rows: dict, fan_p99: float | None) -> list[Verdict]:
     return out
 
 
+def fixed_rate_verdicts(backend: str, p99_ratios: dict[str, float]) -> list[Verdict]:
+    """p99 at a fixed offered rate over the ceiling's at the same rate: ≤ 2× (a ratio, the same on any box)."""
+    return [Verdict(f"{name} p99 at a fixed rate ≤ 2× the ceiling's", backend, ratio, "×", 2, False, False)
+            for name, ratio in p99_ratios.items()]
+
+
 def report_verdicts(seconds: float, peak_mib: float) -> list[Verdict]:
     return [Verdict("scheduled report ≤ 10 s", "postgresql", seconds, "s", 10, False, True),
             Verdict("scheduled report peak RSS ≤ 250 MB", "postgresql", peak_mib * 1.048576, "MB", 250, False, False)]
