@@ -746,3 +746,88 @@ def test_the_web_chat_looks_like_a_chat_widget(console, api, manager, server):
     shot(visitor, "webchat-390")
     visitor.set_viewport_size(LAPTOP)
     shot(visitor, "webchat-1440")
+
+
+def lifelike_chat(server, department_id: int, department: str, phone: str, name: str, *texts: str):
+    """A queued WhatsApp chat as a real one reads: the tapped menu choice carries its title, then the customer's
+    words."""
+    from agentchat.chats.models import Message
+
+    chat = queued_chat(server, department_id, phone=phone, name=name, first_text="Hi")
+
+    async def titled(db):
+        await db.execute(update(Message).where(Message.chat_id == chat.chat_id, Message.sender_type == "Customer",
+                                               Message.text.is_(None)).values(text=department))
+    server.with_db(titled)
+    for text in texts:
+        customer_writes(server, chat.customer_id, text)
+    return chat
+
+
+def test_screenshots_of_the_inbox_board_dashboard_and_web_chat(console, api, manager, server):
+    """The pictures in docs/console.md, taken as a team would see a busy morning (test-artifacts/docs-*.png)."""
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    support = add_department(server, "Support", menu_option=2)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales, support))
+    add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(sales,))
+    api.ok(api.post("UpdateSettings", manager, {"Settings": [{"CompanyName": "Acme Bikes"}]}))
+    sam, olga = api.logon("sam@example.com"), api.logon("olga@example.com")
+    thandi = lifelike_chat(server, sales, "Sales", "27821000001", "Thandi Nkosi", "Do you have the red bike in medium?")
+    api.ok(api.post("GrabChat", sam, {"ChatID": thandi.chat_id}))
+    api.ok(api.post("SendMessage", sam, {"ChatID": thandi.chat_id, "Message": "Hi Thandi! Yes, one left in medium."}))
+    customer_writes(server, thandi.customer_id, "Great, can you keep it for me until Saturday?")
+    lerato = lifelike_chat(server, support, "Support", "27821000002", "Lerato Mokoena", "My order hasn't arrived")
+    api.ok(api.post("GrabChat", sam, {"ChatID": lerato.chat_id}))
+    api.ok(api.post("SendMessage", sam, {"ChatID": lerato.chat_id, "Message": "Sorry! Let me check the courier."}))
+    pieter = lifelike_chat(server, sales, "Sales", "27821000003", "Pieter van Wyk", "Is there a discount for 3 bikes?")
+    api.ok(api.post("GrabChat", olga, {"ChatID": pieter.chat_id}))
+    for n, (name, text, minutes) in enumerate((("Sipho Dlamini", "Where is my refund? It has been two weeks", 7),
+                                               ("Naledi Khumalo", "Can I change my delivery address?", 3),
+                                               (None, "hello, anyone there?", 1))):
+        chat = lifelike_chat(server, support if n != 1 else sales, "Support" if n != 1 else "Sales",
+                             f"2782200000{n}", name, text)
+        queued_minutes_ago(server, chat.chat_id, minutes)
+
+    page = console("/", **LAPTOP)
+    log_on(page, "sam@example.com")
+    page.locator("#mine li", has_text="Thandi Nkosi").locator("a").click()
+    expect(page.get_by_role("list", name="Messages")).to_contain_text("keep it for me until Saturday")
+    shot(page, "docs-inbox-1440")
+    page.get_by_role("tab", name="Waiting (3)").click()
+    page.set_viewport_size(PHONE)
+    page.get_by_role("button", name="‹ Chats").click()
+    expect(page.locator("#queue li.chat-item")).to_have_count(3)
+    shot(page, "docs-inbox-390")
+
+    boss = console("/", **LAPTOP)
+    log_on(boss, "mia@example.com")
+    boss.get_by_role("link", name="Live board", exact=True).click()
+    expect(boss.get_by_role("table", name="Agents now")).to_contain_text("Sam Agent")
+    shot(boss, "docs-board-1440")
+    boss.set_viewport_size(PHONE)
+    shot(boss, "docs-board-390")
+    boss.set_viewport_size(LAPTOP)
+    boss.get_by_role("link", name="Dashboard", exact=True).click()
+    expect(boss.locator(".tiles")).to_contain_text("Waiting")
+    boss.wait_for_load_state("networkidle")
+    shot(boss, "docs-dashboard-1440")
+    boss.set_viewport_size(PHONE)
+    shot(boss, "docs-dashboard-390")
+
+    visitor = console("/chat", **LAPTOP)
+    start_web_chat(visitor, "Cora Customer", "Hello, do you deliver to Durban?")
+    visitor.get_by_role("button", name="1. Sales").click()
+    boss.set_viewport_size(LAPTOP)
+    boss.get_by_role("link", name="Inbox", exact=True).click()
+    boss.get_by_role("tab", name=re.compile("^Waiting")).click()
+    boss.get_by_role("button", name="Grab chat with Cora Customer").click()
+    boss.get_by_label("Message", exact=True).fill("Hi Cora, Mia here. Yes, we deliver to Durban in 2 days.")
+    boss.get_by_label("Message", exact=True).press("Enter")
+    conversation = visitor.get_by_role("list", name="Conversation")
+    expect(conversation).to_contain_text("we deliver to Durban")
+    shot(visitor, "docs-webchat-1440")
+    visitor.set_viewport_size(PHONE)
+    conversation.locator("li").last.scroll_into_view_if_needed()
+    shot(visitor, "docs-webchat-390")
