@@ -39,6 +39,8 @@ PUBLIC = {
     ("GET", "/"): "the console's page (it logs on through the API)",
     ("GET", "/console/{name}"): "the console's scripts and styles",
     ("GET", "/chat"): "the web chat page",
+    ("GET", "/webchat/config"): "what the web chat page shows before a chat starts (company name, colour, greeting)",
+    ("GET", "/webchat/widget.js"): "the launcher script a company's own site embeds",
     ("GET", "/reset-password"): "the page that calls SetPassword",
     ("GET", "/docs"): "the API's documentation",
     ("GET", "/docs/oauth2-redirect"): "Swagger UI's part of the documentation",
@@ -133,6 +135,8 @@ def make_world(server, api, manager) -> World:
     webhook = ok(api.post("CreateWebhook", manager, {"URL": f"{server.base_url}/healthz", "Events": ["SlaBreached"]}))
     spares["WebhookID"] = webhook["WebhookID"]
     spares["DeliveryID"] = ok(api.post("TestWebhook", manager, {"WebhookID": webhook["WebhookID"]}))["DeliveryID"]
+    spares["SpareWebhookID"] = ok(api.post("CreateWebhook", manager, {  # for DeleteWebhook's POST form
+        "URL": f"{server.base_url}/healthz", "Events": ["SlaBreached"]}))["WebhookID"]
     ok(api.post("UpdateWorkingHours", manager, {"DepartmentID": other_id, "Days": [
         {"Day": 2, "Intervals": [{"Start": "09:00", "End": "12:00"}]}]}))
     return World(manager=manager, visitor=visitor, department_id=department_id, other_department_id=other_id,
@@ -222,6 +226,7 @@ def examples(w: World) -> list[Call]:
         *(Call("POST", f"/api/Delete{name}", {key: w.spares[key]}) for name, key in (
             ("WorkingHours", "DepartmentID"), ("ScheduledReport", "ScheduleID"), ("Recipient", "RecipientID"),
             ("CannedResponse", "CannedResponseID"), ("Tag", "TagID"), ("TagGroup", "TagGroupID"))),
+        Call("POST", "/api/DeleteWebhook", {"WebhookID": w.spares["SpareWebhookID"]}),
         Call("POST", "/api/EraseCustomer", json={"CustomerID": w.customer_id}),
         Call("GET", "/api/AgentLogoff"),
     ]
@@ -262,7 +267,7 @@ def routed_as(call: Call) -> tuple[str, str]:
 
 
 _SPARE_KEYS = ("CannedResponseID", "RecipientID", "ScheduleID", "TagID", "TagGroupID", "DepartmentID", "WebhookID",
-               "DeliveryID")
+               "DeliveryID", "SpareWebhookID")
 
 
 def test_every_route_is_public_or_has_a_well_formed_example(server):

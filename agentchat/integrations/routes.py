@@ -6,6 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import APIRouter, Depends, Query, Request
 
 from agentchat.audit import service as audit
+from agentchat.compat import IDsInQueryOrBody, delete_route
 from agentchat.contract import MAX_ID, Deleted, Paging, paging
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.integrations import service as integrations
@@ -23,7 +24,7 @@ from agentchat.integrations.schemas import (
 )
 from agentchat.security import ManagerOnly
 
-router = APIRouter(tags=["Webhooks"])
+router = APIRouter(tags=["Webhooks"], route_class=IDsInQueryOrBody)
 
 WebhookIDQuery = Annotated[int, Query(alias="WebhookID", ge=1, le=MAX_ID)]
 
@@ -79,7 +80,7 @@ async def rotate_webhook_secret(body: WebhookIDIn, caller: ManagerOnly, db: DbSe
     return _out(endpoint)
 
 
-@router.delete("/api/DeleteWebhook")
+@delete_route(router, "/api/DeleteWebhook")
 async def delete_webhook(webhook_id: WebhookIDQuery, caller: ManagerOnly, db: DbSession) -> Deleted:
     await integrations.delete_endpoint(db, webhook_id=webhook_id)
     audit.manager_action(db, caller, "WebhookDeleted", "Webhook", webhook_id)
