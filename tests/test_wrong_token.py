@@ -197,6 +197,8 @@ def examples(w: World) -> list[Call]:
         Call("POST", "/api/UpdateWorkingHours", json={"DepartmentID": w.department_id, **hours}),
         Call("GET", "/api/GetLiveMetrics"),
         Call("GET", "/api/GetDashboard", period),
+        Call("GET", "/api/GetAuditLog"),
+        Call("GET", "/api/ExportAuditLog"),
         Call("GET", "/api/GetReports"),
         Call("GET", "/api/GetReport", {"ReportID": "ChatSummary", **period}),
         Call("GET", "/api/GetRecipients"),

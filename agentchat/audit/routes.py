@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentchat.audit import service as audit
 from agentchat.auth.routes import client_ip
 from agentchat.chats.routes import parse_when
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import MAX_ID, Invalid, Page, Paging, Schema, paging
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.security import ManagerOnly
 from agentchat.spreadsheet import safe_cell
 from agentchat.webheaders import DOWNLOAD_HEADERS
 
-router = APIRouter(tags=["Audit log"])
+router = APIRouter(tags=["Audit log"], route_class=IDsInQueryOrBody)
 
 CSV_HEADER = ("AuditEntryID", "At", "AgentID", "AgentName", "Action", "TargetType", "TargetID", "ClientIP",
               "Details")
