@@ -8,6 +8,7 @@ test-artifacts/reports/ (with Debian's poppler-utils) for a person to look at.
 
 import csv
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -85,6 +86,7 @@ class TestPdf:
 
     def test_first_pages_as_png(self, server, api, manager, month):
         if not Path(PDFTOPPM).exists():
+            assert not os.environ.get("CI"), f"{PDFTOPPM} is missing: .ci/run installs poppler-utils"
             pytest.skip(f"{PDFTOPPM} is missing (Debian's poppler-utils): no PNG of the first pages")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         backend = server.settings.database_url.split(":")[0].split("+")[0]
