@@ -72,16 +72,65 @@ class Process:
             time.sleep(0.1)
 
     def cpu_ticks(self) -> int:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
+        """CPU of the process and its children alive now (uvicorn --workers: the workers do the serving)."""
+        return sum(_ticks(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
+    def peak_rss_mib(self) -> float:
+        """The largest peak RSS of the process and its children (VmHWM), in MiB."""
+        peaks = [_status_kib(pid, "VmHWM") for pid in [self.process.pid, *_children(self.process.pid)]]
+        return max(peaks, default=0) / 1024
 
     def stop(self) -> None:
+        try:
+            self.peak_mib = self.peak_rss_mib()
+        except OSError:
+            self.peak_mib = float("nan")
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+def _stat_fields(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _ticks(pid: int) -> int:
+    try:
+        fields = _stat_fields(pid)
+    except OSError:
+        return 0  # gone meanwhile
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat_fields(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def server_argv(port: int, workers: int) -> list[str]:
+    """One `agentchat serve`, or N uvicorn workers on one port (the kernel spreads connections among them)."""
+    if workers <= 1:
+        return [sys.executable, "-m", "agentchat", "serve", "--port", str(port)]
+    return [sys.executable, "-m", "uvicorn", "--factory", "agentchat.app:create_app", "--port", str(port),
+            "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+            "--ws-per-message-deflate", "false"]
 
 
 def lua_table(rows: list) -> str:
@@ -310,8 +359,7 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
         hello_script = work / "hello.lua"
         hello_script.write_text('request = function() return wrk.format("GET", "/hello") end\n')
         hello.append(wrk("hello", ceiling, hello_script, args, max(1, args.duration // 2)))
-        server = Process([sys.executable, "-m", "agentchat", "serve", "--port", str(port)], env, port,
-                         work / f"server-{backend}.log", "/healthz")
+        server = Process(server_argv(port, args.workers), env, port, work / f"server-{backend}.log", "/healthz")
         for kind in scenarios:
             script = work / f"{kind}.lua"
             script.write_text(lua_script(kind, seeded))
@@ -328,6 +376,7 @@ def run_backend(backend: str, rows, seeded: Seeded, args, work: Path) -> tuple[l
         ceiling.stop()
         if server is not None:
             server.stop()
+            args.server_peak_mib = server.peak_mib
     return [merged("ceiling (raw INSERT)", ceilings), *results], ceilings, fan, merged("hello", hello), fixed
 
 
@@ -391,8 +440,8 @@ def print_report(chats: int) -> tuple[float, float]:
     return seconds, peak
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench")
+def make_parser(prog: str = "python -m bench") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--chats", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10)
@@ -403,9 +452,16 @@ def main() -> None:
     parser.add_argument("--report-chats", type=int, default=100_000,
                         help="after the wrk tables, time the scheduled report over this many chats on PostgreSQL "
                              "(bench/report_memory.py; its own scratch database); 0 skips it")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes serving AgentChat on its one port (docs/deployment.md, sizing)")
     parser.add_argument("--fixed-rate", type=float, default=0.5,
                         help="then drive each call and the ceiling at this fraction of the ceiling's throughput "
                              "(open loop, bench/openloop.py); 0 skips it")
+    return parser
+
+
+def main() -> None:
+    parser = make_parser()
     args = parser.parse_args()
     args.scenarios = args.scenarios.split(",")
     shape = Shape(chats=args.chats)

@@ -98,3 +98,22 @@ def test_p99_at_a_fixed_rate_is_judged_against_twice_the_ceilings():
     assert math.isclose(row.p99_ratio, 1.8)
     found = targets.fixed_rate_verdicts("postgresql", {"SendMessage": 1.8, "GetChats": 2.4, "GrabChat": math.nan})
     assert [v.met(v.here) for v in found] == [True, False, None]
+
+
+def test_the_scale_curve_judges_cost_from_the_smallest_size_to_the_largest():
+    from bench.scale import Point, flatness, per_million
+
+    points = [Point("postgresql", 1_000_000, 1, {"SendMessage": (3000.0, 20.0, 250.0)}),
+              Point("postgresql", 10_000, 1, {"SendMessage": (3100.0, 18.0, 200.0), "GetChats": (1.0, 1.0, None)}),
+              Point("postgresql", 100_000, 1, {"SendMessage": (3050.0, 19.0, 230.0)})]
+    assert flatness(points, "SendMessage") == 1.25
+    assert math.isnan(flatness(points, "GetChats"))  # one size measured: no curve
+    assert per_million(size_bytes=300 * 2**20, messages=3_000_000) == 100 * 2**20
+
+
+def test_several_workers_serve_one_port():
+    from bench.__main__ import server_argv
+
+    assert server_argv(8000, 1)[-4:] == ["agentchat", "serve", "--port", "8000"]
+    argv = server_argv(8000, 2)
+    assert argv[argv.index("--workers") + 1] == "2" and "--factory" in argv and "agentchat.app:create_app" in argv
