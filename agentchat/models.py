@@ -11,6 +11,7 @@ from agentchat.customers.models import Comment, Customer
 from agentchat.departments.models import Department, DepartmentTag
 from agentchat.hours.models import WorkingHours
 from agentchat.integrations.models import WebhookDelivery, WebhookEndpoint
+from agentchat.notes.models import Mention
 from agentchat.reports.models import Recipient, ReportRun, ReportSchedule
 from agentchat.tags.models import Tag, TagEvent, TagGroup
 from agentchat.templates.models import Template
@@ -20,5 +21,5 @@ __all__ = [
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
     "TagEvent", "CannedResponse", "WorkingHours", "Recipient", "ReportSchedule", "ReportRun",
-    "Template", "WebhookEndpoint", "WebhookDelivery", "AuditEntry",
+    "Template", "WebhookEndpoint", "WebhookDelivery", "AuditEntry", "Mention",
 ]

@@ -32,3 +32,38 @@ def test_manager_reads_and_filters_the_audit_log_and_sees_new_entries_live(conso
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     assert download.value.suggested_filename == "audit-log.csv"
+
+
+def test_agent_writes_a_note_mentioning_a_colleague_who_is_told_and_opens_it(console, api, server):  # noqa: F811
+    from chat_helpers import add_department, queued_chat
+    from playwright.sync_api import expect
+
+    billing = add_department(server, "Billing", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(billing,))
+    add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(billing,))
+    chat = queued_chat(server, billing, name="Thandi Nkosi", first_text="My invoice is wrong")
+
+    olga = console("/")
+    log_on(olga, "olga@example.com")
+    sam = console("/")
+    log_on(sam, "sam@example.com")
+    sam.get_by_role("button", name="Grab next").click()
+    messages = sam.get_by_role("list", name="Messages")
+    expect(messages).to_contain_text("My invoice is wrong")
+    sam.get_by_label("Internal note", exact=True).fill("@olga please check the refund rules")
+    sam.get_by_role("button", name="Add note").click()
+    shown = messages.locator("li.msg.Note")
+    expect(shown).to_contain_text("Internal note · You")
+    expect(shown).to_contain_text("@olga please check the refund rules")
+    shot(sam, "agent-internal-note")
+
+    expect(olga.locator("body")).to_contain_text("Sam Agent mentioned you")
+    go_to(olga, "Mentions")
+    mentions = olga.get_by_role("table", name="Your mentions")
+    expect(mentions).to_contain_text("@olga please check the refund rules")
+    mentions.get_by_role("button", name="Open the chat of this mention").click()
+    expect(olga.get_by_role("list", name="Messages").locator("li.msg.Note")).to_contain_text("refund rules")
+    olga_token = api.logon("olga@example.com")
+    assert api.ok(api.get("GetMentions", olga_token, {"Unseen": "true"}))["Items"] == []
+    transcript = api.ok(api.get("GetChat", olga_token, {"ChatID": chat.chat_id}))["Messages"]
+    assert [m["SenderType"] for m in transcript].count("Note") == 1

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat.agents.models import Agent
-from agentchat.chats.models import SENDER_AGENT, SENDER_CUSTOMER, Chat, Message
+from agentchat.chats.models import SENDER_AGENT, SENDER_CUSTOMER, SENDER_NOTE, Chat, Message
 from agentchat.contract import format_time
 from agentchat.customers.models import Customer
 from agentchat.spreadsheet import safe_cell
@@ -38,7 +38,7 @@ async def _batch(db: AsyncSession, chat_id: int, after_id: int) -> list[tuple]:
 
 
 def _sender_name(sender_type: str, agent_name: str | None, customer_name: str | None) -> str:
-    if sender_type == SENDER_AGENT:
+    if sender_type in (SENDER_AGENT, SENDER_NOTE):
         return agent_name or ""
     if sender_type == SENDER_CUSTOMER:
         return customer_name or ""

@@ -19,6 +19,8 @@ SENDER_CUSTOMER = "Customer"
 SENDER_AGENT = "Agent"
 SENDER_BOT = "Bot"
 SENDER_SYSTEM = "System"
+# An agent's internal note in the conversation: the customer never sees it (docs/notes.md).
+SENDER_NOTE = "Note"
 
 PENDING = "Pending"
 SENT = "Sent"

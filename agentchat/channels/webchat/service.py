@@ -18,6 +18,7 @@ from agentchat.chats.models import (
     PENDING,
     READ,
     SENDER_CUSTOMER,
+    SENDER_NOTE,
     SENT,
     WEBCHAT,
     Chat,
@@ -112,8 +113,10 @@ async def store_upload(storage: FileStorage, data: bytes, *, file_name: str, fil
 
 
 def _visible():
-    """Messages with the name of the agent who wrote them (visitors see names, never agent IDs)."""
-    return select(Message, Agent.name).outerjoin(Agent, Agent.id == Message.agent_id)
+    """Messages with the name of the agent who wrote them (visitors see names, never agent IDs); never the agents'
+    internal notes."""
+    return (select(Message, Agent.name).outerjoin(Agent, Agent.id == Message.agent_id)
+            .where(Message.sender_type != SENDER_NOTE))
 
 
 async def visitor_messages(db: AsyncSession, *, customer_id: int, after: int | None,

@@ -314,6 +314,9 @@ export class AgentView {
       if (chat) chat.TagIDs = data.TagIDs;
       if (this.open && this.open.ChatID === data.ChatID) { this.open.TagIDs = data.TagIDs; this.renderHeader(); }
     } else if (event.Type === "MessageReceived" || event.Type === "MessageSent") this.messageArrived(event, data);
+    else if (event.Type === "NoteAdded") {
+      if (this.open && this.open.ChatID === data.ChatID) this.addMessage(data);
+    }
     else if (event.Type === "MessageUpdated") {
       // A customer's file arrived (or could not be fetched), or they reacted: the message is drawn again.
       const node = this.messages && this.messages.querySelector(`li[data-id="${data.MessageID}"]`);

@@ -1,11 +1,12 @@
 // The console's shell: log on, the top bar (status, alerts, log off), the views and the event socket.
 import {get, post, logon, logoff, session, all} from "./api.js";
 import {EventSocket} from "./socket.js";
-import {el, clear, toast, clearToasts, attempt, form, dialog, toggleAlerts, restoreAlerts, alertsLabel, alertsWanted,
+import {el, clear, toast, clearToasts, attempt, form, dialog, toggleAlerts, restoreAlerts, alertsLabel, alertsWanted, notify,
   STATUSES} from "./ui.js";
 import {AgentView} from "./agent.js";
 import {CustomersView} from "./customers.js";
 import {HistoryView} from "./history.js";
+import {MentionsView} from "./mentions.js";
 import {MANAGER_VIEWS} from "./manager.js";
 
 const root = document.getElementById("app");
@@ -80,6 +81,7 @@ const AGENT_VIEWS = [
   {id: "inbox", label: "Inbox", create: (main, s, r) => new AgentView(main, s, r)},
   {id: "customers", label: "Customers", create: (main, s) => new CustomersView(main, s)},
   {id: "history", label: "History", create: (main, s) => new HistoryView(main, s)},
+  {id: "mentions", label: "Mentions", create: (main, s) => new MentionsView(main, s)},
 ];
 
 const views = () => (store.isManager ? [...AGENT_VIEWS, ...MANAGER_VIEWS] : AGENT_VIEWS);
@@ -143,6 +145,13 @@ function connectionBanner(state) {
 
 function applyShared(event) {
   const data = event.Data || {};
+  if (event.Type === "MentionReceived") {
+    // Heard on every view: a colleague needs this agent in a chat.
+    const by = store.agents.get(data.ByAgentID);
+    const who = by ? by.Name : "A colleague";
+    toast(`${who} mentioned you: ${(data.Text || "").slice(0, 120)} — see Mentions.`);
+    notify(`${who} mentioned you`, (data.Text || "").slice(0, 120));
+  }
   if (event.Type === "AgentUpdated") store.agents.set(data.AgentID, data);
   if (event.Type === "AgentStatusChanged" && store.agents.has(data.AgentID)) {
     store.agents.get(data.AgentID).StatusID = data.StatusID;

@@ -20,7 +20,7 @@ export class Conversation {
     this.typing = el("p", {class: "typing", "aria-live": "polite"});
     this.compose = el("div", {class: "compose-wrap"});
     this.replying = null;
-    clear(this.conversation, this.header, this.messages, this.typing, this.compose);
+    clear(this.conversation, this.header, this.messages, this.typing, this.compose, this.noteForm());
     this.renderHeader();
     for (const message of this.open.Messages) this.addMessage(message);
   }
@@ -129,6 +129,28 @@ export class Conversation {
       await this.send(text, file, fileName);
     });
     clear(this.compose, formNode);
+  }
+
+  // An internal note: any agent who sees the chat, whatever its state; the customer never sees it (AddNote).
+  noteForm() {
+    const text = el("textarea", {id: "note-text", rows: 1, maxlength: 4096, "aria-describedby": "note-hint"});
+    const formNode = el("form", {class: "note-form", "aria-label": "Add an internal note"},
+      el("label", {for: "note-text"}, "Internal note"), text,
+      el("small", {id: "note-hint"}, "Only colleagues see it. Mention someone with @ and their first name, " +
+        "full name without spaces, or address before the @."),
+      el("div", {class: "compose-actions"}, el("button", {type: "submit"}, "Add note")));
+    formNode.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearFieldErrors(formNode);
+      if (!text.value.trim()) { showFieldError(text, "Type the note."); return; }
+      const added = await attempt(() => post("AddNote", {ChatID: this.open.ChatID, Text: text.value}));
+      if (!added) return;
+      this.addMessage(added);
+      const names = added.MentionedAgentIDs.map((id) => (this.store.agents.get(id) || {Name: `Agent ${id}`}).Name);
+      if (names.length) toast(`Note added; ${names.join(", ")} told.`);
+      text.value = "";
+    });
+    return formNode;
   }
 
   async send(text, file, fileName) {

@@ -30,7 +30,8 @@ export function messageItem(message, {customerName: name, store, list = null, on
   const agent = message.AgentID ? store.agents.get(message.AgentID) : null;
   const who = message.SenderType === "Customer" ? (name || "Customer")
     : message.SenderType === "Agent" ? (message.AgentID === me ? "You" : agent ? agent.Name : "Agent")
-      : message.SenderType === "Bot" ? "Bot" : "System";
+      : message.SenderType === "Note" ? `Internal note · ${message.AgentID === me ? "You" : agent ? agent.Name : "Agent"}`
+        : message.SenderType === "Bot" ? "Bot" : "System";
   const drawn = contentNode(message);
   return el("li", {class: `msg ${message.SenderType}` + (message.AgentID === me ? " mine" : ""),
     dataset: {id: message.MessageID, at: message.CreatedAt}},
