@@ -831,3 +831,47 @@ def test_screenshots_of_the_inbox_board_dashboard_and_web_chat(console, api, man
     visitor.set_viewport_size(PHONE)
     conversation.locator("li").last.scroll_into_view_if_needed()
     shot(visitor, "docs-webchat-390")
+
+
+def test_history_filtered_by_customer_agent_and_tag(console, api, server):
+    from chat_helpers import add_tag
+    from playwright.sync_api import expect
+
+    sales = add_department(server, "Sales", menu_option=1)
+    refund = add_tag(server, "Refund")
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(sales,))
+    add_agent(server, name="Olga Other", email="olga@example.com", department_ids=(sales,))
+    browser_tests.closed_chat(api, server, sales, "sam@example.com", phone="27821000001", name="Thandi Nkosi",
+                              text="Refund please", tag_id=refund)
+    browser_tests.closed_chat(api, server, sales, "olga@example.com", phone="27821000002", name="Sipho Dlamini",
+                              text="Where is my order?")
+    browser_tests.closed_chat(api, server, sales, "sam@example.com", phone="27821000003", name="Lerato Mokoena",
+                              text="Thanks!")
+
+    page = console("/", **LAPTOP)
+    log_on(page, "sam@example.com")
+    page.get_by_role("link", name="History", exact=True).click()
+    history = page.get_by_role("table", name="Closed chats")
+    expect(history.get_by_role("row")).to_have_count(4)
+    show = page.get_by_role("button", name="Show")
+
+    page.get_by_label("Agent", exact=True).select_option(label="Olga Other")
+    show.click()
+    expect(history.get_by_role("row")).to_have_count(2)
+    expect(history).to_contain_text("Sipho Dlamini")
+    page.get_by_label("Agent", exact=True).select_option(label="Any agent")
+    page.get_by_label("Tag", exact=True).select_option(label="Topics: Refund")
+    show.click()
+    expect(history.get_by_role("row")).to_have_count(2)
+    expect(history).to_contain_text("Thandi Nkosi")
+    page.get_by_label("Tag", exact=True).select_option(label="Any tag")
+    page.get_by_label("Customer", exact=True).fill("mokoena")
+    show.click()
+    expect(history.get_by_role("row")).to_have_count(2)
+    expect(history).to_contain_text("Lerato Mokoena")
+    page.get_by_label("Customer", exact=True).fill("nobody at all")
+    show.click()
+    customer = page.get_by_label("Customer", exact=True)
+    expect(customer).to_have_attribute("aria-invalid", "true")
+    expect(customer.locator("xpath=..")).to_contain_text("No customer matches “nobody at all”.")
+    shot(page, "history-filters-1440")

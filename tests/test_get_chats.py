@@ -71,21 +71,23 @@ def assign(server, chat_id: int, agent_id: int) -> None:
 
 
 def expected(server, viewer: int | None, *, statuses=(), department_id=None, agent_id=None, customer_id=None,
-             created_from=None, created_to=None) -> list[int]:
+             created_from=None, created_to=None, tag_id=None) -> list[int]:
     """The chats `viewer` (None: a Manager) may see that match, newest first: worked out in Python from every
     row, not by the SQL under review."""
     async def work(db):
         chats = list((await db.execute(select(Chat))).scalars())
         departments = set((await db.execute(select(AgentDepartment.department_id)
                                             .where(AgentDepartment.agent_id == viewer))).scalars())
-        return chats, departments
-    chats, departments = server.with_db(work)
+        tagged = set((await db.execute(select(ChatTag.chat_id).where(ChatTag.tag_id == tag_id))).scalars())
+        return chats, departments, tagged
+    chats, departments, tagged = server.with_db(work)
     found = [c for c in chats
              if (viewer is None or c.department_id in departments or c.agent_id == viewer)
              and (not statuses or c.status in statuses)
              and (department_id is None or c.department_id == department_id)
              and (agent_id is None or c.agent_id == agent_id)
              and (customer_id is None or c.customer_id == customer_id)
+             and (tag_id is None or c.id in tagged)
              and (created_from is None or c.created_at >= created_from)
              and (created_to is None or c.created_at <= created_to)]
     return [c.id for c in sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)]
@@ -523,3 +525,31 @@ class TestListItems:
         mine = api.ok(api.get("GetChats", office.tokens["alice"], {"Status": "Open", "AgentID": alice}))["Items"]
         assert [(i["CustomerName"], i["LastMessage"]["Sender"]) for i in mine] == [("Sipho", "Customer"),
                                                                                    (None, "Agent")]
+
+
+class TestTagFilter:
+    def test_only_the_chats_carrying_the_tag_that_the_caller_sees(self, server, api, office):
+        from chat_helpers import add_tag
+
+        refund, vip = add_tag(server, "Refund"), add_tag(server, "VIP")
+        alice = office.ids["alice"]
+        chats = add_chats(server, *({"status": status, "department_id": department, "agent_id": agent,
+                                     "created_at": T0 + timedelta(minutes=n)}
+                                    for n, (status, department, agent) in enumerate([
+                                        (CLOSED, office.sales, alice), (CLOSED, office.sales, None),
+                                        (ASSIGNED, office.support, alice), (CLOSED, office.support, None),
+                                        (UNASSIGNED, office.sales, None)])))
+
+        async def tag(db):
+            for chat_id, tag_id in ((chats[0], refund), (chats[0], vip), (chats[1], vip), (chats[2], refund),
+                                    (chats[3], refund)):
+                db.add(ChatTag(chat_id=chat_id, tag_id=tag_id))
+        server.with_db(tag)
+        for token, viewer in ((office.tokens["alice"], alice), (office.manager, None)):
+            for tag_id in (refund, vip):
+                for status in ([], ["Closed"]):
+                    want = expected(server, viewer, tag_id=tag_id, statuses=status)
+                    assert listed(api, token, 1, TagID=tag_id, Status=status) == (want, len(want))
+        # Alice: her department's and her own chats with Refund, not Support's closed one.
+        assert listed(api, office.tokens["alice"], TagID=refund)[0] == [chats[2], chats[0]]
+        assert_error(api.get("GetChats", office.manager, {"TagID": 0}), 422, "invalid_field", "TagID")

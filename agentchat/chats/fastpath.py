@@ -434,4 +434,7 @@ def _filter_sql(where: ChatFilter, args: list) -> str:
                               ("created_at", "<=", where.created_to)):
         if value is not None:
             conditions.append(f"chat.{column} {op} {rawdb.parameter(args, value)}")
+    if where.tag_id is not None:  # a probe of chat_tag's key per chat read
+        conditions.append(f"EXISTS (SELECT 1 FROM chat_tag WHERE chat_tag.chat_id = chat.id "
+                          f"AND chat_tag.tag_id = {rawdb.parameter(args, where.tag_id)})")
     return " AND ".join(conditions) or "TRUE"

@@ -221,11 +221,13 @@ async def get_chats(
     department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
     agent_id: Annotated[int | None, Query(alias="AgentID", ge=1, le=MAX_ID)] = None,
     customer_id: Annotated[int | None, Query(alias="CustomerID", ge=1, le=MAX_ID)] = None,
+    tag_id: Annotated[int | None, Query(alias="TagID", ge=1, le=MAX_ID)] = None,
     created_from: Annotated[str | None, Query(alias="From", max_length=40)] = None,
     created_to: Annotated[str | None, Query(alias="To", max_length=40)] = None,
 ) -> Page[ChatListItem]:
     where = chats.ChatFilter(statuses=_statuses(list(status)), department_id=department_id, agent_id=agent_id,
-                             customer_id=customer_id, created_from=_when(created_from, "From", upper=False),
+                             customer_id=customer_id, tag_id=tag_id,
+                             created_from=_when(created_from, "From", upper=False),
                              created_to=_when(created_to, "To", upper=True))
     if where.created_from and where.created_to and where.created_from > where.created_to:
         raise Invalid("From must not be after To.", code="invalid_field", field="From")

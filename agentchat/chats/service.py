@@ -439,6 +439,7 @@ class ChatFilter:
     department_id: int | None = None
     agent_id: int | None = None
     customer_id: int | None = None
+    tag_id: int | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
