@@ -117,3 +117,19 @@ def test_several_workers_serve_one_port():
     assert server_argv(8000, 1)[-4:] == ["agentchat", "serve", "--port", "8000"]
     argv = server_argv(8000, 2)
     assert argv[argv.index("--workers") + 1] == "2" and "--factory" in argv and "agentchat.app:create_app" in argv
+
+
+def test_the_bulk_data_set_fills_every_column_of_every_row():
+    from agentchat.db import Base
+    from bench.dataset import Shape, build_rows
+
+    rows, seeded = build_rows(Shape(chats=200, managers=1, manager_sessions=2), "hash")
+    tables = Base.metadata.tables
+    assert len(rows["message"]) == 2000 and len(rows["chat"]) == 200
+    for name, records in rows.items():
+        columns = list(tables[name].columns)
+        assert all(len(r) == len(columns) for r in records), name
+        for i, column in enumerate(columns):  # a NOT NULL column with a default is never left empty
+            if not column.nullable and column.default is not None:
+                assert all(r[i] is not None for r in records), (name, column.name)
+    assert len(seeded.manager_tokens) == 2 and seeded.assigned
