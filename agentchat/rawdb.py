@@ -173,6 +173,17 @@ class SqliteInThread:
     def execute(self, sql: str, *args: Any) -> None:
         self.connection.execute(_sqlite_sql(sql), _sqlite_params(args))
 
+    def record(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        """fetchrow with the columns by name as well (as asyncpg's Record): for rows a hot path reads by name."""
+        cursor = self.connection.execute(_sqlite_sql(sql), _sqlite_params(args))
+        cursor.row_factory = sqlite3.Row
+        return cursor.fetchone()
+
+    def records(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        cursor = self.connection.execute(_sqlite_sql(sql), _sqlite_params(args))
+        cursor.row_factory = sqlite3.Row
+        return cursor.fetchall()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         # IMMEDIATE: take the write lock now, so a read-then-write cannot fail half way with SQLITE_BUSY.

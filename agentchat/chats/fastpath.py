@@ -9,13 +9,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, false, true
+
 from agentchat import clock, rawdb
-from agentchat.agents.models import ROLE_MANAGER
 from agentchat.channels.outbound import Outgoing
 from agentchat.chats import events as chat_events
-from agentchat.chats.models import PENDING, SENDER_AGENT, STATUSES, UNASSIGNED, WHATSAPP, Chat
+from agentchat.chats import rules
+from agentchat.chats.models import ASSIGNED, PENDING, SENDER_AGENT, STATUSES, UNASSIGNED, Chat
+from agentchat.chats.rules import WHATSAPP_WINDOW, check_can_act, window_closed_error
 from agentchat.chats.schemas import message_extras
-from agentchat.chats.service import WHATSAPP_WINDOW, ChatFilter, check_can_act, not_found, window_closed_error
+from agentchat.chats.service import ChatFilter, not_found
 from agentchat.contract import Conflict, Paging
 from agentchat.db import after_commit
 from agentchat.events import Event, emit
@@ -42,69 +45,71 @@ def message_json(message_id: int, chat_id: int, sender_type: str, agent_id: int 
             **message_extras(json.loads(payload) if isinstance(payload, str) else payload, _strip(media_status))}
 
 
-def _visible_sql(caller: Caller, agent_param: str) -> str:
-    """visible_to() in SQL, for the chat table."""
-    if caller.is_manager:
-        return "TRUE"
-    return (f"(chat.department_id IN (SELECT department_id FROM agent_department WHERE agent_id = {agent_param})"
-            f" OR chat.agent_id = {agent_param})")
-
-
-# What the caller of the session CTE `s` (security.PresentedSession) may see and take. The scalar subqueries run
-# once per statement (init plans), so the department list is one set: a correlated `s.agent_id` made it a lookup
-# per scanned chat (55 ms for a GrabChat over 6,000 queued chats).
-_S_AGENT = "(SELECT agent_id FROM s)"
-_S_MANAGER = f"(SELECT role_id FROM s) = {ROLE_MANAGER}"
-_S_DEPARTMENT_IDS = f"ARRAY(SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT})"
+# The rules (rules.py) as SQL, compiled once here for each dialect. The caller is the session CTE `s` on PostgreSQL
+# (security.PresentedSession) and the parameter $2 on SQLite, whose session is checked before the statements.
+_S = rules.session_caller()
+_S_AGENT, _S_MANAGER = rules.sql(_S[0], sqlite=False), rules.sql(_S[1], sqlite=False)
+_S_SEES = rules.sql(rules.visible(_S), sqlite=False)
+_S_QUEUES = rules.sql(rules.in_queues(_S), sqlite=False)
+# PostgreSQL's shape for "in the caller's departments" over many rows: the department IDs as one array, read once.
+_S_DEPARTMENT_IDS = f"ARRAY{rules.sql(rules.departments_of(_S[0]), sqlite=False)}"
 _S_IN_MY_DEPARTMENTS = f"chat.department_id = ANY({_S_DEPARTMENT_IDS})"
-_S_SEES_AS_AGENT = f"(chat.agent_id = {_S_AGENT} OR {_S_IN_MY_DEPARTMENTS})"
-_S_SEES = f"({_S_MANAGER} OR {_S_SEES_AS_AGENT})"
-_S_QUEUES = f"({_S_MANAGER} OR {_S_IN_MY_DEPARTMENTS})"
+_VISIBLE = {(sqlite, manager): rules.sql(rules.visible((rules.column("$2"), true() if manager else false())),
+                                         sqlite=sqlite)
+            for sqlite in (True, False) for manager in (True, False)}
+_AGENT, _PENDING, _GRABBED = (rules.value(v) for v in (SENDER_AGENT, PENDING, "Grabbed"))
+_UNASSIGNED_V, _ASSIGNED_V = rules.value(UNASSIGNED), rules.value(ASSIGNED)
+
 # The sender's name rides along: the web chat shows it, and the delivery then needs no read of its own. The
 # customer's WhatsApp address is their number, or else their business-scoped user id (BSUID).
 _SEND_CHAT_COLUMNS = ("chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, chat.department_id, "
-                      "chat.customer_id, coalesce(customer.phone_number, customer.whatsapp_user_id), "
-                      "(SELECT name FROM agent WHERE agent.id = $2) AS agent_name")
-_SEND_CHAT = (f"SELECT {_SEND_CHAT_COLUMNS} FROM chat JOIN customer ON customer.id = chat.customer_id "
-              "WHERE chat.id = $1 AND {visible}")
+                      "chat.customer_id, coalesce(customer.phone_number, customer.whatsapp_user_id) AS phone_number")
+_SEND_CHAT = {manager: f"SELECT {_SEND_CHAT_COLUMNS}, (SELECT name FROM agent WHERE agent.id = $2) AS agent_name "
+                       f"FROM chat JOIN customer ON customer.id = chat.customer_id "
+                       f"WHERE chat.id = $1 AND {_VISIBLE[True, manager]}"
+              for manager in (True, False)}
 _SEND_INSERT = ("INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
-                "VALUES ($1, 'Agent', $2, $3, $4, 'Pending') RETURNING id")
+                f"VALUES ($1, {_AGENT}, $2, $3, $4, {_PENDING}) RETURNING id")
 _SEND_TOUCH = "UPDATE chat SET last_message_at = $2 WHERE id = $1"
+_C = rules.column
+_MAY_WRITE_NOW = rules.sql(and_(rules.may_write(_S, _C("c.status"), _C("c.agent_id")),
+                                rules.window_open_sql(_C("$5::timestamp"), _C("c.channel"),
+                                                      _C("c.last_customer_message_at"))), sqlite=False)
 # PostgreSQL, one trip: check the session (security.PresentedSession), lock the chat if the caller may see it,
 # insert only if they may write to it now, touch the chat. $1 chat, $2 token hash, $3 text, $4 now, $5 the
 # WhatsApp window's start, $6/$7 the session's extension.
 _SEND_PG = (
-    "WITH {session}, "
-    "c AS (SELECT chat.id, chat.status, chat.agent_id, chat.channel, chat.last_customer_message_at, "
-    "chat.department_id, chat.customer_id, "
-    "coalesce(customer.phone_number, customer.whatsapp_user_id) AS phone_number, "
-    "(SELECT name FROM agent WHERE agent.id = s.agent_id) AS agent_name "
-    "FROM s, chat JOIN customer ON customer.id = chat.customer_id "
-    f"WHERE chat.id = $1 AND {_S_SEES} FOR UPDATE OF chat), "
-    "m AS (INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
-    "SELECT c.id, 'Agent', s.agent_id, $3::text, $4::timestamp, 'Pending' FROM c, s WHERE c.status = 'Assigned' "
-    f"AND (s.role_id = {ROLE_MANAGER} OR c.agent_id = s.agent_id) "
-    "AND (c.channel <> 'WhatsApp' OR c.last_customer_message_at >= $5::timestamp) RETURNING id), "
-    "u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
-    "SELECT s.id, s.agent_id, s.expires_at, s.role_id, c.status, c.agent_id, c.channel, c.last_customer_message_at, "
-    "c.department_id, c.customer_id, c.phone_number, c.agent_name, m.id FROM s LEFT JOIN c ON TRUE LEFT JOIN m ON TRUE"
-).format(session=PresentedSession.session_cte("$2", "$4::timestamp", "$6::timestamp", "$7::timestamp"))
+    f"WITH {PresentedSession.session_cte('$2', '$4::timestamp', '$6::timestamp', '$7::timestamp')}, "
+    f"c AS (SELECT chat.id, {_SEND_CHAT_COLUMNS}, (SELECT name FROM agent WHERE agent.id = s.agent_id) AS agent_name "
+    f"FROM s, chat JOIN customer ON customer.id = chat.customer_id WHERE chat.id = $1 AND {_S_SEES} "
+    f"FOR UPDATE OF chat), "
+    f"m AS (INSERT INTO message (chat_id, sender_type, agent_id, text, created_at, delivery_status) "
+    f"SELECT c.id, {_AGENT}, s.agent_id, $3::text, $4::timestamp, {_PENDING} FROM c, s WHERE {_MAY_WRITE_NOW} "
+    f"RETURNING id), "
+    f"u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
+    f"SELECT s.id, s.agent_id AS session_agent_id, s.expires_at, s.role_id, c.id AS chat_id, c.status, c.agent_id, "
+    f"c.channel, c.last_customer_message_at, c.department_id, c.customer_id, c.phone_number, c.agent_name, "
+    f"m.id AS message_id FROM s LEFT JOIN c ON TRUE LEFT JOIN m ON TRUE"
+)
 
 
 def _check_send(caller: Caller, chat_id: int, row, now: datetime) -> None:
-    """send_message's refusals, from the chat's row, in the same order."""
+    """send_message's refusals (rules.check_can_act, rules.window_open), from the chat's row, in the same order."""
     if row is None:
         raise not_found(chat_id)
-    status, agent_id, channel, last_customer = row[0], row[1], row[2], rawdb.to_time(row[3])
-    check_can_act(caller, _ChatState(status, agent_id))
-    if channel == WHATSAPP and (last_customer is None or now - last_customer > WHATSAPP_WINDOW):
+    chat = _ChatState(row["status"], row["agent_id"], row["channel"], rawdb.to_time(row["last_customer_message_at"]))
+    check_can_act(caller, chat)
+    if not rules.window_open(chat, now):
         raise window_closed_error()
 
 
 @dataclass(slots=True)
 class _ChatState:
+    """What the rules read of a chat (a Chat costs more to make, and this is made on every SQLite send)."""
     status: str
     agent_id: int | None
+    channel: str
+    last_customer_message_at: datetime | None
 
 
 async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int, text: str) -> dict:
@@ -115,7 +120,7 @@ async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int
         def send(db: SqliteInThread) -> tuple:
             caller = session.check_in_thread(db)
             with db.transaction():
-                row = db.fetchrow(_SEND_CHAT.format(visible=_visible_sql(caller, "$2")), chat_id, caller.agent_id)
+                row = db.record(_SEND_CHAT[caller.is_manager], chat_id, caller.agent_id)
                 _check_send(caller, chat_id, row, now)
                 message_id = db.fetchrow(_SEND_INSERT, chat_id, caller.agent_id, text, now)[0]
                 db.execute(_SEND_TOUCH, chat_id, now)
@@ -124,140 +129,157 @@ async def send_text_message(raw: Raw, *, session: PresentedSession, chat_id: int
         caller, row, message_id = await raw.in_one_hop(send)
     else:
         token, _, extend_to, due = session.session_args(now)
-        found = await raw.fetchrow(_SEND_PG, chat_id, token, text, now, now - WHATSAPP_WINDOW, extend_to, due)
-        if found is None:
+        row = await raw.fetchrow(_SEND_PG, chat_id, token, text, now, now - WHATSAPP_WINDOW, extend_to, due)
+        if row is None:
             raise session_invalid()
-        caller, row, message_id = session.caller(found, now), found[4:12], found[12]
+        caller, message_id = session.caller(row, now), row["message_id"]
         if message_id is None:
-            _check_send(caller, chat_id, row if row[0] is not None else None, now)
+            _check_send(caller, chat_id, row if row["chat_id"] is not None else None, now)
             raise AssertionError("a chat the agent may write to was not written")  # pragma: no cover
-    department_id, customer_id, phone_number = row[4], row[5], row[6]
+    department_id, agent_id = row["department_id"], row["agent_id"]
     data = message_json(message_id, chat_id, SENDER_AGENT, caller.agent_id, text, None, None, None, None, now,
                         PENDING, None)
     emit(raw, Event("MessageSent", data, department_ids=(department_id,) if department_id else (),
-                    agent_ids=(row[1],) if row[1] else ()))
+                    agent_ids=(agent_id,) if agent_id else ()))
     outbound = raw.info.get("outbound")
     if outbound is not None:
-        item = Outgoing(message_id=message_id, chat_id=chat_id, channel=row[2], customer_id=customer_id,
-                        phone_number=phone_number, text=text, file_name=None, file_type=None, file_key=None,
-                        payload=None, created_at=now, agent_name=row[7])
+        item = Outgoing(message_id=message_id, chat_id=chat_id, channel=row["channel"],
+                        customer_id=row["customer_id"], phone_number=row["phone_number"], text=text, file_name=None,
+                        file_type=None, file_key=None, payload=None, created_at=now, agent_name=row["agent_name"])
         after_commit(raw, lambda: outbound.deliver_item(item))
     return data
 
 
-_CHAT_COLUMNS = ("id, customer_id, channel, status, department_id, agent_id, created_at, queued_at, assigned_at, "
-                 "closed_at, last_message_at")
-_MESSAGE_COLUMNS = ("id, chat_id, sender_type, agent_id, text, file_name, file_type, file_size, file_key, created_at, "
-                    "delivery_status, failure_reason, payload, media_status")
+_CHAT_FIELDS = ("id", "customer_id", "channel", "status", "department_id", "agent_id", "created_at", "queued_at",
+                "assigned_at", "closed_at", "last_message_at")
+_CHAT_COLUMNS = ", ".join(_CHAT_FIELDS)
+# message_json's parameters, in order, with the column each is read from.
+_MESSAGE_FIELDS = ("message_id", "chat_id", "sender_type", "agent_id", "text", "file_name", "file_type", "file_size",
+                   "file_key", "created_at", "delivery_status", "failure_reason", "payload", "media_status")
+_MESSAGE_COLUMNS = ", ".join(("id AS message_id", *_MESSAGE_FIELDS[1:]))
 # SQLite. The queued chat the caller takes: the named one, or the longest-waiting one of the caller's queues —
-# the head of each ({queues}: their department IDs), then the oldest head. The UPDATE re-checks that it is still
-# queued in one of them.
-_ALL_QUEUES = "(SELECT id AS department_id FROM department)"
-_MY_QUEUES = "(SELECT department_id FROM agent_department WHERE agent_id = $1)"
-_GRAB_MINE = f"department_id IN {_MY_QUEUES}"
-_GRAB_NAMED = "$3"
-_GRAB_NEXT = ("(SELECT id FROM chat WHERE id IN (SELECT (SELECT head.id FROM chat AS head WHERE head.status = "
-              "'Unassigned' AND head.department_id = queue.department_id ORDER BY head.queued_at, head.id LIMIT 1) "
-              "FROM {queues} AS queue) ORDER BY queued_at, id LIMIT 1)")
-_GRAB_UPDATE = (f"UPDATE chat SET agent_id = $1, status = 'Assigned', assigned_at = $2 WHERE id = {{target}} "
-                f"AND status = 'Unassigned' AND {{mine}} RETURNING {_CHAT_COLUMNS}")
+# the head of each (their departments' IDs), then the oldest head. The UPDATE re-checks that it is still queued in
+# one of them.
+_QUEUED_HEAD = rules.sql(rules.is_queued(_C("head.status")), sqlite=True)
+
+
+def _grab_sqlite(*, named: bool, manager: bool) -> str:
+    queues = ("(SELECT id AS department_id FROM department)" if manager
+              else rules.sql(rules.departments_of(_C("$1")), sqlite=True))
+    target = "$3" if named else (
+        f"(SELECT id FROM chat WHERE id IN (SELECT (SELECT head.id FROM chat AS head WHERE {_QUEUED_HEAD} "
+        f"AND head.department_id = queue.department_id ORDER BY head.queued_at, head.id LIMIT 1) "
+        f"FROM {queues} AS queue) ORDER BY queued_at, id LIMIT 1)")
+    mine = rules.sql(and_(rules.is_queued(), rules.in_queues((_C("$1"), true() if manager else false()))),
+                     sqlite=True)
+    return (f"UPDATE chat SET agent_id = $1, status = {_ASSIGNED_V}, assigned_at = $2 WHERE id = {target} "
+            f"AND {mine} RETURNING {_CHAT_COLUMNS}")
+
+
+_GRAB_SQLITE = {(named, manager): _grab_sqlite(named=named, manager=manager)
+                for named in (True, False) for manager in (True, False)}
 _GRAB_EVENT = ("INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
-               "to_status) VALUES ($1, 'Grabbed', $2, $3, $4, $3, 'Unassigned', 'Assigned')")
+               f"to_status) VALUES ($1, {_GRABBED}, $2, $3, $4, $3, {_UNASSIGNED_V}, {_ASSIGNED_V})")
 # PostgreSQL. The longest-waiting chat of the caller's queues: the head of each queue (ix_chat_queue; skipping
 # heads another grabber holds right now), then the oldest of those heads. One walk of all queued chats in queue
 # order read the whole queue when the caller's departments had none left (6-12 ms with 27,000 queued).
 _S_QUEUE_IDS = (f"(SELECT id AS department_id FROM department WHERE {_S_MANAGER} UNION ALL "
-                f"SELECT department_id FROM agent_department WHERE agent_id = {_S_AGENT} AND NOT {_S_MANAGER})")
+                f"{rules.sql(rules.departments_of(_S[0]), sqlite=False)[1:-1]} AND NOT {_S_MANAGER})")
 _GRAB_PG_NEXT = (f"(SELECT head.id FROM {_S_QUEUE_IDS} AS queue CROSS JOIN LATERAL (SELECT chat.id, chat.queued_at "
-                 "FROM chat WHERE chat.status = 'Unassigned' AND chat.department_id = queue.department_id "
+                 f"FROM chat WHERE {rules.sql(rules.is_queued(), sqlite=False)} "
+                 "AND chat.department_id = queue.department_id "
                  "ORDER BY chat.queued_at, chat.id LIMIT 1 FOR UPDATE OF chat SKIP LOCKED) AS head "
                  "ORDER BY head.queued_at, head.id LIMIT 1)")
 _SQLITE_STYLE_TIME = "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
-# One trip: check the session (security.PresentedSession), take the chat if it is still queued in one of the
-# caller's departments, write its history, and read its tags and messages (the messages as JSON arrays of
-# _MESSAGE_COLUMNS, the time as SQLite's text so that wire_time formats both alike).
-# $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat.
-_GRAB_PG = (
-    "WITH {session}, "
-    "u AS (UPDATE chat SET agent_id = s.agent_id, status = 'Assigned', assigned_at = $2::timestamp FROM s "
-    f"WHERE chat.id = {{target}} AND chat.status = 'Unassigned' AND {_S_QUEUES} "
-    f"RETURNING {', '.join('chat.' + c for c in _CHAT_COLUMNS.split(', '))}), "
-    "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
-    "to_status) SELECT u.id, 'Grabbed', $2::timestamp, s.agent_id, u.department_id, s.agent_id, 'Unassigned', "
-    "'Assigned' FROM u, s) "
-    f"SELECT s.id, s.agent_id, s.expires_at, s.role_id, {', '.join('u.' + c for c in _CHAT_COLUMNS.split(', '))}, "
-    "ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id), "
-    "(SELECT coalesce(json_agg(json_build_array("
-    f"{_MESSAGE_COLUMNS.replace('created_at', _SQLITE_STYLE_TIME)}) ORDER BY id), "
-    "'[]')::text FROM message WHERE chat_id = u.id) "
-    "FROM s LEFT JOIN u ON TRUE"
-).replace("{session}", PresentedSession.session_cte("$1", "$2::timestamp", "$3::timestamp", "$4::timestamp"))
+_QUEUED_AND_MINE = rules.sql(and_(rules.is_queued(), rules.in_queues(_S)), sqlite=False)
+
+
+def _grab_pg(target: str) -> str:
+    """One trip: check the session (security.PresentedSession), take the chat if it is still queued in one of the
+    caller's departments, write its history, and read its tags and messages (the messages as JSON arrays of
+    _MESSAGE_FIELDS, the time as SQLite's text so that wire_time formats both alike).
+    $1 token hash, $2 now, $3/$4 the session's extension, $5 the named chat."""
+    message_columns = _MESSAGE_COLUMNS.replace("id AS message_id", "id").replace("created_at", _SQLITE_STYLE_TIME)
+    return (
+        f"WITH {PresentedSession.session_cte('$1', '$2::timestamp', '$3::timestamp', '$4::timestamp')}, "
+        f"u AS (UPDATE chat SET agent_id = s.agent_id, status = {_ASSIGNED_V}, assigned_at = $2::timestamp FROM s "
+        f"WHERE chat.id = {target} AND {_QUEUED_AND_MINE} "
+        f"RETURNING {', '.join('chat.' + c for c in _CHAT_FIELDS)}), "
+        "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
+        f"to_status) SELECT u.id, {_GRABBED}, $2::timestamp, s.agent_id, u.department_id, s.agent_id, "
+        f"{_UNASSIGNED_V}, {_ASSIGNED_V} FROM u, s) "
+        f"SELECT s.id AS session_id, s.agent_id AS session_agent_id, s.expires_at, s.role_id, "
+        f"{', '.join('u.' + c for c in _CHAT_FIELDS)}, "
+        "ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id) AS tag_ids, "
+        f"(SELECT coalesce(json_agg(json_build_array({message_columns}) ORDER BY id), "
+        "'[]')::text FROM message WHERE chat_id = u.id) AS messages "
+        "FROM s LEFT JOIN u ON TRUE")
+
+
+_GRAB_PG = {True: _grab_pg("$5"), False: _grab_pg(_GRAB_PG_NEXT)}
 _CHAT_TAGS = "SELECT tag_id FROM chat_tag WHERE chat_id = $1 ORDER BY tag_id"
 _CHAT_MESSAGES = f"SELECT {_MESSAGE_COLUMNS} FROM message WHERE chat_id = $1 ORDER BY id"
 
 
 def chat_json(row, tag_ids: list[int]) -> dict:
-    """ChatOut's JSON from a row of _CHAT_COLUMNS."""
-    return {"ChatID": row[0], "CustomerID": row[1], "Channel": _strip(row[2]), "Status": _strip(row[3]),
-            "DepartmentID": row[4], "AgentID": row[5], "TagIDs": tag_ids, "CreatedAt": rawdb.wire_time(row[6]),
-            "QueuedAt": rawdb.wire_time(row[7]), "AssignedAt": rawdb.wire_time(row[8]),
-            "ClosedAt": rawdb.wire_time(row[9]), "LastMessageAt": rawdb.wire_time(row[10])}
+    """ChatOut's JSON from a row with _CHAT_FIELDS' columns."""
+    return {"ChatID": row["id"], "CustomerID": row["customer_id"], "Channel": _strip(row["channel"]),
+            "Status": _strip(row["status"]), "DepartmentID": row["department_id"], "AgentID": row["agent_id"],
+            "TagIDs": tag_ids, "CreatedAt": rawdb.wire_time(row["created_at"]),
+            "QueuedAt": rawdb.wire_time(row["queued_at"]), "AssignedAt": rawdb.wire_time(row["assigned_at"]),
+            "ClosedAt": rawdb.wire_time(row["closed_at"]), "LastMessageAt": rawdb.wire_time(row["last_message_at"])}
 
 
 def _chat_of(row) -> Chat:
     """A detached Chat for the event helpers (not added to the session)."""
-    return Chat(id=row[0], customer_id=row[1], channel=row[2], status=row[3], department_id=row[4], agent_id=row[5],
-                created_at=rawdb.to_time(row[6]), queued_at=rawdb.to_time(row[7]), assigned_at=rawdb.to_time(row[8]),
-                closed_at=rawdb.to_time(row[9]), last_message_at=rawdb.to_time(row[10]))
+    return Chat(**{field: row[field] for field in _CHAT_FIELDS[:6]},
+                **{field: rawdb.to_time(row[field]) for field in _CHAT_FIELDS[6:]})
 
 
 async def grab_chat_json(raw: Raw, *, session: PresentedSession, chat_id: int | None) -> dict:
     """grab_chat with ChatWithMessages' JSON as the answer. PostgreSQL: one statement checks the session, takes
     the chat, writes its history and reads its tags and messages. Records ChatGrabbed."""
     now = clock.now()
+    named = chat_id is not None
     if raw.sqlite:
         def grab(db: SqliteInThread) -> tuple:
             caller = session.check_in_thread(db)
-            mine = "TRUE" if caller.is_manager else _GRAB_MINE
-            target = _GRAB_NAMED if chat_id is not None else _GRAB_NEXT.format(
-                queues=_ALL_QUEUES if caller.is_manager else _MY_QUEUES)
-            args = (caller.agent_id, now) + ((chat_id,) if chat_id is not None else ())
+            args = (caller.agent_id, now) + ((chat_id,) if named else ())
             with db.transaction():
-                row = db.fetchrow(_GRAB_UPDATE.format(target=target, mine=mine), *args)
+                row = db.record(_GRAB_SQLITE[named, caller.is_manager], *args)
                 if row is None:
                     return caller, None, None, None
-                db.execute(_GRAB_EVENT, row[0], now, caller.agent_id, row[4])
-                tag_ids = [tag for (tag,) in db.fetch(_CHAT_TAGS, row[0])]
-                return caller, row, tag_ids, db.fetch(_CHAT_MESSAGES, row[0])
+                db.execute(_GRAB_EVENT, row["id"], now, caller.agent_id, row["department_id"])
+                tag_ids = [tag for (tag,) in db.fetch(_CHAT_TAGS, row["id"])]
+                return caller, row, tag_ids, [dict(m) for m in db.records(_CHAT_MESSAGES, row["id"])]
 
         caller, row, tag_ids, messages = await raw.in_one_hop(grab)
     else:
         token, _, extend_to, due = session.session_args(now)
-        sql = _GRAB_PG.replace("{target}", "$5" if chat_id is not None else _GRAB_PG_NEXT)
-        found = await raw.fetchrow(sql, token, now, extend_to, due, *((chat_id,) if chat_id is not None else ()))
+        found = await raw.fetchrow(_GRAB_PG[named], token, now, extend_to, due, *((chat_id,) if named else ()))
         if found is None:
             raise session_invalid()
         caller = session.caller(found, now)
-        row = found[4:15] if found[4] is not None else None
+        row = found if found["id"] is not None else None
         if row is not None:
-            tag_ids, messages = list(found[15]), json.loads(found[16])
+            tag_ids = list(found["tag_ids"])
+            messages = [dict(zip(_MESSAGE_FIELDS, m, strict=True)) for m in json.loads(found["messages"])]
     if row is None:
-        if chat_id is not None:
+        if named:
             await check_visible(raw, caller=caller, chat_id=chat_id)
             raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
                            code="chat_not_unassigned", field="ChatID")
         raise Conflict("No chat is waiting in your departments' queues.", code="no_unassigned_chats")
     chat_events.chat_changed(raw, _chat_of(row), "Grabbed", actor_agent_id=caller.agent_id, from_status=UNASSIGNED)
-    return {**chat_json(row, tag_ids), "Messages": [message_json(*m) for m in messages]}
+    return {**chat_json(row, tag_ids), "Messages": [message_json(**m) for m in messages]}
 
 
 async def check_visible(raw: Raw, *, caller: Caller, chat_id: int) -> None:
     """service.get_visible_chat's 404, without loading the chat."""
     args = (chat_id,) if caller.is_manager else (chat_id, caller.agent_id)
-    if await raw.fetchrow(f"SELECT 1 FROM chat WHERE chat.id = $1 AND {_visible_sql(caller, '$2')}", *args) is None:
+    visible = _VISIBLE[raw.sqlite, caller.is_manager]
+    if await raw.fetchrow(f"SELECT 1 FROM chat WHERE chat.id = $1 AND {visible}", *args) is None:
         raise not_found(chat_id)
-
-
 
 
 # LastMessage's Text: the start of the message, enough for a row of an inbox.
@@ -276,7 +298,7 @@ def _last_message_sql(sqlite: bool) -> str:
               ("FileType", "CASE WHEN m.file_key IS NOT NULL THEN "
                            "coalesce(m.file_type, 'application/octet-stream') END"),
               ("CreatedAt", rawdb.time_sql("m.created_at", sqlite))]
-    senders = ", ".join(f"'{sender}'" for sender in LAST_MESSAGE_SENDERS)
+    senders = ", ".join(rules.value(sender) for sender in LAST_MESSAGE_SENDERS)
     newest = (f"FROM message AS m WHERE m.chat_id = p.id AND m.sender_type IN ({senders}) "
               "ORDER BY m.id DESC LIMIT 1")
     if sqlite:
@@ -349,7 +371,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
             deepest = paging.offset + paging.page_size
             page = " UNION ".join(
                 f"SELECT * FROM (SELECT id, created_at FROM chat WHERE {column} = {value} AND chat.status = "
-                f"'{status}' AND {condition} ORDER BY {column} DESC, chat.status DESC, {_NEWEST_FIRST} "
+                f"{_STATUS_SQL[status]} AND {condition} ORDER BY {column} DESC, chat.status DESC, {_NEWEST_FIRST} "
                 f"LIMIT {deepest:d})"
                 for column, value in [*ranges, ("chat.agent_id", agent)] for status in _statuses(where.statuses))
     page = (f"SELECT p.* FROM (SELECT * FROM ({page}) ORDER BY {_NEWEST_FIRST} LIMIT {paging.page_size:d} "
@@ -362,7 +384,8 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
         cap = paging.count_cap
         in_theirs = f"SELECT count(*) AS n FROM (SELECT id FROM chat WHERE {mine} AND {condition} LIMIT {cap:d})"
         count = f"SELECT CASE WHEN d.n >= {cap:d} THEN d.n ELSE ({count}) END FROM ({in_theirs}) AS d"
-    return db.fetchrow(f"SELECT {items}, ({count}) FROM ({page}) AS p", *args)
+    found = db.record(f"SELECT {items} AS items, ({count}) AS total FROM ({page}) AS p", *args)
+    return found["items"], found["total"]
 
 
 async def _list_chats_pg(raw: Raw, session: PresentedSession, where: ChatFilter, paging: Paging) -> tuple:
@@ -403,11 +426,16 @@ async def _list_chats_pg(raw: Raw, session: PresentedSession, where: ChatFilter,
     total = (f"(SELECT count(*) FROM (SELECT FROM chat WHERE {manager} {cap}) AS c) + (SELECT CASE WHEN d.n >= "
              f"{paging.count_cap:d} THEN d.n ELSE ({union_count}) END FROM ({departments_count}) AS d(n))")
     found = await raw.fetchrow(
-        f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, ({items}), {total} FROM s", *args)
+        f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, ({items}) AS items, {total} AS total "
+        "FROM s", *args)
     if found is None:
         raise session_invalid()
     session.caller(found, now)
-    return found[4:]
+    return found["items"], found["total"]
+
+
+# The statuses as SQL literals, written once (a status written into a statement is one of these).
+_STATUS_SQL = {status: rules.value(status) for status in STATUSES}
 
 
 def _statuses(statuses: list[str]) -> list[str]:
@@ -419,7 +447,7 @@ def _statuses(statuses: list[str]) -> list[str]:
 
 def _status_array(statuses: list[str]) -> str:
     """A literal array of the statuses asked for, for SQL."""
-    return "ARRAY[" + ", ".join(f"'{status}'" for status in _statuses(statuses)) + "]"
+    return "ARRAY[" + ", ".join(_STATUS_SQL[status] for status in _statuses(statuses)) + "]"
 
 
 

@@ -1,14 +1,15 @@
 """The chat lifecycle: opening, queueing, messages and the history kept for every change."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, true, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat import clock, routing
-from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
+from agentchat.agents.models import STATUS_ONLINE, Agent
 from agentchat.chats import events as chat_events
+from agentchat.chats import rules
 from agentchat.chats.attachments import NewFile
 from agentchat.chats.models import (
     ASSIGNED,
@@ -25,6 +26,15 @@ from agentchat.chats.models import (
     ChatEvent,
     ChatTag,
     Message,
+)
+
+# The rules are written once in rules.py; these names stay here for the callers that read them as the service's.
+from agentchat.chats.rules import (  # noqa: F401
+    WHATSAPP_WINDOW,
+    check_can_act,
+    window_closed_error,
+    window_closes_at,
+    window_open,
 )
 from agentchat.company import service as company
 from agentchat.contract import Conflict, Forbidden, Invalid, NotFound, Paging
@@ -46,7 +56,7 @@ def record_event(db: AsyncSession, chat: Chat, event_type: str, *, actor_agent_i
 
 
 async def active_chat(db: AsyncSession, customer_id: int, *, for_update: bool = False) -> Chat | None:
-    query = select(Chat).where(Chat.customer_id == customer_id, Chat.status != CLOSED)
+    query = select(Chat).where(Chat.customer_id == customer_id, rules.is_active())
     if for_update:
         query = query.with_for_update()
     return (await db.execute(query)).scalar_one_or_none()
@@ -145,19 +155,13 @@ async def queue_position(db: AsyncSession, chat: Chat) -> int:
 # ---- what an agent may see ---------------------------------------------------------------------------------
 
 def visible_to(caller: Caller) -> ColumnElement[bool]:
-    """Managers see every chat; agents the chats of their departments and the chats assigned to them."""
-    if caller.is_manager:
-        return true()
-    mine = select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id)
-    return or_(Chat.department_id.in_(mine), Chat.agent_id == caller.agent_id)
+    """rules.visible for the ORM: managers see every chat; agents their departments' and those assigned to them."""
+    return rules.visible(rules.caller_is(caller))
 
 
 def in_queues_of(caller: Caller) -> ColumnElement[bool]:
-    """The queues a caller may grab from: a Manager every department's, an agent their departments'."""
-    if caller.is_manager:
-        return true()
-    mine = select(AgentDepartment.department_id).where(AgentDepartment.agent_id == caller.agent_id)
-    return Chat.department_id.in_(mine)
+    """rules.in_queues for the ORM: the queues a caller may grab from."""
+    return rules.in_queues(rules.caller_is(caller))
 
 
 def not_found(chat_id: int) -> NotFound:
@@ -193,31 +197,12 @@ async def chat_messages(db: AsyncSession, chat_id: int) -> list[Message]:
 
 # ---- the rules of acting on a chat -----------------------------------------------------------------------
 
-def check_can_act(caller: Caller, chat: Chat, *, manager_statuses: tuple[str, ...] = (ASSIGNED,)) -> None:
-    """Agents act only on chats assigned to them; managers on any chat in `manager_statuses`."""
-    if chat.status == CLOSED:
-        raise Conflict("The chat is closed.", code="chat_closed", field="ChatID")
-    if caller.is_manager:
-        if chat.status not in manager_statuses:
-            if chat.status == BOT:
-                raise Conflict("The customer is still choosing a department in the welcome menu.",
-                               code="chat_with_bot", field="ChatID")
-            raise Conflict("The chat is not assigned to an agent.", code="chat_not_assigned", field="ChatID")
-        return
-    if chat.status != ASSIGNED:
-        raise Conflict("The chat is not assigned to an agent; grab it first.", code="chat_not_assigned",
-                       field="ChatID")
-    if chat.agent_id != caller.agent_id:
-        raise Conflict("The chat is assigned to another agent; only they or a Manager may act on it.",
-                       code="not_chat_agent", field="ChatID")
-
-
 # ---- grabbing and assigning --------------------------------------------------------------------------------
 
 async def _take(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int, event_type: str) -> Chat | None:
     """The one conditional UPDATE that settles a race for a queued chat: None if someone else won."""
     now = clock.now()
-    conditions = [Chat.id == chat_id, Chat.status == UNASSIGNED, in_queues_of(caller)]
+    conditions = [Chat.id == chat_id, rules.is_queued(), in_queues_of(caller)]
     statement = (update(Chat).where(*conditions).values(agent_id=agent_id, status=ASSIGNED, assigned_at=now)
                  .returning(Chat).execution_options(synchronize_session=False, populate_existing=True))
     chat = (await db.execute(statement)).scalar_one_or_none()
@@ -237,7 +222,7 @@ async def grab_chat(db: AsyncSession, *, caller: Caller, chat_id: int | None) ->
             raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
                            code="chat_not_unassigned", field="ChatID")
         return chat
-    query = select(Chat.id).where(Chat.status == UNASSIGNED, in_queues_of(caller)).order_by(Chat.queued_at, Chat.id)
+    query = select(Chat.id).where(rules.is_queued(), in_queues_of(caller)).order_by(Chat.queued_at, Chat.id)
     for candidate in (await db.execute(query.limit(1))).scalars():
         chat = await _take(db, caller=caller, chat_id=candidate, agent_id=caller.agent_id, event_type="Grabbed")
         if chat is not None:
@@ -344,35 +329,6 @@ async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> 
 
 
 # ---- agents' messages --------------------------------------------------------------------------------------
-
-# WhatsApp's customer-service window: free-form messages only within 24 hours of the customer's last one, by
-# Meta's timestamp of it (chat.last_customer_message_at, set by add_message); the fast path's SQL (fastpath.py)
-# reads the same column.
-WHATSAPP_WINDOW = timedelta(hours=24)
-
-
-def window_closes_at(chat: Chat) -> datetime | None:
-    """When WhatsApp stops taking free-form messages in this chat; None for other channels, and for a WhatsApp
-    chat whose customer has not written (it never opened)."""
-    if chat.channel != WHATSAPP or chat.last_customer_message_at is None:
-        return None
-    return chat.last_customer_message_at + WHATSAPP_WINDOW
-
-
-def window_open(chat: Chat, now: datetime | None = None) -> bool:
-    """Whether a free-form message may go to the customer now: always on the web chat; on WhatsApp only within 24
-    hours of the customer's last message (outside it only a template may)."""
-    if chat.channel != WHATSAPP:
-        return True
-    closes = window_closes_at(chat)
-    return closes is not None and (now or clock.now()) <= closes
-
-
-def window_closed_error() -> Conflict:
-    return Conflict("WhatsApp allows free-form messages only within 24 hours of the customer's last message; "
-                    "send an approved template (SendTemplate) or wait for the customer to write again.",
-                    code="whatsapp_24h_window", field="ChatID")
-
 
 async def send_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: str | None,
                        file: NewFile | None, storage: FileStorage, reply_to_message_id: int | None = None) -> Message:
