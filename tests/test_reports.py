@@ -58,6 +58,29 @@ class TestMetrics:
         assert rows[a]["Agent"] == "Sipho Agent" and rows[a]["Department"] == "Sales"
         assert rows[b]["WaitSeconds"] == "" and rows[b]["FirstResponseSeconds"] == ""
         assert rows[b]["ResolutionSeconds"] == "20"
+
+    def test_readable_chat_summary_has_labels_and_durations_beside_their_seconds(self, server, api, manager):
+        _sales, _agent, _token, a, b = build_history(server, api, manager)
+        response = api.get("GetReport", manager, {"ReportID": "ChatSummary", "From": today(), "To": today(),
+                                                  "FileFormat": "CSV", "Readable": "true"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        assert response.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+        reader = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+        header = next(reader)
+        assert header[:5] == ["Chat ID", "Channel", "Status", "Department", "Agent"]
+        assert "Created (UTC)" in header and "WaitSeconds" not in header
+        wait = header.index("Wait (h:mm:ss)")
+        assert header[wait + 1] == "Wait (seconds)"
+        handle = header.index("Handle time in working hours (h:mm:ss)")
+        assert header[handle + 1] == "Handle time in working hours (seconds)"
+        rows = {int(row[0]): dict(zip(header, row, strict=True)) for row in reader}
+        assert (rows[a]["Wait (h:mm:ss)"], rows[a]["Wait (seconds)"]) == ("0:01:00", "60")
+        assert (rows[a]["Resolution (h:mm:ss)"], rows[a]["Resolution (seconds)"]) == ("0:03:10", "190")
+        assert (rows[b]["Wait (h:mm:ss)"], rows[b]["Wait (seconds)"]) == ("", "")  # never taken: no wait
+        assert rows[a]["Missed"] == "No" and rows[a]["Agent"] == "Sipho Agent"
+        # The machine CSV of the same chats is as it always was.
+        plain = api.get("GetReport", manager, {"ReportID": "ChatSummary", "From": today(), "To": today()}).text
+        assert plain.startswith("ChatID,Channel,Status,Department,Agent,CreatedAt,")
         assert rows[b]["Missed"] == "Yes" and rows[b]["Abandoned"] == "Yes"
 
     def test_live_metrics_and_dashboard_use_the_same_numbers(self, server, api, manager):
@@ -295,6 +318,12 @@ class TestOccupancy:
         rows = {int(r["AgentID"]): r for r in csv.DictReader(io.StringIO(response.text))}
         assert rows[agent_id]["OnlineSeconds"] == "900" and rows[agent_id]["OccupiedSeconds"] == "400"
         assert rows[agent_id]["Chats"] == "2"
+        response = api.get("GetReport", manager, {"ReportID": "AgentPerformance", "From": first_day, "To": today(),
+                                                  "Readable": "true"})
+        readable = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+        [row] = [r for r in readable if r["Agent ID"] == str(agent_id)]
+        assert (row["Online (h:mm:ss)"], row["Online (seconds)"]) == ("0:15:00", "900")
+        assert row["Occupancy (%)"] == "44.4%"
 
 
 class TestWithinWorkingHours:

@@ -1,8 +1,9 @@
 """A report's rows as a CSV, XLSX or PDF file. Rows arrive as an async iterator; CSV can be streamed out.
 
-The CSV is for machines: the column keys and raw values (seconds, fractions, UTC times). The XLSX and the PDF are
-for people (reports.xlsx, reports.pdf): labels, units and formats from reports.columns, a title block with the
-period and the time zone, and the key figures that reports.figures gathers while the rows are read.
+The CSV is for machines: the column keys and raw values (seconds, fractions, UTC times); its readable variant
+(Readable=true) gives people the labels and shown values, each duration's raw seconds kept beside it. The XLSX
+and the PDF are for people (reports.xlsx, reports.pdf): labels, units and formats from reports.columns, a title
+block with the period and the time zone, and the key figures that reports.figures gathers while the rows are read.
 """
 
 import csv
@@ -18,7 +19,7 @@ from agentchat import clock
 from agentchat.company import service as company
 from agentchat.hours import service as hours
 from agentchat.reports.catalogue import ReportDef
-from agentchat.reports.columns import Column, local, period_text
+from agentchat.reports.columns import DAY, DURATION, MOMENT, RATIO, TEXT, Column, columns, hms, local, period_text
 from agentchat.reports.figures import Collector
 from agentchat.reports.service import day_bounds
 from agentchat.spreadsheet import safe_cell
@@ -52,6 +53,55 @@ async def csv_chunks(columns: Sequence[str], rows: AsyncIterator[list]) -> Async
     count = 0
     async for row in rows:
         writer.writerow([value if value.__class__ in _PLAIN_NUMBERS else cell_text(value) for value in row])
+        count += 1
+        if count % 500 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def readable_headings(cols: Sequence[Column], zone: ZoneInfo) -> list[str]:
+    """"Wait (h:mm:ss)" then "Wait (seconds)"; times named with the zone they are shown in."""
+    headings: list[str] = []
+    for col in cols:
+        if col.kind == DURATION:
+            headings += [col.heading, f"{col.label} (seconds)"]
+        elif col.kind == MOMENT:
+            headings.append(f"{col.label} ({zone.key})")
+        else:
+            headings.append(col.heading)
+    return headings
+
+
+def _readable(col: Column, value, zone: ZoneInfo) -> list:
+    if value is None or value == "":
+        return ["", ""] if col.kind == DURATION else [""]
+    kind = col.kind
+    if kind == DURATION:  # the raw seconds as the machine CSV has them, for sums a spreadsheet can do
+        return [hms(value), value]
+    if kind == RATIO:  # no space: spreadsheets read "99.2%" as a number
+        return [f"{value * 100:.1f}%"]
+    if kind == MOMENT and value.__class__ is datetime:
+        return [local(value, zone).strftime("%Y-%m-%d %H:%M:%S")]
+    if kind == DAY and isinstance(value, date):
+        return [value.isoformat()]
+    if kind == TEXT or value.__class__ is str:
+        return [cell_text(value)]
+    return [value if value.__class__ in _PLAIN_NUMBERS else cell_text(value)]
+
+
+async def readable_csv_chunks(keys: Sequence[str], rows: AsyncIterator[list], zone: ZoneInfo) -> AsyncIterator[bytes]:
+    """The CSV for people (docs/reports.md): labels with units, durations h:mm:ss with their seconds in the next
+    column, ratios as %, times in the company's zone. A byte-order mark first, so Excel reads it as UTF-8."""
+    cols = columns(tuple(keys))
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(readable_headings(cols, zone))
+    count = 0
+    async for row in rows:
+        writer.writerow([cell for col, value in zip(cols, row, strict=True) for cell in _readable(col, value, zone)])
         count += 1
         if count % 500 == 0:
             yield buffer.getvalue().encode()

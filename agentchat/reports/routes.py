@@ -70,6 +70,7 @@ async def get_report(
     report_id: Annotated[str, Query(alias="ReportID", max_length=40)],
     first: Annotated[date, Query(alias="From")], last: Annotated[date, Query(alias="To")],
     file_format: Annotated[FileFormat, Query(alias="FileFormat")] = "CSV",
+    readable: Annotated[bool, Query(alias="Readable")] = False,
 ) -> Response:
     """Not in the contract: one report for a range of days (company time zone), as a file."""
     _check_range(first, last)
@@ -81,8 +82,9 @@ async def get_report(
     headers = {"Content-Disposition": f'attachment; filename="{document.filename(file_format)}"', **DOWNLOAD_HEADERS}
     if file_format == "CSV":
         rows = report.rows(db, document.start, document.end, None)
-        return StreamingResponse(renderers.csv_chunks(report.columns, rows), media_type="text/csv",
-                                 headers=headers)
+        chunks = (renderers.readable_csv_chunks(report.columns, rows, document.zone) if readable
+                  else renderers.csv_chunks(report.columns, rows))
+        return StreamingResponse(chunks, media_type="text/csv", headers=headers)
     content = await renderers.render(db, document, file_format)
     return Response(content, media_type=renderers.MIME_TYPES[file_format], headers=headers)
 
