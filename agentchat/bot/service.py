@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock
+from agentchat import clock, queues
 from agentchat.chats import service as chats
 from agentchat.chats.models import BOT, SENDER_BOT, SENDER_CUSTOMER, Chat, Message
 from agentchat.company import service as company
@@ -102,7 +102,7 @@ async def _handle_choice(db: AsyncSession, chat: Chat, inbound: Inbound) -> None
     if not open_now and not await company.get_setting(db, "QueueOutOfHours"):
         await _close_out_of_hours(db, chat, department)
         return
-    await chats.queue_chat(db, chat, department)
+    await queues.queue_chat(db, chat, department)
     returning = await chats.has_closed_chats(db, chat.customer_id)
     greeting = department.returning_customer_message if returning else department.new_customer_message
     if greeting:

@@ -4,10 +4,13 @@ Every step of a chat's history has one event name: `record_event` calls `chat_ch
 and the WebSocket never disagree.
 """
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat.chats.models import SENDER_CUSTOMER, Chat, Message
+from agentchat import clock
+from agentchat.chats.models import SENDER_CUSTOMER, Chat, ChatEvent, Message
 from agentchat.chats.schemas import MessageOut
 from agentchat.contract import format_time
 from agentchat.events import Event, emit
@@ -83,3 +86,14 @@ def chat_tagged(db: AsyncSession, chat: Chat, *, tag_ids: list[int], actor_agent
 def customer_updated(db: AsyncSession, customer_data: dict, chat: Chat | None) -> None:
     audience = _audience(chat.department_id, (chat.agent_id,)) if chat else {}
     emit(db, Event("CustomerUpdated", customer_data, **audience))
+
+
+def record_event(db: AsyncSession, chat: Chat, event_type: str, *, actor_agent_id: int | None = None,
+                 from_status: str | None = None, at: datetime | None = None) -> ChatEvent:
+    """Keep one step of the chat's history, with the chat's department and agent as they are after it."""
+    event = ChatEvent(chat_id=chat.id, type=event_type, at=at or clock.now(), actor_agent_id=actor_agent_id,
+                      department_id=chat.department_id, agent_id=chat.agent_id, from_status=from_status,
+                      to_status=chat.status)
+    db.add(event)
+    chat_changed(db, chat, event_type, actor_agent_id=actor_agent_id, from_status=from_status)
+    return event

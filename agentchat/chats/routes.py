@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import compat
+from agentchat import compat, queues
 from agentchat.audit import service as audit
 from agentchat.channels.whatsapp.receipts import newest_customer_wamid
 from agentchat.chats import attachments, export, fastpath
@@ -86,7 +86,7 @@ async def assign_chat(body: AssignChatIn, caller: CurrentAgent, db: DbSession) -
 
 @router.post("/api/TransferChatToDepartment")
 async def transfer_chat_to_department(body: TransferToDepartmentIn, caller: CurrentAgent, db: DbSession) -> ChatOut:
-    chat = await chats.transfer_to_department(db, caller=caller, chat_id=body.chat_id,
+    chat = await queues.transfer_to_department(db, caller=caller, chat_id=body.chat_id,
                                               department_id=body.department_id)
     if caller.is_manager:
         audit.manager_action(db, caller, "ChatTransferred", "Chat", chat.id, body=body)

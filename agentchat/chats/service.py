@@ -6,11 +6,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentchat import clock, routing
+from agentchat import clock
 from agentchat.agents.models import STATUS_ONLINE, Agent
+from agentchat.channels.whatsapp.outbound import NotSendable, media_kind
 from agentchat.chats import events as chat_events
 from agentchat.chats import rules
 from agentchat.chats.attachments import NewFile
+from agentchat.chats.events import record_event
 from agentchat.chats.models import (
     ASSIGNED,
     BOT,
@@ -23,7 +25,6 @@ from agentchat.chats.models import (
     UNASSIGNED,
     WHATSAPP,
     Chat,
-    ChatEvent,
     ChatTag,
     Message,
 )
@@ -41,18 +42,8 @@ from agentchat.contract import Conflict, Forbidden, Invalid, NotFound, Paging
 from agentchat.db import after_commit
 from agentchat.departments.models import Department
 from agentchat.files.storage import FileStorage
+from agentchat.routing import triggers as routing
 from agentchat.security import Caller
-
-
-def record_event(db: AsyncSession, chat: Chat, event_type: str, *, actor_agent_id: int | None = None,
-                 from_status: str | None = None, at: datetime | None = None) -> ChatEvent:
-    """Keep one step of the chat's history, with the chat's department and agent as they are after it."""
-    event = ChatEvent(chat_id=chat.id, type=event_type, at=at or clock.now(), actor_agent_id=actor_agent_id,
-                      department_id=chat.department_id, agent_id=chat.agent_id, from_status=from_status,
-                      to_status=chat.status)
-    db.add(event)
-    chat_events.chat_changed(db, chat, event_type, actor_agent_id=actor_agent_id, from_status=from_status)
-    return event
 
 
 async def active_chat(db: AsyncSession, customer_id: int, *, for_update: bool = False) -> Chat | None:
@@ -118,8 +109,11 @@ def deliver_after_commit(db: AsyncSession, message_id: int, chat_id: int | None 
 
 
 async def queue_chat(db: AsyncSession, chat: Chat, department: Department, *,
-                     actor_agent_id: int | None = None, event_type: str = "Queued") -> None:
-    """Put the chat in the department's queue (unassigned), applying the department's auto-tags."""
+                     actor_agent_id: int | None = None, event_type: str = "Queued") -> int | None:
+    """Put the chat in the department's queue (unassigned). Returns the agent it was taken from, if it was assigned.
+
+    The department's auto-tags and the routing pass are the flow's (agentchat/queues.py), one level up: tags and
+    routing build on this module."""
     from_status, previous_agent_id = chat.status, chat.agent_id
     now = clock.now()
     chat.status = UNASSIGNED
@@ -128,18 +122,7 @@ async def queue_chat(db: AsyncSession, chat: Chat, department: Department, *,
     chat.queued_at = now
     await db.flush()
     record_event(db, chat, event_type, actor_agent_id=actor_agent_id, from_status=from_status, at=now)
-    await apply_department_tags(db, chat, department)
-    # The previous agent has a free place now; the chat may be routed in its new department.
-    routing.route_after_commit(db, department_ids=(department.id,) if department.routing_enabled else (),
-                               agent_ids=(previous_agent_id,) if from_status == ASSIGNED else ())
-
-
-async def apply_department_tags(db: AsyncSession, chat: Chat, department: Department) -> None:
-    """The department's auto-tags, except disabled ones, recorded in the tag history."""
-    # Imported here: the tags service builds on this module (visibility of chats).
-    from agentchat.tags import service as tags
-
-    await tags.apply_tags(db, chat, department.tag_ids)
+    return previous_agent_id if from_status == ASSIGNED else None
 
 
 async def queue_position(db: AsyncSession, chat: Chat) -> int:
@@ -273,8 +256,9 @@ async def _check_target_agent(db: AsyncSession, chat: Chat, agent_id: int, *, mu
 
 # ---- transfers and closing ---------------------------------------------------------------------------------
 
-async def transfer_to_department(db: AsyncSession, *, caller: Caller, chat_id: int, department_id: int) -> Chat:
-    """Back to Unassigned, at the end of the target department's queue; the history is kept."""
+async def check_transfer_to_department(db: AsyncSession, *, caller: Caller, chat_id: int, department_id: int
+                                      ) -> tuple[Chat, Department]:
+    """The chat (locked) and the department it may be moved to; queues.transfer_to_department moves it."""
     chat = await get_visible_chat(db, caller=caller, chat_id=chat_id, lock=True)
     # A Manager may also route a chat that is stuck in the welcome menu.
     check_can_act(caller, chat, manager_statuses=(BOT, UNASSIGNED, ASSIGNED))
@@ -286,8 +270,7 @@ async def transfer_to_department(db: AsyncSession, *, caller: Caller, chat_id: i
     if chat.status == UNASSIGNED and chat.department_id == department.id:
         raise Conflict("The chat is already waiting in that department's queue.", code="already_in_department",
                        field="DepartmentID")
-    await queue_chat(db, chat, department, actor_agent_id=caller.agent_id, event_type="TransferredToDepartment")
-    return chat
+    return chat, department
 
 
 async def transfer_to_agent(db: AsyncSession, *, caller: Caller, chat_id: int, agent_id: int) -> Chat:
@@ -357,9 +340,6 @@ async def send_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: 
 def check_whatsapp_file(file: NewFile) -> None:
     """Meta's supported media, before anything is stored or uploaded: a clear 422 for what WhatsApp takes in no
     form (what cannot go as an image, video or audio goes as a document)."""
-    # Imported here: the channel's package builds on this module.
-    from agentchat.channels.whatsapp.outbound import NotSendable, media_kind
-
     try:
         media_kind(file.type, len(file.content), file.content[:512])
     except NotSendable as exc:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat import clock
 from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
-from agentchat.chats import service as chats
+from agentchat.chats import events as chat_events
 from agentchat.chats.models import ASSIGNED, UNASSIGNED, Chat
 from agentchat.db import commit_and_publish
 from agentchat.departments.models import Department
@@ -117,7 +117,7 @@ async def assign_next(db: AsyncSession, *, department_id: int) -> Step:
     chat = (await db.execute(statement)).scalar_one_or_none()
     if chat is None:
         return Step.RETRY
-    chats.record_event(db, chat, "Assigned", actor_agent_id=None, from_status=UNASSIGNED, at=now)
+    chat_events.record_event(db, chat, "Assigned", actor_agent_id=None, from_status=UNASSIGNED, at=now)
     log.info("routed chat %s to agent %s", chat.id, agent_id)
     return Step.ASSIGNED
 

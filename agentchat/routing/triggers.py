@@ -1,6 +1,7 @@
 """What asks for a routing pass: a chat queued, an agent Online, an agent's chat closed or moved away.
 
-Kept free of the chats service's imports, so that the chats and agents services can call it.
+The chats, agents and departments services call it; the pass itself (service.py) reads the chats' history
+helpers (chats/events.py), never the chats service, so neither needs a deferred import.
 """
 
 import logging
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat.db import after_commit, create_sessionmaker
+from agentchat.routing import service
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,6 @@ def route_after_commit(db: AsyncSession, *, department_ids: Iterable[int] = (), 
                                                        if key in db.info})
 
         async def job() -> None:
-            from agentchat.routing import service
-
             try:
                 await service.route(sessionmaker, department_ids=pending.department_ids,
                                     agent_ids=pending.agent_ids)
