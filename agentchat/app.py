@@ -49,6 +49,7 @@ from agentchat.metrics import MetricsRegistry, RequestMetrics, metrics_endpoint
 from agentchat.notes.routes import router as notes_router
 from agentchat.rawdb import RawConnections
 from agentchat.reports.routes import router as reports_router
+from agentchat.search.routes import router as search_router
 from agentchat.security import hash_slots, password_hasher
 from agentchat.tags.routes import router as tags_router
 from agentchat.templates.routes import router as templates_router
@@ -62,7 +63,7 @@ API_DEPENDENCIES = [check_version]
 # The chats router first: routes are matched in order, and it holds the hot calls (SendMessage, GetChats, GrabChat).
 API_ROUTERS = [chats_router, auth_router, agents_router, departments_router, company_router, tags_router,
                canned_router, hours_router, customers_router, files_router, reports_router, templates_router,
-               integrations_router, audit_router, notes_router]
+               integrations_router, audit_router, notes_router, search_router]
 
 # The hottest calls, served by lean routes in front of FastAPI's routing (leanroute.py).
 LEAN_ENDPOINTS = (*CHAT_LEAN_ENDPOINTS, *CUSTOMER_LEAN_ENDPOINTS)

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # Origins (scheme://host[:port], space-separated) whose pages may show /chat in a frame, besides our own.
     webchat_frame_ancestors: str = ""
     log_level: str = "INFO"
+    # PostgreSQL's text search configuration for Search (docs/search.md): `simple` (no stemming; any language) or
+    # one such as `english`. The message index is built with it when migrating; change both together.
+    search_language: str = Field("simple", pattern=r"^[a-z_]{1,32}$")
 
     # PostgreSQL's planner cost of a random page read, set on AgentChat's own connections: its default (4) is for
     # spinning disks, and made it scan the agent and session tables row by row on every call instead of using

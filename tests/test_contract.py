@@ -32,7 +32,7 @@ CONTRACT_CANDIDATES = [Path(p) for p in filter(None, [os.environ.get("AGENTCHAT_
 # Every section of the contract's calls: each of their calls must be routed.
 REQUIRED_SECTIONS = ("Authentication", "Chats", "WhatsApp templates", "Agents", "Departments", "Customers", "Tags",
                      "Canned responses", "Working hours", "Reports and dashboard", "Settings",
-                     "Webhooks (integrations)", "Audit log", "Notes and mentions")
+                     "Webhooks (integrations)", "Audit log", "Notes and mentions", "Search")
 # The /api calls that need no session (the contract's "—").
 PUBLIC = {"/api/AgentLogon", "/api/SetPassword", "/api/RequestPasswordReset"}
 

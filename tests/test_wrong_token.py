@@ -157,6 +157,7 @@ def examples(w: World) -> list[Call]:
         Call("POST", "/api/SendMessage", json={"ChatID": w.chat_id, "Message": "Hello Cora"}),
         Call("GET", "/api/GetChats", {"Status": "Assigned", "PageSize": 10}),
         Call("GET", "/api/SearchCustomer", {"Search": "Cora"}),
+        Call("GET", "/api/Search", {"Search": "Hello", "Status": "Assigned"}),
         Call("GET", "/api/GetChat", {"ChatID": w.chat_id}),
         Call("POST", "/api/SyncTemplates"),
         Call("GET", "/api/GetTemplates"),

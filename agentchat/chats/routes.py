@@ -274,6 +274,7 @@ async def export_chat(request: Request, caller: CurrentAgent, db: DbSession,
 
 # For other domains' date filters (the audit log, search): the same rules as GetChats' From and To.
 parse_when = _when
+parse_statuses = _statuses
 
 # Served by lean routes in front of FastAPI's (leanroute.py): the calls an agent makes most.
 LEAN_ENDPOINTS = (grab_chat, send_message, get_chats)
