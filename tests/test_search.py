@@ -36,7 +36,8 @@ def shop(server, api, manager):
 class TestSearch:
     def test_finds_messages_by_their_words_newest_first_with_the_match_marked(self, api, shop):
         body = search(api, shop["tokens"]["alice"], "parcel")
-        assert texts(body) == ["Let me check the parcel", "Hello, where is my parcel? The tracking number says delivered"]
+        assert texts(body) == ["Let me check the parcel",
+                               "Hello, where is my parcel? The tracking number says delivered"]
         assert [p for p in body["Items"][0]["Snippet"] if p["Match"]] == [{"Text": "parcel", "Match": True}]
         hit = body["Items"][1]
         assert (hit["SenderType"], hit["ChatID"], hit["Chat"]["CustomerName"], hit["Chat"]["Status"]) == (
