@@ -67,3 +67,29 @@ def test_agent_writes_a_note_mentioning_a_colleague_who_is_told_and_opens_it(con
     assert api.ok(api.get("GetMentions", olga_token, {"Unseen": "true"}))["Items"] == []
     transcript = api.ok(api.get("GetChat", olga_token, {"ChatID": chat.chat_id}))["Messages"]
     assert [m["SenderType"] for m in transcript].count("Note") == 1
+
+
+def test_agent_searches_messages_and_opens_the_chat_found(console, api, server):  # noqa: F811
+    from chat_helpers import add_department, queued_chat
+    from playwright.sync_api import expect
+
+    billing = add_department(server, "Billing", menu_option=1)
+    add_agent(server, name="Sam Agent", email="sam@example.com", department_ids=(billing,))
+    chat = queued_chat(server, billing, name="Thandi Nkosi", first_text="My <b>invoice</b> number 4411 is wrong")
+    queued_chat(server, billing, phone="27820000009", name="Other Person", first_text="Something else entirely")
+
+    page = console("/")
+    log_on(page, "sam@example.com")
+    go_to(page, "Search")
+    page.get_by_label("Words").fill("invoice")
+    page.get_by_role("button", name="Search", exact=True).click()
+    found = page.get_by_role("list", name="Chats found")
+    expect(found).to_contain_text("Thandi Nkosi")
+    expect(found).not_to_contain_text("Other Person")
+    # The customer's words are text: the <b> is shown, the match marked by the console alone.
+    expect(found.locator("mark")).to_have_text("invoice")
+    expect(found).to_contain_text("<b>")
+    shot(page, "agent-search")
+    found.get_by_role("link", name="Thandi Nkosi").click()
+    expect(page.get_by_role("list", name="Messages")).to_contain_text("number 4411")
+    assert f"#/inbox/{chat.chat_id}" in page.url

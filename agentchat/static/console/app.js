@@ -7,6 +7,7 @@ import {AgentView} from "./agent.js";
 import {CustomersView} from "./customers.js";
 import {HistoryView} from "./history.js";
 import {MentionsView} from "./mentions.js";
+import {SearchView} from "./search.js";
 import {MANAGER_VIEWS} from "./manager.js";
 
 const root = document.getElementById("app");
@@ -82,6 +83,7 @@ const AGENT_VIEWS = [
   {id: "customers", label: "Customers", create: (main, s) => new CustomersView(main, s)},
   {id: "history", label: "History", create: (main, s) => new HistoryView(main, s)},
   {id: "mentions", label: "Mentions", create: (main, s) => new MentionsView(main, s)},
+  {id: "search", label: "Search", create: (main, s) => new SearchView(main, s)},
 ];
 
 const views = () => (store.isManager ? [...AGENT_VIEWS, ...MANAGER_VIEWS] : AGENT_VIEWS);
