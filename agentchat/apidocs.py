@@ -39,6 +39,8 @@ def install_api_docs(app: FastAPI) -> None:
         return
     app.mount(ASSETS_URL, StaticFiles(directory=assets), name="docs-assets")
     openapi_url, redirect_url = app.openapi_url, app.swagger_ui_oauth2_redirect_url
+    if openapi_url is None or redirect_url is None:
+        return  # no schema to show
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:

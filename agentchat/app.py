@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from agentchat import __version__, logredact, webheaders
@@ -166,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (leanroute.py).
     for router in API_ROUTERS:
         for api_route in router.routes:
-            if getattr(api_route, "endpoint", None) in LEAN_ENDPOINTS:
+            if isinstance(api_route, APIRoute) and api_route.endpoint in LEAN_ENDPOINTS:
                 app.add_lean_route(lean_route(api_route, API_DEPENDENCIES), app.state.request_metrics)
     app.include_router(events_router)
     # Meta's webhook: public, signed, outside /api (no session, no Version).

@@ -12,9 +12,9 @@ or in the JSON body, knows only GET and POST, and spells a few fields its own wa
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -30,6 +30,8 @@ _BODY_CONFLICT = {"Conflict": True}
 _QUERY_CONFLICT = "(given twice)"
 # A delete's body holds a few IDs; anything larger is not read for them.
 MAX_DELETE_BODY = 16 * 1024
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _is_id(name: str) -> bool:
@@ -60,7 +62,7 @@ def body_id_names(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name in names if _is_id(name))
 
 
-def merge_query_ids(body: dict, query: dict[str, str], names: frozenset[str]) -> tuple[dict, str | None]:
+def merge_query_ids(body: dict, query: Mapping[str, str], names: frozenset[str]) -> tuple[dict, str | None]:
     """`body` with the IDs among `names` that the query string holds; and the first field given both ways with
     different values, if any (its value in the body is then one that cannot validate)."""
     merged, conflict = dict(body), None
@@ -107,18 +109,21 @@ class IDsInQueryOrBody(APIRoute):
         super().__init__(path, endpoint, **kwargs)
         # Say so in /openapi.json: the body's IDs as query parameters, a delete's query IDs as an optional body.
         extra = dict(self.openapi_extra or {})
-        if self.body_field is not None and (parameters := query_id_parameters(self.body_field.field_info.annotation)):
+        if (model := self._body_model()) is not None and (parameters := query_id_parameters(model)):
             extra["parameters"] = [*extra.get("parameters", []), *parameters]
-        elif "POST" in self.methods and (ids := [f for f in self.dependant.query_params if _is_id(f.alias)]):
+        elif "POST" in (self.methods or ()) and (ids := [f for f in self.dependant.query_params if _is_id(f.alias)]):
             extra.setdefault("requestBody", {"required": False, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {f.alias: {"type": "integer"} for f in ids}}}}})
         self.openapi_extra = extra or None
 
+    def _body_model(self) -> type[BaseModel] | None:
+        model = self.body_field.field_info.annotation if self.body_field is not None else None
+        return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
     def get_route_handler(self) -> Callable:
         handler = super().get_route_handler()
-        body_names = frozenset()
-        if self.body_field is not None:
-            body_names = body_id_names(self.body_field.field_info.annotation)
+        model = self._body_model()
+        body_names = body_id_names(model) if model is not None else frozenset[str]()
         query_names = frozenset(field.alias for field in self.dependant.query_params if _is_id(field.alias))
         if not body_names and not query_names:
             return handler
@@ -183,7 +188,7 @@ def delete_route(router: APIRouter, path: str, **kwargs: Any) -> Callable:
     return register
 
 
-def body_with_query_ids(model: type[BaseModel], raw: bytes, query: dict[str, str]) -> BaseModel:
+def body_with_query_ids(model: type[M], raw: bytes, query: Mapping[str, str]) -> M:
     """A hot call's body (read by the route itself), with its IDs from the query string too. The common case,
     no ID in the query, is a plain parse of the body."""
     names = body_id_names(model)
@@ -204,7 +209,7 @@ def body_with_query_ids(model: type[BaseModel], raw: bytes, query: dict[str, str
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
 
-def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+def parse_body(model: type[M], raw: bytes) -> M:
     """`raw` as `model`, refused as FastAPI refuses a body (contract.py turns it into the contract's error)."""
     try:
         return model.model_validate_json(raw)

@@ -2,8 +2,9 @@
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -259,7 +260,8 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     message = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404:
         message = "No such endpoint."
-    return error_response(ApiError(message, code=code, status=exc.status_code, headers=exc.headers))
+    return error_response(ApiError(message, code=code, status=exc.status_code,
+                                   headers=dict(exc.headers) if exc.headers else None))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -275,11 +277,19 @@ async def _client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
     return Response(status_code=400)
 
 
+_E = TypeVar("_E", bound=Exception)
+
+
+def _handle(app: FastAPI, kind: type[_E], handler: Callable[[Request, _E], Awaitable[Response]]) -> None:
+    # Starlette declares every handler as taking any Exception; it calls this one only with a `kind`.
+    app.add_exception_handler(kind, cast(Callable[[Request, Exception], Awaitable[Response]], handler))
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(ClientDisconnect, _client_gone)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    _handle(app, ApiError, _api_error)
+    _handle(app, ClientDisconnect, _client_gone)
+    _handle(app, RequestValidationError, _validation_error)
+    _handle(app, StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
     # The errors of a database that cannot be reached, answered before Starlette's last resort for Exception (which
     # logs a traceback per request once more, after the answer): 503 then, else the same 500.

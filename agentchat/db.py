@@ -3,11 +3,11 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import CursorResult, MetaData, Result, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from agentchat import dbunreachable, rawdb
@@ -106,7 +106,7 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine, **info) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(engine: AsyncEngine | AsyncConnection | None, **info) -> async_sessionmaker[AsyncSession]:
     """Sessions carry `info` (e.g. the outbound dispatcher) so services can defer work to it."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
@@ -129,6 +129,11 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db)]
 
 AfterCommit = Callable[[], Awaitable[None]]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (executing one gives a CursorResult; the session's types say Result)."""
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def after_commit(db: AsyncSession, job: AfterCommit) -> None:
@@ -154,7 +159,7 @@ async def commit_and_publish(db: AsyncSession) -> None:
     webhooks = db.info.get("webhooks") if events else None
     staged = webhooks is not None and await webhooks.stage(db, events)
     await db.commit()
-    if staged:
+    if webhooks is not None and staged:
         webhooks.nudge()
     await _publish_and_start(db.info.get("broker"), events, jobs)
 

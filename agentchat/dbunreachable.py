@@ -42,7 +42,7 @@ ERROR_CLASSES = (OSError, sa_exc.DBAPIError, sa_exc.TimeoutError, asyncpg.Postgr
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
-    pending = [error]
+    pending: list[BaseException | None] = [error]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:

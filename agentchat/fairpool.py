@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import exc
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -91,7 +91,7 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
         checkin around each hot call were ~8 % of a SendMessage (rawdb.RawConnections; bench/HISTORY.md, Round 8)."""
         if self._overflow < self._max_overflow:
             return None  # opening connections is the pool's business
-        queue: FairQueue = self._pool
+        queue = cast(FairQueue, self._pool)  # made from _queue_class
         if not queue.empty():
             record = queue.get_nowait()
         else:

@@ -28,7 +28,8 @@ FINISH_FRAMES = 1000  # SQLite's own threshold for its automatic checkpoint
 class WalCheckpoints:
     def __init__(self, raw_connections: rawdb.RawConnections):
         self.raw_connections = raw_connections
-        self.path = raw_connections.engine.url.database
+        # Only a file database has a WAL to checkpoint (app.py starts this for file SQLite only).
+        self.path: str = raw_connections.engine.url.database or ""
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._connection: sqlite3.Connection | None = None
@@ -70,7 +71,7 @@ class WalCheckpoints:
         if result[1] >= FINISH_FRAMES and growing:
             async with self.raw_connections.connect(here=False) as raw:
                 result = await raw.in_one_hop(lambda db: db.fetchrow(_CHECKPOINT))
-        return tuple(result)
+        return result[0], result[1], result[2]
 
     def _alongside(self) -> tuple[int, int, int]:
         if self._connection is None:

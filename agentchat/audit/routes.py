@@ -42,7 +42,7 @@ class AuditEntryOut(Schema):
 
 async def audit_filter(
     agent_id: Annotated[int | None, Query(alias="AgentID", ge=1, le=MAX_ID)] = None,
-    action: Annotated[list[str], Query(alias="Action", max_length=20)] = (),
+    action: Annotated[tuple[str, ...], Query(alias="Action", max_length=20)] = (),
     target_type: Annotated[str | None, Query(alias="TargetType", min_length=1, max_length=32)] = None,
     target_id: Annotated[int | None, Query(alias="TargetID", ge=1, le=MAX_ID)] = None,
     at_from: Annotated[str | None, Query(alias="From", max_length=40)] = None,

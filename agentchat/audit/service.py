@@ -13,7 +13,7 @@ from agentchat import clock
 from agentchat.agents.models import Agent
 from agentchat.audit.models import AuditEntry
 from agentchat.contract import Paging, format_time
-from agentchat.db import before_commit
+from agentchat.db import before_commit, rowcount
 from agentchat.events import Event, emit
 
 # Whatever a caller puts in Details, a value under a name like these is never kept: passwords, session tokens,
@@ -59,9 +59,8 @@ def record(db: AsyncSession, action: str, *, actor_agent_id: int | None, target_
     entry = AuditEntry(at=clock.now(), actor_agent_id=actor_agent_id, action=action, target_type=target_type,
                        target_id=target_id, client_ip=client_ip, details=_clean(details) if details else None)
     db.add(entry)
-    db.info.setdefault("audit", []).append(entry)
-    if actor_name is not None:
-        entry.info_name = actor_name
+    # The actor's name only where the action had it at hand (a logon): no read of its own for a name.
+    db.info.setdefault("audit", []).append((entry, actor_name))
     before_commit(db, db.info.setdefault("audit_announce", lambda: _announce(db)))
     return entry
 
@@ -74,9 +73,8 @@ async def _announce(db: AsyncSession) -> None:
     if not entries:
         return
     await db.flush()
-    for entry in entries:
-        # The actor's name only where the action had it at hand (a logon): no read of its own for a name.
-        emit(db, Event("AuditEntryAdded", entry_data(entry, getattr(entry, "info_name", None))))
+    for entry, actor_name in entries:
+        emit(db, Event("AuditEntryAdded", entry_data(entry, actor_name)))
 
 
 def entry_data(entry: AuditEntry, agent_name: str | None) -> dict[str, Any]:
@@ -126,7 +124,7 @@ async def purge_expired(db: AsyncSession, *, retention_days: int) -> int:
     """Entries older than the retention time go (any instance may run it: deleting twice deletes nothing)."""
     cutoff = clock.now() - timedelta(days=retention_days)
     result = await db.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def manager_action(db: AsyncSession, caller, action: str, target_type: str | None = None,

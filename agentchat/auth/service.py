@@ -100,7 +100,8 @@ async def logon(db: AsyncSession, settings: Settings, hasher: PasswordHasher, sl
     """After check_password: open a session, set the agent Online and clear the address's failures, this
     attempt's included. (A wrong password needs nothing more: the reserved attempt is its failure.)"""
     agent = attempt.agent
-    if hasher.check_needs_rehash(agent.password_hash):
+    assert agent is not None, "logon follows a check_password that found the agent"
+    if agent.password_hash is None or hasher.check_needs_rehash(agent.password_hash):
         agent.password_hash = await hash_password(hasher, password, slots=slots)
     await db.execute(delete(LogonFailure).where(LogonFailure.email_address == agent.email_address))
     token = new_token()

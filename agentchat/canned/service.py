@@ -88,13 +88,13 @@ async def list_canned_responses(db: AsyncSession, *, search: str | None = None) 
     return list((await db.execute(query)).scalars())
 
 
-async def render_canned_response(db: AsyncSession, *, text: str, chat: Chat, agent: Agent) -> str:
+async def render_canned_response(db: AsyncSession, *, text: str, chat: Chat, agent: Agent | None) -> str:
     """The text with its variables filled in for this chat and agent; unknown variables stay as written."""
     customer = await db.get(Customer, chat.customer_id)
     department = await db.get(Department, chat.department_id) if chat.department_id else None
     values = {
         "CustomerName": (customer.name if customer else None) or "",
-        "AgentName": agent.name,
+        "AgentName": agent.name if agent else "",  # None: removed since the session was checked
         "DepartmentName": department.name if department else "",
         "CompanyName": await company.get_setting(db, "CompanyName"),
     }

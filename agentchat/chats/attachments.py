@@ -32,9 +32,9 @@ def decode_file(*, file_name: str | None, file_type: str | None, content: str | 
     parts = {"FileName": file_name, "FileType": file_type, "FileContent": content}
     if all(value is None for value in parts.values()):
         return None
-    for name, value in parts.items():
-        if not value:
-            raise Invalid(f"{name} is required when sending a file.", code="missing_field", field=name)
+    if not (file_name and file_type and content):
+        name = next(name for name, value in parts.items() if not value)
+        raise Invalid(f"{name} is required when sending a file.", code="missing_field", field=name)
     # Parameters such as "; codecs=opus" are dropped: the type alone decides.
     media_type = file_type.split(";", 1)[0].strip().lower()
     if media_type not in ALLOWED_FILE_TYPES:

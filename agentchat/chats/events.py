@@ -13,7 +13,7 @@ from agentchat import clock
 from agentchat.chats.models import SENDER_CUSTOMER, Chat, ChatEvent, Message
 from agentchat.chats.schemas import MessageOut
 from agentchat.contract import format_time
-from agentchat.events import Event, emit
+from agentchat.events import Event, Recorder, emit
 
 HISTORY_TO_EVENT = {
     "Created": "ChatCreated",
@@ -72,7 +72,7 @@ async def message_status_changed(db: AsyncSession, *, message_id: int, chat_id: 
                         status=status, failure_reason=failure_reason)
 
 
-def message_status_emit(db: AsyncSession, *, message_id: int, chat_id: int, department_id: int | None,
+def message_status_emit(db: Recorder, *, message_id: int, chat_id: int, department_id: int | None,
                         agent_id: int | None, status: str, failure_reason: str | None) -> None:
     data = {"MessageID": message_id, "ChatID": chat_id, "DeliveryStatus": status, "FailureReason": failure_reason}
     emit(db, Event("MessageStatusChanged", data, **_audience(department_id, (agent_id,))))

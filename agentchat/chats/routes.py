@@ -1,7 +1,7 @@
 """The agents' chat calls: grabbing, assigning, transferring, messaging, closing, listing, exporting."""
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -53,10 +53,12 @@ async def chat_with_messages(db: AsyncSession, chat: Chat) -> ChatWithMessages:
 # front of these (leanroute.py, LEAN_ENDPOINTS). GrabChat and SendMessage read their bodies themselves, and the
 # body is described here for OpenAPI.
 
-@router.post("/api/GrabChat", openapi_extra={"requestBody": {"required": False, "content": {
+# They answer with the JSON their statements build; response_model describes it for OpenAPI.
+@router.post("/api/GrabChat", response_model=ChatWithMessages, openapi_extra={
+    "requestBody": {"required": False, "content": {
     "application/json": {"schema": GrabChatIn.model_json_schema(by_alias=True)}}},
     "parameters": compat.query_id_parameters(GrabChatIn)})
-async def grab_chat(request: Request, session: Presented) -> ChatWithMessages:
+async def grab_chat(request: Request, session: Presented) -> Response:
     raw_body = await read_capped_body(request, GRAB_BODY_LIMIT)
     empty = raw_body.strip() in (b"", b"null")
     if _ID_IN_QUERY in request.scope["query_string"]:
@@ -139,17 +141,18 @@ def _body_too_large(limit: int) -> TooLarge:
     return TooLarge(f"The request body is larger than the {limit} bytes allowed.", code="request_too_large")
 
 
-@router.post("/api/SendMessage", openapi_extra={"requestBody": {"required": True, "content": {
+@router.post("/api/SendMessage", response_model=MessageOut, openapi_extra={
+    "requestBody": {"required": True, "content": {
     "application/json": {"schema": SendMessageIn.model_json_schema(by_alias=True)}}},
     "parameters": compat.query_id_parameters(SendMessageIn)})
-async def send_message(request: Request, session: Presented) -> MessageOut:
+async def send_message(request: Request, session: Presented) -> Response:
     body, file = await _read_send_message(request)
     text = body.message or None
-    if file is None and body.reply_to_message_id is None:
+    if file is None and body.reply_to_message_id is None and body.message:  # (no file: a Message, checked)
         # The common case, on the driver connection: the session check, the same checks, history, event and
         # delivery, in one statement on PostgreSQL.
         async with request.app.state.raw.connect() as raw:
-            data = await fastpath.send_text_message(raw, session=session, chat_id=body.chat_id, text=text)
+            data = await fastpath.send_text_message(raw, session=session, chat_id=body.chat_id, text=body.message)
         await publish_committed(raw)
         return JSONResponse(data)
     caller = await session.check()
@@ -212,19 +215,19 @@ def _when(value: str | None, name: str, *, upper: bool) -> datetime | None:
     return moment
 
 
-@router.get("/api/GetChats")
+@router.get("/api/GetChats", response_model=Page[ChatListItem])
 async def get_chats(
     request: Request,
     session: Presented,
     page: Annotated[Paging, Depends(paging)],
-    status: Annotated[list[str], Query(alias="Status", max_length=10)] = (),
+    status: Annotated[tuple[str, ...], Query(alias="Status", max_length=10)] = (),
     department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
     agent_id: Annotated[int | None, Query(alias="AgentID", ge=1, le=MAX_ID)] = None,
     customer_id: Annotated[int | None, Query(alias="CustomerID", ge=1, le=MAX_ID)] = None,
     tag_id: Annotated[int | None, Query(alias="TagID", ge=1, le=MAX_ID)] = None,
     created_from: Annotated[str | None, Query(alias="From", max_length=40)] = None,
     created_to: Annotated[str | None, Query(alias="To", max_length=40)] = None,
-) -> Page[ChatListItem]:
+) -> Response:
     where = chats.ChatFilter(statuses=_statuses(list(status)), department_id=department_id, agent_id=agent_id,
                              customer_id=customer_id, tag_id=tag_id,
                              created_from=_when(created_from, "From", upper=False),
@@ -252,7 +255,8 @@ async def get_chat(request: Request, caller: CurrentAgent, db: DbSession,
                       referral=chat.referral)
 
 
-_CSV_ANSWER = {200: {"content": {"text/csv": {}}, "description": "The chat's messages as CSV."}}
+_CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The chat's messages as CSV."}}
 
 
 # POST as well: the original shows ExportChat by description only, so its clients may POST it, the ChatID in the

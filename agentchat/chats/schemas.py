@@ -26,7 +26,8 @@ def message_extras(payload: dict | None, media_status: str | None) -> dict:
     structured Content of a customer's message, the message it replies to, the customer's reaction to it, and
     whether its file is still on its way."""
     payload = payload if isinstance(payload, dict) else {}
-    reply_to = payload.get("ReplyTo") if isinstance(payload.get("ReplyTo"), dict) else {}
+    reply_to = payload.get("ReplyTo")
+    reply_to = reply_to if isinstance(reply_to, dict) else {}
     return {"Content": payload.get("Content"), "ReplyToMessageID": reply_to.get("MessageID"),
             "Reaction": payload.get("Reaction"), "MediaStatus": media_status}
 

@@ -81,9 +81,21 @@ async def add_message(db: AsyncSession, chat: Chat, *, sender_type: str, text: s
 
     `sent_at` is when the customer sent it by the channel's clock (WhatsApp's timestamp): WhatsApp's 24-hour
     window runs from it, not from the arrival, and a late delivery never moves the window back."""
-    now = at or clock.now()
-    if sender_type in (SENDER_BOT, SENDER_SYSTEM) and not note and not window_open(chat, now):
+    at = at or clock.now()
+    if sender_type in (SENDER_BOT, SENDER_SYSTEM) and not note and not window_open(chat, at):
         return None
+    return await store_message(db, chat, sender_type=sender_type, text=text, agent_id=agent_id,
+                               external_id=external_id, file=file, payload=payload, at=at, sent_at=sent_at,
+                               media_status=media_status, note=note)
+
+
+async def store_message(db: AsyncSession, chat: Chat, *, sender_type: str, text: str | None,
+                        agent_id: int | None = None, external_id: str | None = None,
+                        file: dict | None = None, payload: dict | None = None,
+                        at: datetime | None = None, sent_at: datetime | None = None,
+                        media_status: str | None = None, note: bool = False) -> Message:
+    """add_message without the window's check: for messages that are always stored (an agent's, a customer's)."""
+    now = at or clock.now()
     outbound = sender_type != SENDER_CUSTOMER and not note
     message = Message(chat_id=chat.id, sender_type=sender_type, agent_id=agent_id, text=text,
                       external_id=external_id, created_at=now, payload=payload, sent_at=sent_at,
@@ -324,16 +336,16 @@ async def send_message(db: AsyncSession, *, caller: Caller, chat_id: int, text: 
     if file is not None and chat.channel == WHATSAPP:
         check_whatsapp_file(file)
     payload = await _reply_to(db, chat, reply_to_message_id) if reply_to_message_id is not None else None
-    stored = None
+    stored, key = None, None
     if file is not None:
         key = await storage.save(file.content, file_name=file.name)
         stored = {"file_name": file.name, "file_type": file.type, "file_size": len(file.content), "file_key": key}
     try:
-        return await add_message(db, chat, sender_type=SENDER_AGENT, agent_id=caller.agent_id, text=text,
-                                 file=stored, payload=payload)
+        return await store_message(db, chat, sender_type=SENDER_AGENT, agent_id=caller.agent_id, text=text,
+                                   file=stored, payload=payload)
     except BaseException:
-        if stored is not None:
-            await storage.delete(stored["file_key"])
+        if key is not None:
+            await storage.delete(key)
         raise
 
 

@@ -42,13 +42,13 @@ async def add_comment(body: AddCommentIn, caller: CurrentAgent, db: DbSession) -
 
 # SearchCustomer is a hot call: no ORM session (fastpath.py; the session checked in its statement), and a lean
 # route in front of it (leanroute.py, LEAN_ENDPOINTS). service.search_customers is the same search through the ORM.
-@router.get("/api/SearchCustomer")
+@router.get("/api/SearchCustomer", response_model=Page[CustomerOut])
 async def search_customer(
     request: Request,
     session: Presented,
     search: Annotated[str, Query(alias="Search", min_length=1, max_length=100)],
     page: Annotated[Paging, Depends(paging)],
-) -> Page[CustomerOut]:
+) -> Response:
     search = search.strip()
     if not search or "\x00" in search:
         raise Invalid("Search must hold 1 to 100 characters.", code="invalid_field", field="Search")

@@ -311,9 +311,9 @@ async def erase_customer(db: AsyncSession, *, caller: Caller, customer_id: int, 
         # Nobody can answer a customer who is no longer there; the next message starts a new customer.
         await chats.close(db, active, actor_agent_id=caller.agent_id)
     their_chats = select(Chat.id).where(Chat.customer_id == customer.id).scalar_subquery()
-    keys = list((await db.execute(
+    keys = [key for key in (await db.execute(
         select(Message.file_key).where(Message.chat_id.in_(their_chats), Message.file_key.is_not(None))
-    )).scalars())
+    )).scalars() if key is not None]
     await db.execute(
         update(Message).where(Message.chat_id.in_(their_chats))
         .values(text=case((Message.text.is_(None), None), else_=ERASED_TEXT), file_name=None, file_type=None,

@@ -7,11 +7,12 @@ holds the recent past (bounded) that reconnecting clients catch up from.
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -27,6 +28,9 @@ VisitorListener = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 # How many past events a reconnecting client can catch up from.
 RETAINED_EVENTS = 10_000
+
+# XREAD's answer: per stream, its entries (ID, fields); None when the block timed out.
+_StreamReply = list[tuple[bytes, list[tuple[bytes, dict]]]] | None
 
 
 class Broker(Protocol):
@@ -177,9 +181,12 @@ class RedisBroker:
     async def publish(self, events: list[Event]) -> None:
         for event in events:
             payload = json.dumps(event.envelope(), separators=(",", ":"))
-            event_id = await self._command(lambda payload=payload: self._script(
-                keys=[self._counter_key, self._stream_key], args=[payload, self._retained, self._high]))
+            event_id = await self._command(functools.partial(self._append, payload))
             self._seen(int(event_id))
+
+    def _append(self, payload: str) -> Awaitable[Any]:
+        # self._high read at each attempt: a retry carries what was seen meanwhile.
+        return self._script(keys=[self._counter_key, self._stream_key], args=[payload, self._retained, self._high])
 
     async def last_event_id(self) -> int:
         try:
@@ -224,7 +231,8 @@ class RedisBroker:
         cursor = f"{last}-0"
         while True:
             try:
-                reply = await self._redis.xread({self._stream_key: cursor}, block=1000, count=500)
+                # redis-py types the answer of either protocol; ours is RESP2's, a list.
+                reply = cast(_StreamReply, await self._redis.xread({self._stream_key: cursor}, block=1000, count=500))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -246,7 +254,7 @@ def _event_id(entry_id: bytes | str) -> int:
 
 
 def _decode(entry_id: bytes | str, fields: dict) -> Envelope:
-    payload = fields.get(b"e") or fields.get("e")
+    payload: bytes | str = fields.get(b"e") or fields["e"]
     return {"EventID": _event_id(entry_id), **json.loads(payload)}
 
 

@@ -187,7 +187,7 @@ class AgentHub:
         kind = envelope["Type"]
         if kind == "AgentUpdated":
             data = envelope.get("Data") or {}
-            for connection in list(self._by_agent.get(data.get("AgentID"), ())):
+            for connection in list(self._by_agent.get(int(data.get("AgentID") or 0), ())):
                 self._unindex(connection)
                 connection.is_manager = data.get("RoleID") == 2
                 connection.department_ids = set(data.get("DepartmentIDs") or [])

@@ -5,9 +5,7 @@ after the commit succeeded, so no agent ever hears of a change that was rolled b
 """
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, Protocol
 
 from agentchat import clock
 from agentchat.contract import format_time
@@ -38,9 +36,17 @@ class Event:
         }
 
 
-def emit(db: AsyncSession, event: Event) -> None:
+class Recorder(Protocol):
+    """Where a transaction's events wait for its commit: an ORM session, or a hot path's raw connection
+    (rawdb.Raw), each with an `info` dict (db.commit_and_publish, db.publish_committed)."""
+
+    @property
+    def info(self) -> dict[Any, Any]: ...
+
+
+def emit(db: Recorder, event: Event) -> None:
     db.info.setdefault("events", []).append(event)
 
 
-def take_events(db: AsyncSession) -> list[Event]:
+def take_events(db: Recorder) -> list[Event]:
     return db.info.pop("events", [])

@@ -4,7 +4,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
@@ -79,7 +81,7 @@ async def agent_socket(websocket: WebSocket) -> None:
 MAX_CLIENT_FRAME_CHARS = 1024
 
 
-def _client_frame(frame: dict) -> dict | None:
+def _client_frame(frame: Mapping[str, Any]) -> dict | None:
     """A text frame's JSON object; None for anything else (binary, not JSON, too long, too deep), which is
     ignored: the socket stays open."""
     text = frame.get("text")

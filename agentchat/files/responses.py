@@ -15,9 +15,12 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-async def file_response(storage: FileStorage, key: str, *, file_type: str | None, disposition: str) -> Response:
+async def file_response(storage: FileStorage, key: str | None, *, file_type: str | None,
+                        disposition: str) -> Response:
     """A stored file as a download: streamed a piece at a time, or a redirect to a presigned URL when the store
-    gives one. FileNotFoundError or ValueError when there is no such file."""
+    gives one. FileNotFoundError or ValueError when there is no such file (a message's key None: it has none)."""
+    if key is None:
+        raise FileNotFoundError("the message has no file")
     media_type = file_type or "application/octet-stream"
     url = await storage.download_url(key, file_type=media_type, disposition=disposition)
     if url is not None:

@@ -6,6 +6,7 @@ aiobotocore is the client.
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from agentchat.files.storage import Download, check_key, is_stored_key, new_key
 
@@ -24,7 +25,7 @@ class S3FileStorage:
                                  aws_secret_access_key=secret_access_key)
         self._addressing_style = addressing_style
         self._stack: contextlib.AsyncExitStack | None = None
-        self._client = None
+        self._client: Any = None  # aiobotocore's S3 client: the library has no type information
 
     async def start(self) -> None:
         # Imported here: only a deployment that chose S3 pays for botocore's import (~0.3 s, ~40 MB).

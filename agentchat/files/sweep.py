@@ -55,4 +55,5 @@ async def any_message_has_file(db: AsyncSession) -> bool:
 
 
 async def keys_named_by_messages(db: AsyncSession, *, keys: list[str]) -> set[str]:
-    return set((await db.execute(select(Message.file_key).where(Message.file_key.in_(keys)))).scalars())
+    found = (await db.execute(select(Message.file_key).where(Message.file_key.in_(keys)))).scalars()
+    return {key for key in found if key is not None}

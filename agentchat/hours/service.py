@@ -200,7 +200,10 @@ async def update_working_hours(db: AsyncSession, data: WorkingHoursIn) -> Schedu
                 db.add(row)
         except IntegrityError:
             # A concurrent first save made the row: this save, the later one, replaces it.
-            row = await _row(db, scope)
+            found = await _row(db, scope)
+            if found is None:  # and deleted again since: nothing to replace after all
+                raise
+            row = found
     row.days, row.holidays, row.time_zone, row.updated_at = days, holidays, time_zone, clock.now()
     await db.flush()
     return await schedule_for(db, department_id=data.department_id)

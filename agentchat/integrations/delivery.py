@@ -6,6 +6,7 @@ instance dies before recording the answer, another sends it again once the lease
 tells a repeat by its DeliveryID (docs/integrations.md).
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentchat import __version__, clock
 from agentchat.agents.models import ROLE_MANAGER, Agent
 from agentchat.config import Settings
-from agentchat.db import after_commit, commit_and_publish, start_background
+from agentchat.db import after_commit, commit_and_publish, rowcount, start_background
 from agentchat.events import Event, emit
 from agentchat.integrations.models import (
     ACTIVE,
@@ -161,9 +162,10 @@ class Deliverer:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300] if str(exc) else type(exc).__name__
         async with self.sessionmaker() as db:
-            if error is None:
+            if error is None and status is not None:  # no error: an answer came
                 await self._succeeded(db, claimed, status)
             else:
+                error = error or "no answer"
                 log.warning("webhook delivery %d to endpoint %d failed: %s", claimed.id, claimed.endpoint_id, error)
                 await self._failed(db, claimed, status, error)
             await commit_and_publish(db)
@@ -197,11 +199,11 @@ class Deliverer:
         paused = await db.execute(update(WebhookEndpoint)
                                   .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.status == ACTIVE)
                                   .values(status=PAUSED, paused_at=clock.now()))
-        if paused.rowcount != 1:
+        if rowcount(paused) != 1:
             return
         from agentchat.integrations import service as integrations
 
-        endpoint = await db.get(WebhookEndpoint, endpoint_id)
+        endpoint = await db.get_one(WebhookEndpoint, endpoint_id)
         await db.refresh(endpoint)
         data = integrations.endpoint_data(endpoint)
         emit(db, Event("WebhookUpdated", data))
@@ -215,7 +217,7 @@ class Deliverer:
                 f"{self.settings.public_url.rstrip('/')}/#webhooks\n")
         for address in managers:
             mail = Mail(to=address, subject=f"Webhook paused: {endpoint.url}"[:200], text=text)
-            after_commit(db, lambda mail=mail: self._mail(mail))
+            after_commit(db, functools.partial(self._mail, mail))
 
     async def _mail(self, mail: Mail) -> None:
         try:

@@ -10,12 +10,16 @@ committed, write them right after it (docs/integrations.md).
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat import clock
 from agentchat.integrations.models import ACTIVE, PAUSED, WebhookDelivery, WebhookEndpoint
+
+if TYPE_CHECKING:  # a type only: app.py makes the deliverer at start-up
+    from agentchat.integrations.delivery import Deliverer
 
 RELOAD_SECONDS = 60.0
 CHANGE_EVENTS = ("WebhookUpdated", "WebhookDeleted")
@@ -80,8 +84,8 @@ class Webhooks:
     def __init__(self) -> None:
         self.subscriptions = Subscriptions()
         # Set at start-up: the app's sessionmaker, and the delivery.Deliverer.
-        self.sessionmaker = None
-        self.deliverer = None
+        self.sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self.deliverer: Deliverer | None = None
 
     async def stage(self, db: AsyncSession, events: list) -> bool:
         """Before the commit: the deliveries of `events`, in the same transaction. True if any were written."""
@@ -104,6 +108,8 @@ class Webhooks:
 
     async def stage_committed(self, events: list) -> None:
         """After a raw hot path's commit: the deliveries of `events` in a transaction of their own."""
+        if self.sessionmaker is None:
+            raise RuntimeError("webhooks staged before start-up")
         async with self.sessionmaker() as db:
             if await self.stage(db, events):
                 await db.commit()

@@ -141,6 +141,6 @@ async def redeliver(db: AsyncSession, *, delivery_id: int) -> WebhookDelivery:
 
 
 async def get_delivery(db: AsyncSession, delivery_id: int) -> WebhookDelivery:
-    delivery = await db.get(WebhookDelivery, delivery_id)
+    delivery = await db.get_one(WebhookDelivery, delivery_id)
     await db.refresh(delivery)
     return delivery

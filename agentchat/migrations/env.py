@@ -39,7 +39,7 @@ def run() -> None:
     if connection is not None:
         _configure_and_run(connection)
     else:
-        asyncio.run(_run_online(url))
+        asyncio.run(_run_online(url or ""))
 
 
 run()

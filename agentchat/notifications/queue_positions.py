@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentchat import clock
 from agentchat.chats import service as chats
 from agentchat.chats.models import SENDER_BOT, UNASSIGNED, Chat
+from agentchat.db import rowcount
 
 # The rate limit: a customer hears of a new place at most this often.
 TELL_EVERY = timedelta(seconds=60)
@@ -44,9 +45,9 @@ async def tell_queue_positions(db: AsyncSession, *, limit: int = BATCH) -> int:
             update(Chat).where(Chat.id == chat_id, Chat.status == UNASSIGNED, Chat.position_told == before,
                                or_(Chat.position_told_at.is_(None), Chat.position_told_at <= now - TELL_EVERY))
             .values(position_told=position, position_told_at=now).execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
+        if rowcount(claimed) != 1:
             continue
-        chat = await db.get(Chat, chat_id)
+        chat = await db.get_one(Chat, chat_id)  # just claimed by this transaction
         await chats.add_message(db, chat, sender_type=SENDER_BOT,
                                 text=POSITION_MESSAGE.replace("{Position}", str(position)))
         told += 1

@@ -44,7 +44,10 @@ async def claim_waiting_chats(db: AsyncSession, *, minutes: int) -> list[tuple[i
     claimed = await db.execute(
         update(Chat).where(Chat.id.in_(candidates), *due).values(waiting_notified_at=now)
         .returning(Chat.id, Chat.department_id, Chat.queued_at).execution_options(synchronize_session=False))
-    return sorted(claimed.all(), key=lambda row: (row[2], row[0]))
+    # (`due` leaves no NULL department or queue time; the filter says so to the type checker.)
+    rows = [(chat_id, department_id, queued_at) for chat_id, department_id, queued_at in claimed.all()
+            if department_id is not None and queued_at is not None]
+    return sorted(rows, key=lambda row: (row[2], row[0]))
 
 
 async def notify_waiting_chats(db: AsyncSession, settings: Settings) -> int:

@@ -203,7 +203,8 @@ def report_key(value: object) -> object:
 
 
 def get_report(report_id: str) -> ReportDef:
-    report = REPORTS.get(report_key(report_id))
+    key = report_key(report_id)
+    report = REPORTS.get(key) if isinstance(key, str) else None
     if report is None:
         raise NotFound(f"No report has ID {report_id}.", code="report_not_found", field="ReportID")
     return report

@@ -76,19 +76,21 @@ class Schedules:
             key = tuple(sorted(theirs))
             if key not in found:
                 schedules = [await self.get(department_id) for department_id in key]
-                if any(schedule is None for schedule in schedules):  # always open
+                known = [schedule for schedule in schedules if schedule is not None]
+                if len(known) < len(schedules):  # always open
                     found[key] = None
                 else:  # departments without hours of their own share the company's row: counted once
-                    distinct = tuple({id(schedule.row): schedule for schedule in schedules}.values())
+                    distinct = tuple({id(schedule.row): schedule for schedule in known}.values())
                     found[key] = distinct[0] if len(distinct) == 1 else AnyOpen(distinct)
             hours_of[agent_id] = found[key]
         return hours_of
 
 
-async def names(db: AsyncSession) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
-    """Departments, agents and tags by ID: small tables, read once per report."""
-    departments = dict((await db.execute(select(Department.id, Department.name))).all())
-    agents = dict((await db.execute(select(Agent.id, Agent.name))).all())
+async def names(db: AsyncSession) -> tuple[dict[int | None, str], dict[int | None, str], dict[int, str]]:
+    """Departments, agents and tags by ID: small tables, read once per report. (Looked up with a chat's
+    department or agent, which may be None: nothing is found then.)"""
+    departments: dict[int | None, str] = dict((await db.execute(select(Department.id, Department.name))).all())
+    agents: dict[int | None, str] = dict((await db.execute(select(Agent.id, Agent.name))).all())
     tags = dict((await db.execute(select(Tag.id, Tag.name))).all())
     return departments, agents, tags
 
@@ -165,7 +167,7 @@ class ChatSet:
     def created_in(cls, start: datetime, end: datetime, *, department_id: int | None = None,
                    agent_id: int | None = None) -> "ChatSet":
         """Chats created in [start, end), of one department and/or handled (ever assigned) by one agent."""
-        where, args = ["c.created_at >= $1", "c.created_at < $2"], [start, end]
+        where, args = ["c.created_at >= $1", "c.created_at < $2"], list[object]([start, end])
         if department_id is not None:
             args.append(department_id)
             where.append(f"c.department_id = ${len(args)}")

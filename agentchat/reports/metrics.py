@@ -33,7 +33,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, overload
 
 from agentchat.chats.models import ASSIGNED, CLOSED, SENDER_AGENT, SENDER_CUSTOMER, UNASSIGNED
 
@@ -111,6 +111,10 @@ class ChatMetrics:
         return self.raw["resolution"]
 
 
+@overload
+def _seconds(start: datetime, end: datetime) -> int: ...
+@overload
+def _seconds(start: datetime | None, end: datetime | None) -> int | None: ...
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None

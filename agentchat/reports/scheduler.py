@@ -66,7 +66,7 @@ async def send_now(db: AsyncSession, settings: Settings, *, schedule_id: int) ->
     from agentchat.reports import schedules
 
     schedule = await schedules.get_schedule(db, schedule_id)
-    recipient = await db.get(Recipient, schedule.recipient_id)
+    recipient = await db.get_one(Recipient, schedule.recipient_id)
     zone = await hours.company_zone(db)
     mail = await build_mail(db, settings, schedule, recipient, reports.to_local(clock.now(), zone))
     await send_mail(settings, mail)

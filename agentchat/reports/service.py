@@ -8,6 +8,7 @@ import time as time_module
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -59,7 +60,7 @@ async def live_metrics(db: AsyncSession, *, caller: Caller) -> dict:
     open_query = (select(Chat.department_id, Chat.status, func.count(), func.min(Chat.queued_at))
                   .where(Chat.status.in_((UNASSIGNED, ASSIGNED)), *department_filter)
                   .group_by(Chat.department_id, Chat.status))
-    per_department: dict[int, dict] = {}
+    per_department: dict[int | None, dict] = {}
     for department_id, status, count, oldest in (await db.execute(open_query)).all():
         entry = per_department.setdefault(department_id, {"DepartmentID": department_id, "ChatsWaiting": 0,
                                                           "ChatsInProgress": 0, "LongestWaitSeconds": 0})
@@ -203,7 +204,7 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
     occupancy = await history.agent_occupancy(db, start=start, end=end, agent_ids=occupancy_agents,
                                               department_id=department_id)
     overall = sum(occupancy.values(), metrics.NO_OCCUPANCY)
-    days = []
+    days: list[dict[str, Any]] = []
     day = first
     while day <= last and len(days) < 400:
         days.append({"Date": day.isoformat(), **_summary_out(per_day.get(day, Summary()))})

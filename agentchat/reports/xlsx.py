@@ -136,8 +136,8 @@ def _summary_sheet(workbook: Workbook, document: Document) -> None:
     heading = WriteOnlyCell(sheet, value="Key figures")
     heading.font = _HEADER_FONT
     sheet.append([heading])
-    for column, value in document.figures():
-        cell = WriteOnlyCell(sheet, value=excel_value(column, value, document))
+    for column, figure in document.figures():
+        cell = WriteOnlyCell(sheet, value=excel_value(column, figure, document))
         cell.number_format = NUMBER_FORMATS.get(column.kind, "General")
         cell.alignment = Alignment(horizontal="right")
         sheet.append([column.heading, cell])

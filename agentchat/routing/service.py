@@ -12,7 +12,7 @@ import enum
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, SQLColumnExpression, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agentchat import clock
@@ -76,7 +76,7 @@ async def route_department(sessionmaker: async_sessionmaker, department_id: int)
     return assigned
 
 
-def _busy(agent_id) -> object:
+def _busy(agent_id: int | SQLColumnExpression[int]) -> ScalarSelect[int]:
     """How many chats the agent has Assigned now, in every department."""
     return (select(func.count()).select_from(Chat).where(Chat.agent_id == agent_id, Chat.status == ASSIGNED)
             .scalar_subquery())

@@ -23,14 +23,14 @@ class _Pending:
     agent_ids: set[int] = field(default_factory=set)
 
 
-def route_after_commit(db: AsyncSession, *, department_ids: Iterable[int] = (), agent_ids: Iterable[int] = ()
-                       ) -> None:
+def route_after_commit(db: AsyncSession, *, department_ids: Iterable[int | None] = (),
+                       agent_ids: Iterable[int | None] = ()) -> None:
     """Once this transaction commits, route the queues of these departments and of these agents' departments.
 
     Departments without RoutingEnabled are skipped by the pass itself. One pass per transaction.
     """
-    department_ids, agent_ids = {d for d in department_ids if d}, {a for a in agent_ids if a}
-    if not (department_ids or agent_ids):
+    departments, agents = {d for d in department_ids if d}, {a for a in agent_ids if a}
+    if not (departments or agents):
         return
     pending: _Pending | None = db.info.get("routing")
     # A new transaction has a new after-commit list: the previous pass (if any) already went with its commit.
@@ -50,5 +50,5 @@ def route_after_commit(db: AsyncSession, *, department_ids: Iterable[int] = (), 
 
         after_commit(db, job)
         pending.jobs = db.info["after_commit"]
-    pending.department_ids |= department_ids
-    pending.agent_ids |= agent_ids
+    pending.department_ids |= departments
+    pending.agent_ids |= agents

@@ -12,6 +12,7 @@ from agentchat.chats import service as chats
 from agentchat.chats.models import Chat, ChatTag
 from agentchat.contract import Conflict, Invalid, NotFound
 from agentchat.customers import service as customers
+from agentchat.db import rowcount
 from agentchat.security import Caller
 from agentchat.tags.models import TAG_ADDED, TAG_DELETED, TAG_REMOVED, Tag, TagEvent, TagGroup
 
@@ -116,7 +117,7 @@ async def update_tag(db: AsyncSession, *, tag_id: int, name: str | None = None, 
 async def delete_tag(db: AsyncSession, *, tag_id: int) -> None:
     """Delete the tag: chats and departments lose it (ON DELETE CASCADE); the tag history keeps its name."""
     tag = await get_tag(db, tag_id)
-    await _record_deletion(db, tag, await db.get(TagGroup, tag.tag_group_id))
+    await _record_deletion(db, tag, await db.get_one(TagGroup, tag.tag_group_id))
     await db.execute(delete(Tag).where(Tag.id == tag.id))
     db.expunge(tag)
 
@@ -184,7 +185,7 @@ async def _chat_tagged(db: AsyncSession, chat: Chat, *, agent_id: int | None) ->
 async def add_tag(db: AsyncSession, *, chat: Chat, tag_id: int, agent_id: int | None) -> Chat:
     """Tag the chat. Adding a tag the chat already has changes nothing; a disabled tag is refused."""
     tag = await get_tag(db, tag_id)
-    group = await db.get(TagGroup, tag.tag_group_id)
+    group = await db.get_one(TagGroup, tag.tag_group_id)
     if tag_id in await chat_tag_ids(db, chat.id):
         return chat
     if not (tag.enabled and group.enabled):
@@ -206,8 +207,8 @@ async def remove_tag(db: AsyncSession, *, chat: Chat, tag_id: int, agent_id: int
     """Untag the chat. Removing a tag the chat does not have changes nothing."""
     tag = await get_tag(db, tag_id)
     removed = await db.execute(delete(ChatTag).where(ChatTag.chat_id == chat.id, ChatTag.tag_id == tag.id))
-    if removed.rowcount:
-        group = await db.get(TagGroup, tag.tag_group_id)
+    if rowcount(removed):
+        group = await db.get_one(TagGroup, tag.tag_group_id)
         db.add(_event(chat.id, tag, group, TAG_REMOVED, agent_id=agent_id, at=clock.now()))
         await db.flush()
         await _chat_tagged(db, chat, agent_id=agent_id)
@@ -220,10 +221,10 @@ async def remove_tag(db: AsyncSession, *, chat: Chat, tag_id: int, agent_id: int
 async def chat_for_tagging(db: AsyncSession, *, caller: Caller, chat_id: int | None,
                            customer_id: int | None) -> Chat:
     """AddTag's target, if the caller may see it: the chat given, or the given customer's active chat."""
-    if (chat_id is None) == (customer_id is None):
-        raise Invalid("Give either ChatID or CustomerID.", code="chat_or_customer_required",
-                      field="ChatID" if chat_id is None else "CustomerID")
-    if chat_id is not None:
+    if chat_id is not None and customer_id is None:
         return await chats.get_visible_chat(db, caller=caller, chat_id=chat_id)
-    # As AddComment and UpdateCustomer answer: customers are shared, their chats are not.
-    return await customers.visible_active_chat(db, caller=caller, customer_id=customer_id)
+    if customer_id is not None and chat_id is None:
+        # As AddComment and UpdateCustomer answer: customers are shared, their chats are not.
+        return await customers.visible_active_chat(db, caller=caller, customer_id=customer_id)
+    raise Invalid("Give either ChatID or CustomerID.", code="chat_or_customer_required",
+                  field="ChatID" if chat_id is None else "CustomerID")

@@ -73,8 +73,13 @@ def _names(text: str) -> list[str]:
     return found
 
 
+def _example(component: dict) -> dict:
+    example = component.get("example")
+    return example if isinstance(example, dict) else {}
+
+
 def _examples(component: dict, key: str) -> list[str]:
-    example = component.get("example") if isinstance(component.get("example"), dict) else {}
+    example = _example(component)
     values = example.get(key)
     if values and isinstance(values[0], list):  # body_text is a list of lists
         values = values[0]
@@ -82,7 +87,7 @@ def _examples(component: dict, key: str) -> list[str]:
 
 
 def _named_examples(component: dict, key: str) -> dict[str, str]:
-    example = component.get("example") if isinstance(component.get("example"), dict) else {}
+    example = _example(component)
     values = example.get(key)
     return {str(v.get("param_name")): str(v.get("example")) for v in values if isinstance(v, dict)} \
         if isinstance(values, list) else {}
@@ -198,7 +203,7 @@ def _problem(slot: Slot, value: Any) -> str | None:
 
 def meta_components(spec: Spec, given: dict[str, list[str]]) -> list[dict]:
     """The `components` of Meta's template message for checked parameters."""
-    components = []
+    components: list[dict[str, Any]] = []
     if spec.header:
         components.append({"type": "header", "parameters": [_parameter(spec, s, v) for s, v in
                                                              zip(spec.header, given["Header"], strict=True)]})
@@ -217,7 +222,7 @@ def _parameter(spec: Spec, slot: Slot, value: str) -> dict:
     if slot.kind != "Text":
         kind = slot.kind.lower()
         return {"type": kind, kind: {"link": value}}
-    parameter = {"type": "text", "text": value}
+    parameter: dict[str, str] = {"type": "text", "text": value}
     if spec.named:
         parameter["parameter_name"] = slot.name
     return parameter
@@ -229,7 +234,7 @@ def render(components: Any, spec: Spec, given: dict[str, list[str]]) -> str:
     lines = []
     header = _component(components, "HEADER")
     if header is not None and spec.header and spec.header[0].kind != "Text":
-        link = (given.get("Header") or [None])[0]
+        link = next(iter(given.get("Header") or []), None)
         lines.append(f"[{spec.header[0].kind}: {link}]" if link else f"[{spec.header[0].kind}]")
     elif header is not None and header.get("text"):
         lines.append(_fill(str(header["text"]), spec.header, given.get("Header") or []))

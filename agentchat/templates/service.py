@@ -15,7 +15,7 @@ from agentchat.channels.whatsapp.outbound import GraphApi, GraphError
 from agentchat.chats import service as chats
 from agentchat.chats.models import SENDER_AGENT, WHATSAPP, Message
 from agentchat.contract import ApiError, Conflict, Invalid, NotFound
-from agentchat.db import commit_and_publish, start_background
+from agentchat.db import commit_and_publish, rowcount, start_background
 from agentchat.security import Caller
 from agentchat.templates.components import ParameterError, check_parameters, meta_components, render, spec_of
 from agentchat.templates.models import APPROVED, Template
@@ -37,8 +37,9 @@ class SyncResult:
 
 def _row(raw: dict) -> dict | None:
     """A template of Meta's list as a row, or None if it lacks what a row needs."""
-    values = {key: raw.get(key) for key in ("name", "language", "status", "category")}
-    if not all(isinstance(v, str) and v for v in values.values()) or not isinstance(raw.get("components"), list):
+    fields = ("name", "language", "status", "category")
+    values = {key: value for key in fields if isinstance(value := raw.get(key), str) and value}
+    if len(values) < len(fields) or not isinstance(raw.get("components"), list):
         return None
     if len(values["name"]) > 512 or len(values["language"]) > 20 or len(values["status"]) > 32:
         return None
@@ -77,7 +78,7 @@ async def sync_templates(db: AsyncSession, *, graph: GraphApi | None, business_a
 
 async def _upsert(db: AsyncSession, rows: list[dict]) -> None:
     """Insert or update by (name, language) in one statement per batch: two syncs at once cannot collide."""
-    dialect = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     now = clock.now()
     for start in range(0, len(rows), UPSERT_BATCH):
         statement = dialect.insert(Template).values([{**row, "updated_at": now}
@@ -115,7 +116,8 @@ def parse_status_updates(payload: Any, *, business_account_id: str | None = None
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return []
     found = []
-    for entry in payload.get("entry") if isinstance(payload.get("entry"), list) else []:
+    entries = payload.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         if business_account_id and isinstance(entry, dict) and entry.get("id") is not None \
                 and str(entry["id"]) != business_account_id:
             log.warning("skipping template updates for another WhatsApp Business Account (%s)", str(entry["id"])[:32])
@@ -157,7 +159,7 @@ async def apply_status_update(db: AsyncSession, status: StatusUpdate) -> bool:
         return False
     changed = await db.execute(update(Template).where(or_(*which)).values(status=status.event, reason=status.reason,
                                                                      updated_at=clock.now()))
-    return changed.rowcount > 0
+    return rowcount(changed) > 0
 
 
 async def receive_status_updates(sessionmaker: async_sessionmaker[AsyncSession],
@@ -227,5 +229,5 @@ async def send_template(db: AsyncSession, *, caller: Caller, chat_id: int, name:
     components = meta_components(spec, parameters)
     if components:
         body["components"] = components
-    return await chats.add_message(db, chat, sender_type=SENDER_AGENT, agent_id=caller.agent_id,
-                                   text=render(template.components, spec, parameters), payload={"Template": body})
+    return await chats.store_message(db, chat, sender_type=SENDER_AGENT, agent_id=caller.agent_id,
+                                     text=render(template.components, spec, parameters), payload={"Template": body})

@@ -3,6 +3,7 @@
 Public endpoints: no agent session. A visitor proves who they are with the VisitorToken they were given.
 """
 
+import functools
 import json
 import logging
 import time
@@ -43,6 +44,7 @@ from agentchat.contract import (
 )
 from agentchat.customers.models import Customer
 from agentchat.db import DbSession, after_commit, commit_and_publish
+from agentchat.events.broker import Broker
 from agentchat.files.responses import file_response
 from agentchat.webheaders import frame_ancestors
 
@@ -183,7 +185,7 @@ async def accept_message(db: AsyncSession, state: State, customer_id: int, body:
     if body.file_content is not None and body.file_name is None:
         raise Invalid("FileName is required with FileContent.", code="missing_field", field="FileName")
     file = None
-    if body.file_content is not None:
+    if body.file_content is not None and body.file_name is not None:  # checked just above
         data = webchat.decode_upload(content=body.file_content, max_bytes=state.settings.max_file_bytes)
         file = await webchat.store_upload(state.file_storage, data, file_name=body.file_name,
                                           file_type=body.file_type)
@@ -196,7 +198,7 @@ async def accept_message(db: AsyncSession, state: State, customer_id: int, body:
         raise
     out = VisitorMessageOut.build(message)
     # The visitor's other tabs (on any instance) show what this one sent; the page ignores a message it has.
-    after_commit(db, lambda: push_to_visitor(state.broker, customer_id, message_event(out)))
+    after_commit(db, functools.partial(_push, state.broker, customer_id, message_event(out)))
     return out
 
 
@@ -348,3 +350,7 @@ def _invalid(exc: ValidationError) -> ApiError:
     if first.get("type") == "extra_forbidden":
         return Invalid(f"{field} is not a known field.", code="unknown_field", field=field)
     return Invalid(f"{field}: {first.get('msg', 'invalid value')}", code="invalid_field", field=field)
+
+
+async def _push(broker: Broker, customer_id: int, data: dict[str, Any]) -> None:
+    await push_to_visitor(broker, customer_id, data)  # whether anyone heard it does not matter here

@@ -67,7 +67,7 @@ def location(body: dict) -> tuple[str, dict]:
 
 
 def contacts(cards_in: list) -> tuple[str, dict]:
-    cards = []
+    cards: list[dict[str, Any]] = []
     for card in cards_in[:20]:
         card = obj(card)
         name = clean(obj(card.get("name")).get("formatted_name"), 200) or "?"
@@ -80,7 +80,8 @@ def contacts(cards_in: list) -> tuple[str, dict]:
 
 
 def order(body: dict) -> tuple[str, dict]:
-    lines, total, currencies = [], Decimal(0), set()
+    lines: list[dict[str, Any]] = []
+    total, currencies = Decimal(0), set()
     for item in items(body.get("product_items"))[:MAX_ITEMS]:
         item = obj(item)
         quantity, price = number(item.get("quantity")) or Decimal(0), number(item.get("item_price"))
@@ -90,16 +91,16 @@ def order(body: dict) -> tuple[str, dict]:
             total += quantity * price
         lines.append({"ProductRetailerID": clean(item.get("product_retailer_id"), 200), "Quantity": int(quantity),
                       "ItemPrice": str(price) if price is not None else None, "Currency": currency or None})
-    currency = currencies.pop() if len(currencies) == 1 else None
+    single = currencies.pop() if len(currencies) == 1 else None
     note = clean(body.get("text"), 4096)
     content = {"Type": "Order", "CatalogID": clean(body.get("catalog_id"), 100) or None, "Items": lines,
-               "Total": str(total) if currency else None, "Currency": currency or None, "Text": note or None}
+               "Total": str(total) if single else None, "Currency": single or None, "Text": note or None}
     words = "; ".join(f"{line['Quantity']} × {line['ProductRetailerID']}"
                       + (f" at {line['ItemPrice']} {line['Currency'] or ''}".rstrip() if line["ItemPrice"] else "")
                       for line in lines)
     text = f"Order: {words or 'no items'}"
-    if currency:
-        text += f". Total {total} {currency}"
+    if single:
+        text += f". Total {total} {single}"
     if note:
         text += f". Note: {note}"
     return clean(text), content

@@ -6,6 +6,7 @@ Authorization header and never appears in a log line or a failure reason.
 """
 
 import asyncio
+import functools
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable
@@ -106,7 +107,8 @@ def error_from_response(response: httpx.Response) -> GraphError:
         error = {}
     if not isinstance(error, dict):
         error = {}
-    code = error.get("code") if isinstance(error.get("code"), int) else response.status_code
+    code = error.get("code")
+    code = code if isinstance(code, int) else response.status_code
     message = str(error.get("message") or response.reason_phrase or "Graph API error")[:300]
     details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
     retryable = response.status_code >= 500 or response.status_code == 429 or code in THROTTLING_CODES
@@ -202,13 +204,13 @@ class GraphApi:
         found: list[dict] = []
         for _ in range(MAX_TEMPLATE_PAGES):
             answer = await self._with_retries(
-                "template list", lambda query=dict(params): self._json("GET", url, params=query))
+                "template list", functools.partial(self._json, "GET", url, params=dict(params)))
             data = answer.get("data")
             if not isinstance(data, list):
                 raise GraphError("bad_response", "The Graph API answered the template list without its data.")
             found += [template for template in data if isinstance(template, dict)]
-            paging = answer.get("paging") if isinstance(answer.get("paging"), dict) else {}
-            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            paging = _object(answer.get("paging"))
+            cursors = _object(paging.get("cursors"))
             if not paging.get("next") or not cursors.get("after"):
                 return found
             params["after"] = str(cursors["after"])
@@ -254,6 +256,10 @@ class GraphApi:
             return b"".join(chunks)
 
 
+def _object(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -283,17 +289,18 @@ class WhatsAppSender:
             await apply_early(self.sessionmaker, self.early, result.external_id)
 
     async def send(self, item: Outgoing) -> DeliveryResult:
-        if not item.phone_number:
+        phone = item.phone_number
+        if not phone:
             return DeliveryResult(FAILED, failure_reason="no_phone_number: The customer has no WhatsApp number.")
         template = (item.payload or {}).get("Template")
         try:
             if isinstance(template, dict):
-                wamid = await self.graph.send_message({**address(item.phone_number), "type": "template",
+                wamid = await self.graph.send_message({**address(phone), "type": "template",
                                                        "template": template})
             elif item.file_key:
-                wamid = await self._send_file(item)
+                wamid = await self._send_file(item, phone, item.file_key)
             elif item.text:
-                wamid = await self._send_text(item)
+                wamid = await self._send_text(item, phone, item.text)
             else:
                 return DeliveryResult(FAILED, failure_reason="empty_message: There is nothing to send.")
         except GraphError as exc:
@@ -301,20 +308,20 @@ class WhatsAppSender:
             return DeliveryResult(FAILED, failure_reason=exc.reason)
         return DeliveryResult(SENT, external_id=wamid)
 
-    async def _send_text(self, item: Outgoing) -> str:
+    async def _send_text(self, item: Outgoing, phone: str, text: str) -> str:
         menu = (item.payload or {}).get("Menu")
         if isinstance(menu, list) and 0 < len(menu) <= MAX_LIST_ROWS:
-            return await self.graph.send_message(menu_message(item.phone_number, item.text, menu))
+            return await self.graph.send_message(menu_message(phone, text, menu))
         wamid = ""
         # WhatsApp takes at most 4096 characters a message: a longer text goes in parts, in order (the first
         # quoting the message answered).
-        for index, part in enumerate(split_text(item.text, MAX_TEXT)):
-            body = text_message(item.phone_number, part)
+        for index, part in enumerate(split_text(text, MAX_TEXT)):
+            body = text_message(phone, part)
             wamid = await self.graph.send_message(_quoting(body, item) if index == 0 else body)
         return wamid
 
-    async def _send_file(self, item: Outgoing) -> str:
-        content = await self.read_file(item.file_key)
+    async def _send_file(self, item: Outgoing, phone: str, file_key: str) -> str:
+        content = await self.read_file(file_key)
         file_name = item.file_name or "file"
         mime_type = item.file_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
         try:
@@ -329,12 +336,12 @@ class WhatsAppSender:
             media["caption"] = text
         if kind == "document":
             media["filename"] = file_name
-        wamid = await self.graph.send_message(_quoting({**address(item.phone_number), "type": kind, kind: media},
+        wamid = await self.graph.send_message(_quoting({**address(phone), "type": kind, kind: media},
                                                        item))
         if text and not caption_fits:
             # Audio takes no caption, and a caption has a lower limit than a text: the words follow the file.
             for part in split_text(text, MAX_TEXT):
-                await self.graph.send_message(text_message(item.phone_number, part))
+                await self.graph.send_message(text_message(phone, part))
         return wamid
 
 

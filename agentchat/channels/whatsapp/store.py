@@ -106,7 +106,7 @@ async def _store(db: AsyncSession, ctx: WebhookContext, message: CustomerMessage
             note = (f"[The customer sent a file of {size} bytes, over this inbox's limit of {ctx.max_file_bytes}; "
                     "it was not downloaded.]")
             message.text = f"{message.text}\n{note}" if message.text else note
-    if message.reply_to:
+    if message.reply_to and payload is not None:  # a reply's payload names the message it answers
         payload["ReplyTo"]["MessageID"] = await _message_id(db, message.reply_to)
     customer = await customers.customer_for_whatsapp(db, message.sender)
     inbound = bot.Inbound(channel=WHATSAPP, customer_id=customer.id, text=message.text,
@@ -223,7 +223,8 @@ async def receive_statuses(ctx: WebhookContext, statuses: list[StatusUpdate]) ->
                 early.append(status)
         await commit_and_publish(db)
     for status in early:
-        await ctx.early.keep(status.external_id, status.status, status.failure_reason)
+        if ctx.early is not None:  # else nothing was kept for later
+            await ctx.early.keep(status.external_id, status.status, status.failure_reason)
 
 
 async def apply_status(db: AsyncSession, status: StatusUpdate) -> bool:
