@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from agentchat import dbunreachable, rawdb
 from agentchat.config import Settings
+from agentchat.events.model import Recorder
 from agentchat.fairpool import FairAsyncQueuePool
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount or 0
 
 
-def after_commit(db: AsyncSession, job: AfterCommit) -> None:
+def after_commit(db: Recorder, job: AfterCommit) -> None:
     """Run `job` once the current transaction has committed; dropped if it rolls back."""
     db.info.setdefault("after_commit", []).append(job)
 

@@ -47,7 +47,7 @@ def lean_route(api_route: APIRoute, router_dependencies: list[Callable]) -> Rout
             await step(request, results, errors)
         return await endpoint(request, results, errors)
 
-    return Route(api_route.path, serve, methods=list(api_route.methods), name=f"lean:{api_route.name}",
+    return Route(api_route.path, serve, methods=list(api_route.methods or ()), name=f"lean:{api_route.name}",
                  include_in_schema=False)
 
 
@@ -60,7 +60,9 @@ def _resolver(dependant: Dependant, *, nested: bool = False, endpoint: bool = Fa
         raise TypeError(f"{name}: a lean route calls only async functions")
     if dependant.body_params or dependant.path_params or dependant.cookie_params or (nested and dependant.dependencies):
         raise TypeError(f"{name}: a lean route takes no body, path or cookie parameters, nor nested dependencies")
-    subs = [(sub.name, sub.call, _resolver(sub, nested=True)) for sub in dependant.dependencies]
+    if any(sub.name is None for sub in dependant.dependencies):
+        raise TypeError(f"{name}: a lean route's dependencies are its parameters")
+    subs = [(sub.name or "", sub.call, _resolver(sub, nested=True)) for sub in dependant.dependencies]
     taken: list[tuple[str, Callable[[Request], Any]]] = []  # optional texts, taken as they come
     queries = []  # validated
     for field in dependant.query_params:
@@ -178,7 +180,7 @@ class LeanRoutesFirst(FastAPI):
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not scope.get("root_path") and not self.root_path:
             found = self._lean.get(scope["path"])
-            if found is not None and scope["method"] in found[0].methods:
+            if found is not None and scope["method"] in (found[0].methods or ()):
                 route, app = found
                 scope["app"], scope["route"] = self, route
                 # What ExceptionMiddleware hands the route, with the 500's handler too (Exception's).

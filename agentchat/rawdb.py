@@ -18,6 +18,7 @@ Rows are tuples (asyncpg Records index the same way).
 
 import asyncio
 import contextlib
+import enum
 import re
 import sqlite3
 import time
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import asyncpg
 from sqlalchemy import make_url
@@ -49,7 +50,11 @@ def sqlite_time(value: datetime) -> str:
             f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
 
 
-def to_time(value: Any) -> datetime | None:
+@overload
+def to_time(value: None) -> None: ...
+@overload
+def to_time(value: datetime | str) -> datetime: ...
+def to_time(value: datetime | str | None) -> datetime | None:
     """A datetime column read raw: asyncpg gives datetimes, SQLite the stored text."""
     if value is None or isinstance(value, datetime):
         return value
@@ -179,6 +184,13 @@ class SqliteInThread:
         cursor.row_factory = sqlite3.Row
         return cursor.fetchone()
 
+    def record_of_aggregate(self, sql: str, *args: Any) -> sqlite3.Row:
+        """record for a statement that answers one row whatever it finds (an aggregate's)."""
+        found = self.record(sql, *args)
+        if found is None:
+            raise ValueError("an aggregate answered no row")
+        return found
+
     def records(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         cursor = self.connection.execute(_sqlite_sql(sql), _sqlite_params(args))
         cursor.row_factory = sqlite3.Row
@@ -196,7 +208,11 @@ class SqliteInThread:
         self.connection.commit()
 
 
-_WOULD_WAIT = object()
+class _Sentinel(enum.Enum):
+    WOULD_WAIT = enum.auto()
+
+
+_WOULD_WAIT = _Sentinel.WOULD_WAIT  # an enum member, so that `is not _WOULD_WAIT` narrows the result's type
 
 
 class LoopTurns:
@@ -228,7 +244,7 @@ class LoopTurns:
                 return
             await asyncio.sleep(0)
 
-    def run(self, connection: sqlite3.Connection, work: Callable[[], T]) -> T | object:
+    def run(self, connection: sqlite3.Connection, work: Callable[[], T]) -> T | Literal[_Sentinel.WOULD_WAIT]:
         """_here_without_waiting, counted against this turn."""
         started = self.now()
         try:
@@ -245,7 +261,8 @@ class LoopTurns:
         self._reset_due = False
 
 
-def _here_without_waiting(connection: sqlite3.Connection, work: Callable[[], T]) -> T | object:
+def _here_without_waiting(connection: sqlite3.Connection,
+                          work: Callable[[], T]) -> T | Literal[_Sentinel.WOULD_WAIT]:
     """`work` on this thread (the event loop's), or _WOULD_WAIT if it met another connection's lock: it must not wait
     here, where SQLite's busy handler would sleep the whole loop. Only another process can hold a lock (this one
     has a single connection, checked out by the caller); SQLite then failed at once, before changing anything
@@ -334,8 +351,7 @@ class RawConnections:
             await self._loop_turns.wait()
         turns = self._loop_turns if here else None
         pool = self.engine.sync_engine.pool
-        record = await pool.take_open() if isinstance(pool, FairAsyncQueuePool) else None
-        if record is not None:
+        if isinstance(pool, FairAsyncQueuePool) and (record := await pool.take_open()) is not None:
             try:
                 yield Raw(record.driver_connection, self.sqlite, dict(self.info), here=turns)
             finally:

@@ -215,9 +215,11 @@ class PresentedSession:
 
     def caller(self, row, now: datetime) -> Caller:
         """The Caller from `s`'s four columns (as session_cte's statement left them, extension included)."""
-        caller, _extended = _live_session(row, now, self.idle)
+        live = _live_session(row, now, self.idle)
+        if live is None:  # the callers refuse a missing row first; this says so to the type checker too
+            raise session_invalid()
         self.verified = True
-        return caller
+        return live[0]
 
 
 async def presented_session(
@@ -246,7 +248,10 @@ async def authenticate(connection: rawdb.Raw, token: str, *, idle: timedelta) ->
     Runs on every request, so on the driver connection (in autocommit): one indexed read, and a write once
     a minute."""
     now = clock.now()
-    caller, extend = _live_session(await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    live = _live_session(await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    if live is None:
+        return None
+    caller, extend = live
     if extend:
         await connection.execute(_SESSION_EXTEND, caller.expires_at, caller.session_id)
     return caller
@@ -255,16 +260,19 @@ async def authenticate(connection: rawdb.Raw, token: str, *, idle: timedelta) ->
 def authenticate_in_thread(connection: rawdb.SqliteInThread, token: str, *, idle: timedelta) -> Caller | None:
     """authenticate, inside Raw.in_one_hop (SQLite)."""
     now = clock.now()
-    caller, extend = _live_session(connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    live = _live_session(connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    if live is None:
+        return None
+    caller, extend = live
     if extend:
         connection.execute(_SESSION_EXTEND, caller.expires_at, caller.session_id)
     return caller
 
 
-def _live_session(row, now: datetime, idle: timedelta) -> tuple[Caller | None, bool]:
+def _live_session(row, now: datetime, idle: timedelta) -> tuple[Caller, bool] | None:
     """The Caller of a _SESSION_LOOKUP row, and whether its expiry is due to be pushed forward (then done)."""
     if row is None:
-        return None, False
+        return None
     session_id, agent_id, expires_at, role_id = row[0], row[1], rawdb.to_time(row[2]), row[3]
     extend = now + idle - expires_at >= EXTEND_GRANULARITY
     if extend:

@@ -44,7 +44,7 @@ def chat_data(chat: Chat) -> dict:
             "ClosedAt": _time(chat.closed_at), "LastMessageAt": _time(chat.last_message_at)}
 
 
-def chat_changed(db: AsyncSession, chat: Chat, history_type: str, *, actor_agent_id: int | None,
+def chat_changed(db: Recorder, chat: Chat, history_type: str, *, actor_agent_id: int | None,
                  from_status: str | None) -> None:
     name = HISTORY_TO_EVENT.get(history_type, f"Chat{history_type}")
     data = {**chat_data(chat), "FromStatus": from_status, "ActorAgentID": actor_agent_id}

@@ -265,7 +265,7 @@ async def grab_chat_json(raw: Raw, *, session: PresentedSession, chat_id: int | 
             tag_ids = list(found["tag_ids"])
             messages = [dict(zip(_MESSAGE_FIELDS, m, strict=True)) for m in json.loads(found["messages"])]
     if row is None:
-        if named:
+        if chat_id is not None:  # named
             await check_visible(raw, caller=caller, chat_id=chat_id)
             raise Conflict("The chat is not waiting in a queue: another agent may have taken it.",
                            code="chat_not_unassigned", field="ChatID")
@@ -384,7 +384,7 @@ def _list_chats_sqlite(db: SqliteInThread, session: PresentedSession, where: Cha
         cap = paging.count_cap
         in_theirs = f"SELECT count(*) AS n FROM (SELECT id FROM chat WHERE {mine} AND {condition} LIMIT {cap:d})"
         count = f"SELECT CASE WHEN d.n >= {cap:d} THEN d.n ELSE ({count}) END FROM ({in_theirs}) AS d"
-    found = db.record(f"SELECT {items} AS items, ({count}) AS total FROM ({page}) AS p", *args)
+    found = db.record_of_aggregate(f"SELECT {items} AS items, ({count}) AS total FROM ({page}) AS p", *args)
     return found["items"], found["total"]
 
 

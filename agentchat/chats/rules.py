@@ -9,6 +9,7 @@ tests/test_hot_parity.py holds the two readings equal on both databases.
 """
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, false, literal, literal_column, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
@@ -77,7 +78,16 @@ def window_open_sql(opened_after, channel=Chat.channel,
     return or_(channel != WHATSAPP, last_customer_message_at >= opened_after)
 
 
-def window_open(chat: Chat, now: datetime | None = None) -> bool:
+class WindowFacts(Protocol):
+    """What the window's rules read of a chat: a Chat, or the fast path's lighter _ChatState."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def last_customer_message_at(self) -> datetime | None: ...
+
+
+def window_open(chat: WindowFacts, now: datetime | None = None) -> bool:
     """Whether a free-form message may go to the customer now: always on the web chat; on WhatsApp only within 24
     hours of the customer's last message (outside it only a template may)."""
     if chat.channel != WHATSAPP:
@@ -86,7 +96,7 @@ def window_open(chat: Chat, now: datetime | None = None) -> bool:
     return closes is not None and (now or clock.now()) <= closes
 
 
-def window_closes_at(chat: Chat) -> datetime | None:
+def window_closes_at(chat: WindowFacts) -> datetime | None:
     """When WhatsApp stops taking free-form messages in this chat; None for other channels, and for a WhatsApp
     chat whose customer has not written (it never opened)."""
     if chat.channel != WHATSAPP or chat.last_customer_message_at is None:

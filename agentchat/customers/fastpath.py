@@ -34,7 +34,7 @@ def _search_sqlite(db: SqliteInThread, session: PresentedSession, search: str, p
     customer = rawdb.json_object_sql(fields, sqlite=True)
     # json_group_array takes the rows in the page's order.
     items = f"SELECT json_group_array({customer}) AS items, count(*) AS n FROM ({_page_sql(match, paging)}) AS p"
-    found = db.record(f"SELECT items, {_total_sql(match, paging)} AS total FROM ({items})", *args)
+    found = db.record_of_aggregate(f"SELECT items, {_total_sql(match, paging)} AS total FROM ({items})", *args)
     return found["items"], found["total"]
 
 

@@ -17,6 +17,7 @@ from agentchat.chats import service as chats
 from agentchat.chats.models import SENDER_NOTE, Chat, Message
 from agentchat.chats.schemas import MessageOut
 from agentchat.contract import Paging, format_time
+from agentchat.db import rowcount
 from agentchat.events import Event, emit
 from agentchat.notes.models import Mention
 from agentchat.security import Caller
@@ -42,7 +43,7 @@ async def _who_may_see(db: AsyncSession, chat: Chat) -> list[tuple[int, str, str
     members = select(AgentDepartment.agent_id).where(AgentDepartment.department_id == chat.department_id)
     query = select(Agent.id, Agent.name, Agent.email_address).where(
         Agent.enabled.is_(True), or_(Agent.role_id == ROLE_MANAGER, Agent.id.in_(members), Agent.id == chat.agent_id))
-    return [tuple(row) for row in await db.execute(query)]
+    return [(agent_id, name, email) for agent_id, name, email in await db.execute(query)]
 
 
 def resolve_mentions(text: str, agents: list[tuple[int, str, str]]) -> list[int]:
@@ -109,4 +110,4 @@ async def mark_seen(db: AsyncSession, *, caller: Caller, mention_ids: list[int])
     result = await db.execute(
         update(Mention).where(Mention.id.in_(mention_ids), Mention.agent_id == caller.agent_id,
                               Mention.seen_at.is_(None)).values(seen_at=clock.now()))
-    return result.rowcount or 0
+    return rowcount(result)
