@@ -230,7 +230,7 @@ class TestVisitorToken:
 
     def test_token_as_query_parameter_works(self, server, visitor):
         response = httpx.get(f"{server.base_url}/webchat/messages", params={"VisitorToken": visitor.token})
-        assert response.status_code == 200 and response.json() == {"Items": []}
+        assert response.status_code == 200 and response.json() == {"Items": [], "LastChatClosed": False}
 
     @pytest.mark.parametrize("query", ["VisitorToken=" + "0" * 32, "VisitorToken=bad", ""])
     def test_socket_with_a_bad_token_is_closed_with_4401(self, server, query):

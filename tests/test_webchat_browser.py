@@ -85,3 +85,47 @@ def test_the_page_acknowledges_reads_and_shows_typing(page, server, api, manager
         else:
             raise AssertionError("the agent never heard the visitor typing")
     assert typing["Data"]["ChatID"] == chat_id
+
+
+def test_the_visitor_sees_the_chat_closed_and_starts_a_new_one_that_reaches_the_queue(page, server, api, manager):
+    from playwright.sync_api import expect
+
+    department_id = api.ok(api.post("CreateDepartment", manager, {
+        "Name": "Sales", "IncludeInWelcomeMenu": True, "MenuOption": 1}))["DepartmentID"]
+    add_agent(server, name="Ann Agent", email="ann@example.com", department_ids=(department_id,))
+    token = api.logon("ann@example.com")
+    conversation = page.get_by_role("list", name="Conversation")
+
+    page.get_by_label("Your name").fill("Vera Visitor")
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_label("Your message").fill("Hello")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="1. Sales").click()
+    expect(conversation).to_contain_text("You are number 1 in the queue")
+    [first] = api.ok(api.get("GetChats", token, params={"Status": "Unassigned"}))["Items"]
+    api.ok(api.post("GrabChat", token, {"ChatID": first["ChatID"]}))
+    api.ok(api.post("SendMessage", token, {"ChatID": first["ChatID"], "Message": "Sorted, Vera. Bye!"}))
+    expect(conversation).to_contain_text("Sorted, Vera. Bye!")
+    expect(page.get_by_role("heading", name="This chat has ended")).to_be_hidden()
+
+    api.ok(api.post("CloseChat", token, {"ChatID": first["ChatID"]}))
+    expect(page.get_by_role("heading", name="This chat has ended")).to_be_visible()
+    expect(page.get_by_label("Your message")).to_be_hidden()  # nothing to write into a closed chat
+    page.reload()  # a page that was away learns it too
+    expect(page.get_by_role("heading", name="This chat has ended")).to_be_visible()
+    expect(conversation).to_contain_text("Sorted, Vera. Bye!")
+
+    page.get_by_role("button", name="Start a new chat").click()
+    expect(page.get_by_role("heading", name="This chat has ended")).to_be_hidden()
+    expect(page.get_by_role("button", name="1. Sales")).to_be_visible()  # the bot's welcome, at once
+    expect(conversation).not_to_contain_text("Sorted, Vera. Bye!")  # a clean page
+    expect(page.get_by_label("Your message")).to_be_focused()
+    page.get_by_role("button", name="1. Sales").click()
+    expect(conversation).to_contain_text("You are number 1 in the queue")
+    page.get_by_label("Your message").fill("One more thing")
+    page.get_by_role("button", name="Send").click()
+    expect(conversation).to_contain_text("One more thing")
+    [second] = api.ok(api.get("GetChats", token, params={"Status": "Unassigned"}))["Items"]
+    assert second["ChatID"] != first["ChatID"]
+    messages = api.ok(api.get("GetChat", token, params={"ChatID": second["ChatID"]}))
+    assert "One more thing" in str(messages)

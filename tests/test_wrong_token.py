@@ -220,6 +220,7 @@ def examples(w: World) -> list[Call]:
         Call("POST", "/api/RedeliverWebhook", json={"DeliveryID": w.spares["DeliveryID"]}),
         Call("GET", "/webchat/messages", who="visitor"),
         Call("POST", "/webchat/messages", json={"Text": "Thanks"}, who="visitor"),
+        Call("POST", "/webchat/chats", who="visitor"),
         Call("GET", f"/webchat/files/{w.file_message_id}", who="visitor"),
         Call("POST", "/webhooks/whatsapp", json={"object": "whatsapp_business_account", "entry": []}, who="meta"),
         Call("DELETE", "/api/DeleteWebhook", {"WebhookID": w.spares["WebhookID"]}),

@@ -55,6 +55,16 @@ async def receive_message(db: AsyncSession, inbound: Inbound) -> Message | None:
     return message
 
 
+async def start_chat(db: AsyncSession, *, customer_id: int, channel: str) -> tuple[Chat, bool]:
+    """A chat the customer asks for before writing (the web chat's "Start a new chat"), so that what they write
+    next belongs to it (not, say, to the chat they just rated); the bot greets them with its menu at once. Their
+    open chat, unchanged, if they have one. True when it is new."""
+    chat, is_new = await _chat_for(db, Inbound(channel=channel, customer_id=customer_id))
+    if is_new:
+        await _welcome(db, chat)
+    return chat, is_new
+
+
 async def _already_received(db: AsyncSession, external_id: str) -> bool:
     return (await db.execute(select(Message.id).where(Message.external_id == external_id))).first() is not None
 

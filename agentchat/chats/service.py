@@ -23,6 +23,7 @@ from agentchat.chats.models import (
     SENDER_CUSTOMER,
     SENDER_SYSTEM,
     UNASSIGNED,
+    WEBCHAT,
     WHATSAPP,
     Chat,
     ChatTag,
@@ -319,8 +320,22 @@ async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> 
     chat.closed_at = now
     await db.flush()
     record_event(db, chat, "Closed", actor_agent_id=actor_agent_id, from_status=from_status, at=now)
+    if chat.channel == WEBCHAT:
+        _tell_visitor_closed(db, chat)
     if from_status == ASSIGNED:
         routing.route_after_commit(db, agent_ids=(chat.agent_id,))
+
+
+def _tell_visitor_closed(db: AsyncSession, chat: Chat) -> None:
+    """The visitor's page shows its closed state at once (a ChatClosed frame, docs/webchat.md), however the chat
+    closed; a page that was away learns it from GET /webchat/messages."""
+    from agentchat.channels.webchat.hub import push_to_visitor  # the channel builds on this module
+
+    broker = db.info.get("broker")
+    if broker is not None:
+        frame = {"Type": "ChatClosed", "ChatID": chat.id}
+        customer_id = chat.customer_id
+        after_commit(db, lambda: push_to_visitor(broker, customer_id, frame))
 
 
 # ---- agents' messages --------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from agentchat.channels.webchat import service as webchat
 from agentchat.channels.webchat.hub import VisitorSocket, push_to_visitor
 from agentchat.channels.webchat.schemas import (
     CreateVisitorIn,
+    StartChatOut,
     VisitorMessageIn,
     VisitorMessageList,
     VisitorMessageOut,
@@ -153,8 +154,23 @@ async def get_messages(visitor: CurrentVisitor, db: DbSession,
                        ) -> VisitorMessageList:
     rows = await webchat.visitor_messages(db, customer_id=visitor.id, after=after)
     await webchat.mark_seen(db, [message.id for message, _ in rows])
+    closed = await webchat.last_chat_closed(db, customer_id=visitor.id)
     await commit_and_publish(db)
-    return VisitorMessageList(items=[VisitorMessageOut.build(message, name) for message, name in rows])
+    return VisitorMessageList(items=[VisitorMessageOut.build(message, name) for message, name in rows],
+                              last_chat_closed=closed)
+
+
+@router.post("/webchat/chats")
+async def start_chat(request: Request, visitor: CurrentVisitor, db: DbSession) -> StartChatOut:
+    """"Start a new chat" after one closed: the bot's welcome comes at once (over the socket), and what the visitor
+    writes next belongs to the new chat. Counted with the visitor's messages."""
+    retry_after = await request.app.state.webchat_message_limit.hit(str(visitor.id))
+    if retry_after is not None:
+        raise TooManyAttempts("You are sending messages too fast; wait a moment.", code="too_many_messages",
+                              headers={"Retry-After": str(retry_after)})
+    _chat, started = await webchat.start_chat(db, customer_id=visitor.id)
+    await commit_and_publish(db)
+    return StartChatOut(started=started)
 
 
 @router.get("/webchat/files/{MessageID}")

@@ -76,6 +76,12 @@ class VisitorMessageOut(Schema):
 
 class VisitorMessageList(Schema):
     items: list[VisitorMessageOut]
+    # The visitor's latest chat has closed: the page shows "This chat has ended" and "Start a new chat".
+    last_chat_closed: bool = False
+
+
+class StartChatOut(Schema):
+    started: bool  # False: the visitor already had an open chat, which carries on
 
 
 def _file(message: Message) -> VisitorFileOut | None:

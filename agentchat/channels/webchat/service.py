@@ -73,6 +73,20 @@ async def receive_visitor_message(db: AsyncSession, *, customer_id: int, text: s
     return message
 
 
+async def start_chat(db: AsyncSession, *, customer_id: int) -> tuple[Chat, bool]:
+    """The visitor's "Start a new chat": a new chat with the bot's welcome, or their open one."""
+    customer = await db.get(Customer, customer_id)
+    if customer is None or customer.erased_at is not None:
+        raise Unauthorized("This visitor no longer exists; start a new conversation.", code="visitor_invalid")
+    return await bot.start_chat(db, customer_id=customer_id, channel=WEBCHAT)
+
+
+async def last_chat_closed(db: AsyncSession, *, customer_id: int) -> bool:
+    """Whether the visitor's latest chat has closed (the page then shows its closed state)."""
+    latest = select(Chat.status).where(Chat.customer_id == customer_id).order_by(Chat.id.desc()).limit(1)
+    return (await db.execute(latest)).scalar_one_or_none() == CLOSED
+
+
 def check_message_kind(*, text: str | None, choice: str | None, has_file: bool) -> None:
     if choice is not None and (text is not None or has_file):
         raise Invalid("Send a Choice on its own, without Text or a file.", code="choice_with_text", field="Choice")
