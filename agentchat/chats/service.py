@@ -1,5 +1,6 @@
 """The chat lifecycle: opening, queueing, messages and the history kept for every change."""
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,6 +46,8 @@ from agentchat.departments.models import Department
 from agentchat.files.storage import FileStorage
 from agentchat.routing import triggers as routing
 from agentchat.security import Caller
+
+log = logging.getLogger(__name__)
 
 
 async def active_chat(db: AsyncSession, customer_id: int, *, for_update: bool = False) -> Chat | None:
@@ -328,14 +331,20 @@ async def close(db: AsyncSession, chat: Chat, *, actor_agent_id: int | None) -> 
 
 def _tell_visitor_closed(db: AsyncSession, chat: Chat) -> None:
     """The visitor's page shows its closed state at once (a ChatClosed frame, docs/webchat.md), however the chat
-    closed; a page that was away learns it from GET /webchat/messages."""
-    from agentchat.channels.webchat.hub import push_to_visitor  # the channel builds on this module
-
+    closed; a page that was away learns it from GET /webchat/messages. Straight to the broker's visitor channel
+    (as channels.webchat.hub.push_to_visitor), so this module needs nothing of the channel's."""
     broker = db.info.get("broker")
-    if broker is not None:
-        frame = {"Type": "ChatClosed", "ChatID": chat.id}
-        customer_id = chat.customer_id
-        after_commit(db, lambda: push_to_visitor(broker, customer_id, frame))
+    if broker is None:
+        return
+    customer_id, frame = chat.customer_id, {"Type": "ChatClosed", "ChatID": chat.id}
+
+    async def push() -> None:
+        try:
+            await broker.publish_visitor(customer_id, frame)
+        except Exception:
+            log.warning("could not tell visitor %s their chat closed", customer_id, exc_info=True)
+
+    after_commit(db, push)
 
 
 # ---- agents' messages --------------------------------------------------------------------------------------
