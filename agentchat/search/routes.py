@@ -25,7 +25,7 @@ async def search_everything(
     department_id: Annotated[int | None, Query(alias="DepartmentID", ge=1, le=MAX_ID)] = None,
     agent_id: Annotated[int | None, Query(alias="AgentID", ge=1, le=MAX_ID)] = None,
     tag_id: Annotated[int | None, Query(alias="TagID", ge=1, le=MAX_ID)] = None,
-    status: Annotated[list[str], Query(alias="Status", max_length=10)] = (),
+    status: Annotated[tuple[str, ...], Query(alias="Status", max_length=10)] = (),
 ) -> dict:
     words = words.strip()
     if not words or "\x00" in words:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import column, exists, func, literal_column, select, table
+from sqlalchemy import ColumnClause, column, exists, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentchat.chats import service as chats
@@ -42,7 +42,7 @@ def _language(language: str) -> str:
 
 def _match_postgres(words: str, language: str):
     """The GIN index's own expression (0015_search.py), so that the planner uses it."""
-    config = literal_column(_language(language))
+    config: ColumnClause[str] = literal_column(_language(language))
     vector = func.to_tsvector(config, func.coalesce(Message.text, literal_column("''")))
     query = func.websearch_to_tsquery(config, words)
     options = f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15"
@@ -58,7 +58,7 @@ def fts5_query(words: str) -> str:
 
 
 def _match_sqlite(words: str):
-    fts = literal_column("message_fts")
+    fts: ColumnClause[str] = literal_column("message_fts")
     snippet = func.snippet(fts, 0, START, STOP, " … ", 16)
     return fts.op("MATCH")(fts5_query(words)), snippet
 
