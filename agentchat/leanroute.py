@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentchat.bodylimit import BodyLimits
 from agentchat.metrics import MetricsRegistry, RequestMetrics
+from agentchat.security import only_checked_sessions
 from agentchat.webheaders import with_nosniff
 
 Resolve = Callable[[Request, dict, list], Awaitable[Any]]
@@ -172,7 +173,9 @@ class LeanRoutesFirst(FastAPI):
         if scope["type"] == "http":
             # Every request's body within its route's limit, lean or not, before anything reads it; every answer
             # with nosniff.
-            await self.body_limits.serve(self._serve_http, scope, receive, with_nosniff(send),
+            # A route that took a presented session answers 2xx only once it was checked (security.py).
+            await self.body_limits.serve(self._serve_http, scope, receive,
+                                         only_checked_sessions(scope, with_nosniff(send)),
                                          scope.get("root_path") or self.root_path)
             return
         await super().__call__(scope, receive, send)

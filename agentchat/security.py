@@ -2,6 +2,8 @@
 
 import asyncio
 import hashlib
+import json
+import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from agentchat.config import Settings
 from agentchat.contract import ApiError, Forbidden, Unauthorized
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Extending a session costs a write, so a session is pushed forward at most once a minute.
 EXTEND_GRANULARITY = timedelta(seconds=60)
@@ -284,6 +287,34 @@ async def manager_caller(caller: Annotated[Caller, Depends(current_caller)]) -> 
     if not caller.is_manager:
         raise Forbidden("Only a Manager may do this.", code="manager_only")
     return caller
+
+
+def only_checked_sessions(scope: dict, send: Callable) -> Callable:
+    """`send` for an answer that cannot be a success unless the session presented to it was checked.
+
+    A hot route gets a PresentedSession: a token, checked by the call's own statement (or `check`). A route that
+    forgot to check it would serve anyone, so whatever route took one (security.presented_session records it on the
+    request) and answers below 400 without having checked it answers 401 session_invalid instead, and the slip is
+    logged. The whole app's answers pass here (LeanRoutesFirst), lean routes and FastAPI's alike."""
+    replaced = False
+
+    async def guarded(message: dict) -> None:
+        nonlocal replaced
+        if replaced:
+            return  # the forgetful route's body
+        if message["type"] == "http.response.start" and message["status"] < 400:
+            session = scope.get("state", {}).get("presented_session")
+            if session is not None and not session.verified:
+                replaced = True
+                log.error("%s %s answered %d without checking its session: refused with 401", scope.get("method"),
+                          scope.get("path"), message["status"])
+                body = json.dumps(session_invalid().body()).encode()
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await send(message)
+    return guarded
 
 
 CurrentAgent = Annotated[Caller, Depends(current_caller)]
