@@ -689,3 +689,25 @@ class TestWithAgentApi:
         with visitor.socket() as ws, pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=WAIT_SECONDS)
         assert closed.value.rcvd.code == 4401
+
+
+class TestClosedAndStartedAgain:
+    def test_the_visitor_is_told_their_chat_closed_and_a_new_one_starts_before_they_write(self, server, api, visitor,
+                                                                                        conversation):
+        token, _agent_id, chat_id = conversation
+        # While a chat is open, "Start a new chat" carries on with it.
+        assert visitor.http.post("/webchat/chats").json() == {"Started": False}
+        assert visitor.http.get("/webchat/messages").json()["LastChatClosed"] is False
+        with visitor.socket() as ws:
+            api.ok(api.post("CloseChat", token, {"ChatID": chat_id}))
+            assert next_frame(ws, lambda f: f["Type"] == "ChatClosed") == {"Type": "ChatClosed", "ChatID": chat_id}
+        assert visitor.http.get("/webchat/messages").json()["LastChatClosed"] is True
+        with visitor.socket() as ws:
+            assert visitor.http.post("/webchat/chats").json() == {"Started": True}
+            welcome = pushed(ws, "Bot")  # at once, with the menu
+        assert welcome["Menu"] and welcome["Text"].startswith("Welcome back")
+        new = chat_of(server, visitor.customer_id)
+        assert new.id != chat_id and new.status == "Bot"
+        assert visitor.http.get("/webchat/messages").json()["LastChatClosed"] is False
+        visitor.say("One more thing")  # belongs to the new chat
+        assert chat_of(server, visitor.customer_id).id == new.id
