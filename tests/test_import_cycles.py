@@ -35,12 +35,25 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def types_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes under `if TYPE_CHECKING:`: imports there are read by type checkers, never run."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            found.update(child for statement in node.body for child in ast.walk(statement))
+    return found
+
+
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the agentchat modules it imports, at module level or inside a function."""
+    """Module -> the agentchat modules it imports, at module level or inside a function (not for types only)."""
     known = modules()
     graph: dict[str, set[str]] = defaultdict(set)
     for module, path in known.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = types_only(tree)
+        for node in ast.walk(tree):
+            if node in skipped:
+                continue
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [f"{node.module}.{alias.name}" for alias in node.names]
                 names = [name if name in known else node.module for name in names]
