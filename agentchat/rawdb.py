@@ -153,6 +153,12 @@ class Raw:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
 
+    async def record(self, sql: str, *args: Any):
+        """fetchrow with the columns by name as well (asyncpg's Record; sqlite3.Row on SQLite)."""
+        if self.sqlite:
+            return await self.in_one_hop(lambda db: db.record(sql, *args))
+        return await self.connection.fetchrow(sql, *args)
+
     async def execute(self, sql: str, *args: Any) -> None:
         if self.sqlite:
             await self.fetch(sql, *args)

@@ -203,7 +203,7 @@ class PresentedSession:
     def session_cte(token: str, now: str, extend_to: str, due: str) -> str:
         """SQL: `s` (id, agent_id, expires_at, role_id) — the live session, or no row — and the once-a-minute
         extension (authenticate's), for a statement whose parameters are named by the arguments."""
-        return (f"s AS ({_SESSION_LOOKUP_SQL.format(token=token, now=now)}), "
+        return (f"s AS ({_session_lookup(token, now)}), "
                 f"x AS (UPDATE agent_session SET expires_at = {extend_to} WHERE id = (SELECT id FROM s) "
                 f"AND expires_at <= {due} RETURNING id)")
 
@@ -237,11 +237,16 @@ async def presented_session(
     return session
 
 
-_SESSION_LOOKUP_SQL = (
-    "SELECT s.id, s.agent_id, s.expires_at, a.role_id FROM agent_session s JOIN agent a ON a.id = s.agent_id "
-    "WHERE s.token_hash = {token} AND s.revoked_at IS NULL AND s.expires_at > {now} AND a.enabled"
-)
-_SESSION_LOOKUP = _SESSION_LOOKUP_SQL.format(token="$1", now="$2")
+def _session_lookup(token: str, now: str) -> str:
+    """SQL: the live session of a token hash (`s`: id, agent_id, expires_at, role_id), or no row."""
+    return ("SELECT s.id, s.agent_id, s.expires_at, a.role_id FROM agent_session s JOIN agent a ON a.id = s.agent_id "
+            f"WHERE s.token_hash = {token} AND s.revoked_at IS NULL AND s.expires_at > {now} AND a.enabled")
+
+
+# The session's columns as a statement that checks it returns them: _live_session reads them by these names.
+SESSION_COLUMNS = ("s.id AS session_id, s.agent_id AS session_agent_id, s.expires_at AS session_expires_at, "
+                   "s.role_id AS session_role_id")
+_SESSION_LOOKUP = f"SELECT {SESSION_COLUMNS} FROM ({_session_lookup('$1', '$2')}) AS s"
 _SESSION_EXTEND = "UPDATE agent_session SET expires_at = $1 WHERE id = $2"
 
 
@@ -251,7 +256,7 @@ async def authenticate(connection: rawdb.Raw, token: str, *, idle: timedelta) ->
     Runs on every request, so on the driver connection (in autocommit): one indexed read, and a write once
     a minute."""
     now = clock.now()
-    live = _live_session(await connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    live = _live_session(await connection.record(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
     if live is None:
         return None
     caller, extend = live
@@ -263,7 +268,7 @@ async def authenticate(connection: rawdb.Raw, token: str, *, idle: timedelta) ->
 def authenticate_in_thread(connection: rawdb.SqliteInThread, token: str, *, idle: timedelta) -> Caller | None:
     """authenticate, inside Raw.in_one_hop (SQLite)."""
     now = clock.now()
-    live = _live_session(connection.fetchrow(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
+    live = _live_session(connection.record(_SESSION_LOOKUP, token_hash(token[:64]), now), now, idle)
     if live is None:
         return None
     caller, extend = live
@@ -273,10 +278,11 @@ def authenticate_in_thread(connection: rawdb.SqliteInThread, token: str, *, idle
 
 
 def _live_session(row, now: datetime, idle: timedelta) -> tuple[Caller, bool] | None:
-    """The Caller of a _SESSION_LOOKUP row, and whether its expiry is due to be pushed forward (then done)."""
+    """The Caller of a row with SESSION_COLUMNS, and whether its expiry is due to be pushed forward (then done)."""
     if row is None:
         return None
-    session_id, agent_id, expires_at, role_id = row[0], row[1], rawdb.to_time(row[2]), row[3]
+    session_id, agent_id, role_id = row["session_id"], row["session_agent_id"], row["session_role_id"]
+    expires_at = rawdb.to_time(row["session_expires_at"])
     extend = now + idle - expires_at >= EXTEND_GRANULARITY
     if extend:
         expires_at = now + idle

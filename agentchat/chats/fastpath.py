@@ -23,7 +23,7 @@ from agentchat.contract import Conflict, Paging
 from agentchat.db import after_commit
 from agentchat.events import Event, emit
 from agentchat.rawdb import Raw, SqliteInThread
-from agentchat.security import Caller, PresentedSession, session_invalid
+from agentchat.security import SESSION_COLUMNS, Caller, PresentedSession, session_invalid
 
 
 def _strip(value: str | None) -> str | None:
@@ -87,7 +87,7 @@ _SEND_PG = (
     f"SELECT c.id, {_AGENT}, s.agent_id, $3::text, $4::timestamp, {_PENDING} FROM c, s WHERE {_MAY_WRITE_NOW} "
     f"RETURNING id), "
     f"u AS (UPDATE chat SET last_message_at = $4::timestamp FROM m WHERE chat.id = $1 RETURNING chat.id) "
-    f"SELECT s.id, s.agent_id AS session_agent_id, s.expires_at, s.role_id, c.id AS chat_id, c.status, c.agent_id, "
+    f"SELECT {SESSION_COLUMNS}, c.id AS chat_id, c.status, c.agent_id, "
     f"c.channel, c.last_customer_message_at, c.department_id, c.customer_id, c.phone_number, c.agent_name, "
     f"m.id AS message_id FROM s LEFT JOIN c ON TRUE LEFT JOIN m ON TRUE"
 )
@@ -208,7 +208,7 @@ def _grab_pg(target: str) -> str:
         "e AS (INSERT INTO chat_event (chat_id, type, at, actor_agent_id, department_id, agent_id, from_status, "
         f"to_status) SELECT u.id, {_GRABBED}, $2::timestamp, s.agent_id, u.department_id, s.agent_id, "
         f"{_UNASSIGNED_V}, {_ASSIGNED_V} FROM u, s) "
-        f"SELECT s.id AS session_id, s.agent_id AS session_agent_id, s.expires_at, s.role_id, "
+        f"SELECT {SESSION_COLUMNS}, "
         f"{', '.join('u.' + c for c in _CHAT_FIELDS)}, "
         "ARRAY(SELECT tag_id FROM chat_tag WHERE chat_id = u.id ORDER BY tag_id) AS tag_ids, "
         f"(SELECT coalesce(json_agg(json_build_array({message_columns}) ORDER BY id), "
@@ -426,7 +426,7 @@ async def _list_chats_pg(raw: Raw, session: PresentedSession, where: ChatFilter,
     total = (f"(SELECT count(*) FROM (SELECT FROM chat WHERE {manager} {cap}) AS c) + (SELECT CASE WHEN d.n >= "
              f"{paging.count_cap:d} THEN d.n ELSE ({union_count}) END FROM ({departments_count}) AS d(n))")
     found = await raw.fetchrow(
-        f"WITH {session_cte} SELECT s.id, s.agent_id, s.expires_at, s.role_id, ({items}) AS items, {total} AS total "
+        f"WITH {session_cte} SELECT {SESSION_COLUMNS}, ({items}) AS items, {total} AS total "
         "FROM s", *args)
     if found is None:
         raise session_invalid()

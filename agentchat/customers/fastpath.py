@@ -11,7 +11,7 @@ from agentchat.chats import rules
 from agentchat.contract import Paging
 from agentchat.customers.service import search_patterns
 from agentchat.rawdb import Raw, SqliteInThread
-from agentchat.security import PresentedSession, session_invalid
+from agentchat.security import SESSION_COLUMNS, PresentedSession, session_invalid
 
 # The customer's chat that is not closed (their TagIDs are its tags), compiled once (chats/rules.py).
 _ACTIVE = {sqlite: rules.sql(rules.is_active(), sqlite=sqlite) for sqlite in (True, False)}
@@ -50,8 +50,8 @@ async def _search_pg(raw: Raw, session: PresentedSession, search: str, paging: P
              f"FROM p CROSS JOIN LATERAL ({record}) AS r")
     total = f"SELECT {_total_sql(match, paging)} FROM (SELECT count(*) FROM p) AS k(n)"
     # The page and its Total are read only if the session is live (no row in `s`, no select list).
-    found = await raw.fetchrow(f"WITH {session_cte}, p AS ({_page_sql(match, paging)}) SELECT s.id, s.agent_id, "
-                               f"s.expires_at, s.role_id, ({items}) AS items, ({total}) AS total FROM s", *args)
+    found = await raw.fetchrow(f"WITH {session_cte}, p AS ({_page_sql(match, paging)}) SELECT {SESSION_COLUMNS}, "
+                               f"({items}) AS items, ({total}) AS total FROM s", *args)
     if found is None:
         raise session_invalid()
     session.caller(found, now)
