@@ -7,6 +7,7 @@ from agentchat.auth.models import AgentSession, LogonFailure, PasswordResetCode
 from agentchat.canned.models import CannedResponse
 from agentchat.chats.models import Chat, ChatEvent, ChatTag, Message
 from agentchat.company.models import Setting
+from agentchat.csat.models import ChatRating
 from agentchat.customers.models import Comment, Customer
 from agentchat.departments.models import Department, DepartmentTag
 from agentchat.hours.models import WorkingHours
@@ -21,5 +22,5 @@ __all__ = [
     "Setting", "Department", "DepartmentTag", "Tag", "TagGroup",
     "Chat", "ChatEvent", "ChatTag", "Message", "Comment", "Customer",
     "TagEvent", "CannedResponse", "WorkingHours", "Recipient", "ReportSchedule", "ReportRun",
-    "Template", "WebhookEndpoint", "WebhookDelivery", "AuditEntry", "Mention",
+    "Template", "WebhookEndpoint", "WebhookDelivery", "AuditEntry", "Mention", "ChatRating",
 ]

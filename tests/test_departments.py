@@ -31,7 +31,8 @@ class TestCreateDepartment:
         body = api.ok(create(api, manager))
         assert body == {"DepartmentID": body["DepartmentID"], "Name": "Sales", "IncludeInWelcomeMenu": False,
                         "WelcomeMenuName": None, "ReturningCustomerMessage": None, "NewCustomerMessage": None,
-                        "MenuOption": None, "Enabled": True, "TagIDs": [], "RoutingEnabled": False}
+                        "MenuOption": None, "Enabled": True, "TagIDs": [], "RoutingEnabled": False,
+                        "CsatEnabled": False}
         assert departments(api, manager) == [body]
 
     def test_all_fields(self, server, api, manager):

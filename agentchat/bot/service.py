@@ -12,6 +12,7 @@ from agentchat import clock, queues
 from agentchat.chats import service as chats
 from agentchat.chats.models import BOT, SENDER_BOT, SENDER_CUSTOMER, Chat, Message
 from agentchat.company import service as company
+from agentchat.csat import service as csat
 from agentchat.departments import service as departments
 from agentchat.departments.models import Department
 from agentchat.hours import service as hours
@@ -44,10 +45,14 @@ async def receive_message(db: AsyncSession, inbound: Inbound) -> Message | None:
     """
     if inbound.external_id and await _already_received(db, inbound.external_id):
         return None
-    chat, is_new = await _chat_for(db, inbound)
-    message = await chats.add_message(db, chat, sender_type=SENDER_CUSTOMER, text=inbound.text,
-                                      external_id=inbound.external_id, file=inbound.file, payload=inbound.payload,
-                                      sent_at=inbound.sent_at, media_status=inbound.media_status)
+    # A rating (docs/csat.md): a tapped choice always; a typed one or a comment only when no chat is open, so that
+    # an ongoing conversation costs nothing more.
+    tapped = (inbound.choice_id or "").startswith(csat.CHOICE_PREFIX)
+    open_chat = None if tapped else await chats.active_chat(db, inbound.customer_id, for_update=True)
+    if open_chat is None and (answered := await _rating(db, inbound)) is not None:
+        return answered
+    chat, is_new = (open_chat, False) if open_chat is not None else await _chat_for(db, inbound)
+    message = await _store(db, chat, inbound)
     if is_new:
         await _welcome(db, chat)
     elif chat.status == BOT:
@@ -63,6 +68,17 @@ async def start_chat(db: AsyncSession, *, customer_id: int, channel: str) -> tup
     if is_new:
         await _welcome(db, chat)
     return chat, is_new
+
+
+async def _store(db: AsyncSession, chat: Chat, inbound: Inbound) -> Message | None:
+    return await chats.add_message(db, chat, sender_type=SENDER_CUSTOMER, text=inbound.text,
+                                   external_id=inbound.external_id, file=inbound.file, payload=inbound.payload,
+                                   sent_at=inbound.sent_at, media_status=inbound.media_status)
+
+
+async def _rating(db: AsyncSession, inbound: Inbound) -> Message | None:
+    return await csat.receive(db, customer_id=inbound.customer_id, text=inbound.text, choice_id=inbound.choice_id,
+                              has_file=inbound.file is not None, store=lambda chat: _store(db, chat, inbound))
 
 
 async def _already_received(db: AsyncSession, external_id: str) -> bool:

@@ -54,6 +54,12 @@ def _retention_days(value: Any) -> int:
     return value
 
 
+def _hours(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 24 * 30:
+        raise ValueError("must be a whole number of hours from 1 to 720")
+    return value
+
+
 def _time_zone(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > 64:
         raise ValueError("must be an IANA time zone name such as Africa/Johannesburg")
@@ -97,6 +103,9 @@ CATALOGUE: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "WebChatColour": ("#0b5cad", _colour),
     # How long the audit log keeps an entry (docs/audit.md); older ones are purged by a job.
     "AuditLogRetentionDays": (365, _retention_days),
+    # CSAT (docs/csat.md), in departments with CsatEnabled: the question after close, and how long an answer counts.
+    "CsatQuestion": ("How would you rate the help you received? 5 is excellent, 1 is poor.", _non_empty_text(1024)),
+    "CsatAnswerHours": (24, _hours),
 }
 
 

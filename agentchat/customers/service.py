@@ -12,6 +12,7 @@ from agentchat.chats import events as chat_events
 from agentchat.chats import service as chats
 from agentchat.chats.models import CLOSED, Chat, ChatTag, Message
 from agentchat.contract import Conflict, NotFound, Paging
+from agentchat.csat.models import ChatRating
 from agentchat.customers.models import Comment, Customer
 from agentchat.customers.schemas import CustomerOut
 from agentchat.db import after_commit
@@ -320,6 +321,9 @@ async def erase_customer(db: AsyncSession, *, caller: Caller, customer_id: int, 
                 file_size=None, file_key=None, payload=None, media_status=None)
         .execution_options(synchronize_session=False))
     await db.execute(delete(Comment).where(Comment.customer_id == customer.id))
+    # Their ratings stay for the statistics; what they wrote with them goes.
+    await db.execute(update(ChatRating).where(ChatRating.customer_id == customer.id, ChatRating.comment.is_not(None))
+                     .values(comment=None).execution_options(synchronize_session=False))
     customer.name = None
     customer.phone_number = None
     customer.email_address = None

@@ -30,6 +30,8 @@ class Department(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Opt-in: queued chats are assigned automatically to Online agents (agentchat.routing).
     routing_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Opt-in: the customer is asked to rate a chat an agent closed (agentchat.csat).
+    csat_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
     tags: Mapped[list["DepartmentTag"]] = relationship(

@@ -15,6 +15,8 @@ class DepartmentOut(Schema):
     tag_ids: list[int]
     # Extension (docs/events.md, Routing): queued chats are assigned automatically.
     routing_enabled: bool
+    # Extension (docs/csat.md): customers are asked to rate chats closed by an agent.
+    csat_enabled: bool
 
 
 class DepartmentFields(Schema):
@@ -27,6 +29,7 @@ class DepartmentFields(Schema):
     enabled: bool | None = None
     tag_ids: list[ID] | None = Field(None, max_length=100)
     routing_enabled: bool | None = None
+    csat_enabled: bool | None = None
 
 
 class CreateDepartmentIn(DepartmentFields):

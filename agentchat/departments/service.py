@@ -40,7 +40,8 @@ async def _check_tag_ids(db: AsyncSession, tag_ids: list[int]) -> list[int]:
 
 async def create_department(db: AsyncSession, data: CreateDepartmentIn) -> Department:
     # The name arrives through _apply with the other fields, so that it is checked for clashes too.
-    department = Department(include_in_welcome_menu=False, enabled=True, routing_enabled=False, tags=[])
+    department = Department(include_in_welcome_menu=False, enabled=True, routing_enabled=False, csat_enabled=False,
+                            tags=[])
     return await _apply(db, department, data.model_dump(exclude_unset=True))
 
 
@@ -52,7 +53,7 @@ async def update_department(db: AsyncSession, data: UpdateDepartmentIn) -> Depar
 
 
 async def _apply(db: AsyncSession, department: Department, changes: dict) -> Department:
-    for key in ("name", "include_in_welcome_menu", "enabled", "routing_enabled"):
+    for key in ("name", "include_in_welcome_menu", "enabled", "routing_enabled", "csat_enabled"):
         if key in changes and changes[key] is None:
             changes.pop(key)
     if "name" in changes and changes["name"] != department.name:

@@ -158,6 +158,23 @@ async def _message_rows(db: AsyncSession, start: datetime, end: datetime,
         yield [message_id, chat_id, at, sender_type, agents.get(agent_id, ""), text or "", file_name or ""]
 
 
+async def _csat_rows(db: AsyncSession, start: datetime, end: datetime,
+                    collect: Collector | None = None) -> AsyncIterator[list]:
+    from agentchat.csat import service as csat
+
+    departments, agents, tags = await history.names(db)
+    ratings = await csat.tallies(db, start=start, end=end)
+    if collect is not None:
+        collect.extra.update(ratings["total"].out())
+    for group, kind, names in (("Agent", "agent", agents), ("Department", "department", departments),
+                               ("Tag", "tag", tags)):
+        for key, tally in sorted(ratings[kind].items(), key=lambda item: (names.get(item[0]) or "", item[0] or 0)):
+            figures = tally.out()
+            yield [group, names.get(key, "(none)"), figures["CsatRatings"], figures["CsatAverage"],
+                   figures["CsatSatisfied"]]
+
+
+_CSAT_COLUMNS = ("Group", "Name", "CsatRatings", "CsatAverage", "CsatSatisfied")
 _MESSAGE_COLUMNS = ("MessageID", "ChatID", "At", "SenderType", "Agent", "Text", "FileName")
 _OCCUPANCY = ("OnlineSeconds", "OccupiedSeconds", "Occupancy", "OnlineSecondsWithinHours",
               "OccupiedSecondsWithinHours", "OccupancyWithinHours")
@@ -187,6 +204,10 @@ REPORTS = {report.report_id: report for report in (
               _MESSAGE_COLUMNS, (("Message", _MESSAGE_COLUMNS),),
               _message_rows, section="Messages", repeat=("MessageID",), figures=MESSAGE_FIGURES,
               per_day=MESSAGE_FIGURES),
+    ReportDef("Satisfaction", 6, "Customer satisfaction", "The customers' ratings (1-5) of the chats created in "
+              "the period, per agent (who closed the chat), per department and per tag.",
+              _CSAT_COLUMNS, (("Rating", _CSAT_COLUMNS),), _csat_rows, section="Ratings", repeat=("Group", "Name"),
+              figures=("CsatRatings", "CsatAverage", "CsatSatisfied")),
 )}
 
 

@@ -16,9 +16,10 @@ RATIO = "ratio"  # a fraction 0..1
 MOMENT = "moment"  # a naive UTC datetime, shown in the company's time zone
 DAY = "day"  # a local date
 FLAG = "flag"  # True / False
+SCORE = "score"  # a mean rating such as 4.25
 
 UNITS = {DURATION: "h:mm:ss", RATIO: "%"}
-NUMERIC = (ID, COUNT, DURATION, RATIO)  # right-aligned
+NUMERIC = (ID, COUNT, DURATION, RATIO, SCORE)  # right-aligned
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,9 @@ _KNOWN: dict[str, tuple[str, str]] = {
     "Date": ("Day", DAY), "Messages": ("Messages", COUNT), "Agents": ("Agents", COUNT),
     "Departments": ("Departments", COUNT), "TagsUsed": ("Tags used", COUNT), "TaggedChats": ("Tagged chats", COUNT),
     "OtherMessages": ("Bot and system messages", COUNT),
+    # Customer satisfaction (docs/csat.md).
+    "Group": ("Per", TEXT), "Name": ("Name", TEXT), "CsatRatings": ("Ratings", COUNT),
+    "CsatAverage": ("Avg rating (1-5)", SCORE), "CsatSatisfied": ("Satisfied (4-5)", RATIO),
 }
 
 
@@ -104,6 +108,8 @@ def display(col: Column, value, zone: ZoneInfo) -> str:
         return f"{value * 100:.1f} %"
     if kind == COUNT:
         return f"{value:,}" if isinstance(value, int) else str(value)
+    if kind == SCORE:
+        return f"{value:.2f}"
     if kind == MOMENT and isinstance(value, datetime):
         return local(value, zone).strftime("%Y-%m-%d %H:%M")
     if kind == DAY and isinstance(value, date):

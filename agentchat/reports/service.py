@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentchat import clock
 from agentchat.agents.models import STATUS_BUSY, STATUS_OFFLINE, STATUS_ON_BREAK, STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.chats.models import ASSIGNED, CLOSED, SENDER_AGENT, UNASSIGNED, Chat, ChatEvent, Message
+from agentchat.csat import service as csat
 from agentchat.hours import service as hours
 from agentchat.reports import history, metrics
 from agentchat.reports.metrics import Summary
@@ -204,6 +205,8 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
     occupancy = await history.agent_occupancy(db, start=start, end=end, agent_ids=occupancy_agents,
                                               department_id=department_id)
     overall = sum(occupancy.values(), metrics.NO_OCCUPANCY)
+    ratings = await csat.tallies(db, start=start, end=end, department_id=department_id, agent_id=agent_id)
+    rated = lambda kind, key: ratings[kind].get(key, csat.Tally()).out()  # noqa: E731
     days: list[dict[str, Any]] = []
     day = first
     while day <= last and len(days) < 400:
@@ -212,15 +215,17 @@ async def dashboard(db: AsyncSession, *, first: date, last: date, department_id:
     return {
         "From": first.isoformat(), "To": last.isoformat(), "TimeZone": zone.key,
         "Totals": _summary_out(total),
-        "Metrics": {**total.metrics(), "Occupancy": overall.ratio, "OccupancyWithinHours": overall.ratio_within_hours},
+        "Metrics": {**total.metrics(), "Occupancy": overall.ratio, "OccupancyWithinHours": overall.ratio_within_hours,
+                    **ratings["total"].out()},
         "PerDay": days,
         "PerHour": [{"Hour": hour, **_summary_out(per_hour.get(hour, Summary()))} for hour in range(24)],
         "PerDepartment": [{"DepartmentID": key, "Name": departments.get(key), **_summary_out(value),
-                           **value.metrics()} for key, value in sorted(per_department.items(),
-                                                                       key=lambda item: item[0] or 0)],
+                           **value.metrics(), **rated("department", key)}
+                          for key, value in sorted(per_department.items(), key=lambda item: item[0] or 0)],
         "PerAgent": [{"AgentID": key, "Name": agents.get(key), **_summary_out(per_agent.get(key, Summary())),
-                      **per_agent.get(key, Summary()).metrics(), **_occupancy_out(occupancy.get(key))}
-                     for key in sorted(set(per_agent) | set(occupancy))],
-        "PerTag": [{"TagID": key, "Name": tags.get(key), "Chats": value.chats}
+                      **per_agent.get(key, Summary()).metrics(), **_occupancy_out(occupancy.get(key)),
+                      **rated("agent", key)}
+                     for key in sorted(set(per_agent) | set(occupancy) | set(ratings["agent"]))],
+        "PerTag": [{"TagID": key, "Name": tags.get(key), "Chats": value.chats, **rated("tag", key)}
                    for key, value in sorted(per_tag.items())],
     }

@@ -23,7 +23,7 @@ from agentchat.reports import columns as cols
 from agentchat.reports.columns import Column
 from agentchat.reports.renderers import Document, cell_text
 
-NUMBER_FORMATS = {cols.DURATION: "[h]:mm:ss", cols.RATIO: "0.0%", cols.COUNT: "#,##0",
+NUMBER_FORMATS = {cols.DURATION: "[h]:mm:ss", cols.RATIO: "0.0%", cols.COUNT: "#,##0", cols.SCORE: "0.00",
                   cols.MOMENT: "yyyy-mm-dd hh:mm", cols.DAY: "ddd yyyy-mm-dd"}
 # Widths in characters: at least what the format shows, at most what stays readable (longer text is cut off by
 # the next cell, and shown whole in the formula bar).
@@ -46,7 +46,7 @@ def excel_value(column: Column, value, document: Document):
         return cols.local(value, document.zone)
     if kind == cols.FLAG:
         return "Yes" if value else "No"
-    if kind in (cols.RATIO, cols.COUNT, cols.DAY, cols.ID) and not isinstance(value, str):
+    if kind in (cols.RATIO, cols.COUNT, cols.DAY, cols.ID, cols.SCORE) and not isinstance(value, str):
         return value
     return cell_text(value)
 

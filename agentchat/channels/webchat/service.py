@@ -25,6 +25,7 @@ from agentchat.chats.models import (
     Message,
 )
 from agentchat.contract import Conflict, Invalid, NotFound, TooLarge, Unauthorized
+from agentchat.csat import service as csat
 from agentchat.customers import service as customers
 from agentchat.customers.models import Customer
 from agentchat.departments import service as departments
@@ -96,6 +97,9 @@ def check_message_kind(*, text: str | None, choice: str | None, has_file: bool) 
 
 async def _choice_title(db: AsyncSession, customer_id: int, choice: str) -> str:
     """The menu item's title (kept as the message text, so agents read what was picked); checks it is on offer."""
+    rating = csat.choice_title(choice)
+    if rating is not None:  # a rating of a closed chat (docs/csat.md): csat judges whether it still counts
+        return rating
     chat = await chats.active_chat(db, customer_id)
     if chat is None or chat.status != BOT:
         raise Conflict("The menu is no longer open; write a message instead.", code="menu_closed", field="Choice")

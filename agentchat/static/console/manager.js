@@ -42,13 +42,19 @@ function dashboard(main, store) {
     const d = await attempt(() => get("GetDashboard", {From: isoDay(from), To: isoDay(to)}));
     if (!d) return;
     const dept = (id) => (store.department(id) || {}).Name || (id ? `Department ${id}` : "No department");
+    const m = d.Metrics;
     clear(range, barChart(d.PerDay),
+      el("p", {class: "csat-summary"}, m.CsatRatings
+        ? `Customer satisfaction: ${m.CsatAverage.toFixed(1)} out of 5 from ${m.CsatRatings} ratings; ` +
+          `${percent(m.CsatSatisfied)} rated 4 or 5.`
+        : "Customer satisfaction: no ratings in this period."),
       el("h3", {}, "Per department"),
       table("Per department", [
         {label: "Department", value: (r) => r.Name || dept(r.DepartmentID)}, {label: "Chats", value: (r) => r.Chats},
         {label: "Closed", value: (r) => r.ClosedChats}, {label: "Missed", value: (r) => r.MissedChats},
         {label: "Average wait", value: (r) => duration(r.AverageWaitSeconds)},
-        {label: "Average first response", value: (r) => duration(r.AverageFirstResponseSeconds)}], d.PerDepartment,
+        {label: "Average first response", value: (r) => duration(r.AverageFirstResponseSeconds)},
+        {label: "CSAT", value: csat}], d.PerDepartment,
       "No chats in this period."),
       el("h3", {}, "Per agent"),
       table("Per agent", [
@@ -57,10 +63,11 @@ function dashboard(main, store) {
         {label: "Average first response", value: (r) => duration(r.AverageFirstResponseSeconds)},
         {label: "Handling time", value: (r) => duration(r.HandleSeconds)},
         {label: "Occupancy", value: (r) => percent(r.Occupancy)},
-        {label: "Occupancy in working hours", value: (r) => percent(r.OccupancyWithinHours)}], d.PerAgent,
+        {label: "Occupancy in working hours", value: (r) => percent(r.OccupancyWithinHours)},
+        {label: "CSAT", value: csat}], d.PerAgent,
       "No agent handled a chat."),
       d.PerTag.length ? [el("h3", {}, "Per tag"), table("Per tag", [{label: "Tag", value: (r) => r.Name},
-        {label: "Chats", value: (r) => r.Chats}], d.PerTag)] : null);
+        {label: "Chats", value: (r) => r.Chats}, {label: "CSAT", value: csat}], d.PerTag)] : null);
   }
   let pending = null;
   const off = store.on((event) => {
@@ -72,6 +79,11 @@ function dashboard(main, store) {
   loadLive();
   loadRange();
   return {destroy() { off(); clearInterval(timer); clearTimeout(pending); }};
+}
+
+// A group's customer satisfaction: the average rating (1-5) and how many ratings it is from.
+function csat(row) {
+  return row.CsatRatings ? `${row.CsatAverage.toFixed(1)} / 5 (${row.CsatRatings})` : "–";
 }
 
 // A fraction 0..1 as a whole percentage; a dash when there is none (no Online time).
@@ -178,6 +190,8 @@ function departments(main, store) {
     {name: "ReturningCustomerMessage", label: "Message to returning customers", type: "textarea",
       value: d && d.ReturningCustomerMessage},
     {name: "Enabled", label: "Enabled", type: "checkbox", value: d ? d.Enabled : true},
+    {name: "CsatEnabled", label: "Ask customers to rate closed chats (CSAT)", type: "checkbox",
+      value: d ? d.CsatEnabled : false, hint: "After an agent closes a chat, the customer is asked for a rating from 1 to 5."},
   ];
   function edit(d) {
     const box = dialog(d ? `Edit ${d.Name}` : "New department", form(specs(d), {
@@ -441,6 +455,7 @@ function reports(main) {
 
 // ---- settings --------------------------------------------------------------------------------------------
 const SETTING_LABELS = {
+  CsatQuestion: "Rating question after a chat (CSAT)", CsatAnswerHours: "Hours a rating may still be given",
   CompanyName: "Company name", TimeZone: "Time zone (e.g. Africa/Johannesburg)",
   WelcomeMessageNewCustomer: "Greeting to new customers", WelcomeMessageReturningCustomer: "Greeting to returning customers",
   OutOfHoursMessage: "Out-of-hours message", QueueOutOfHours: "Queue chats that arrive out of hours", QueuedMessage: "Queued message ({Position} is the place in the queue)",
