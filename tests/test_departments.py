@@ -32,7 +32,7 @@ class TestCreateDepartment:
         assert body == {"DepartmentID": body["DepartmentID"], "Name": "Sales", "IncludeInWelcomeMenu": False,
                         "WelcomeMenuName": None, "ReturningCustomerMessage": None, "NewCustomerMessage": None,
                         "MenuOption": None, "Enabled": True, "TagIDs": [], "RoutingEnabled": False,
-                        "CsatEnabled": False}
+                        "CsatEnabled": False, "RoutingStrategy": "LeastBusy"}
         assert departments(api, manager) == [body]
 
     def test_all_fields(self, server, api, manager):

@@ -32,6 +32,11 @@ class Agent(Base):
     # Routing never gives an agent more open chats than this (manual grabs may exceed it).
     max_concurrent_chats: Mapped[int] = mapped_column(SmallInteger, default=DEFAULT_MAX_CONCURRENT_CHATS,
                                                       server_default=str(DEFAULT_MAX_CONCURRENT_CHATS))
+    # Routing's limits per channel ({"WhatsApp": 2, "WebChat": 4}), within max_concurrent_chats; a channel not
+    # named has none of its own.
+    max_chats_per_channel: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # When routing last gave the agent a chat: round robin goes to whoever waited longest for one.
+    last_routed_at: Mapped[datetime | None] = mapped_column(DateTime)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 

@@ -1,12 +1,14 @@
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from agentchat.contract import ID, EmailAddress, JsonInteger, MobileNumber, Name, Schema, UtcTime
 
 RoleID = Annotated[Literal[1, 2], JsonInteger]
 StatusID = Annotated[Literal[1, 2, 3, 4], JsonInteger]
 Notification = Literal["UnassignedChatsWaiting"]
+Channel = Literal["WhatsApp", "WebChat"]
+ChannelLimit = Annotated[int, JsonInteger, Field(ge=0, le=50)]
 
 
 class AgentOut(Schema):
@@ -22,6 +24,13 @@ class AgentOut(Schema):
     created_at: UtcTime
     # Extension: the most chats routing gives the agent at once (departments with RoutingEnabled).
     max_concurrent_chats: int
+    # Extension: the same per channel, within MaxConcurrentChats ({} = no limit of its own for any channel).
+    max_chats_per_channel: dict[str, int]
+
+    @field_validator("max_chats_per_channel", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value):
+        return value or {}
 
 
 class CreateAgentIn(Schema):
@@ -43,3 +52,5 @@ class UpdateAgentIn(Schema):
     department_ids: list[ID] | None = Field(None, max_length=500)
     enabled: bool | None = None
     max_concurrent_chats: int | None = Field(None, ge=1, le=50)
+    # Replaces the agent's limits per channel; {} removes them.
+    max_chats_per_channel: dict[Channel, ChannelLimit] | None = None

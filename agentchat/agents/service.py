@@ -71,7 +71,8 @@ async def update_agent(db: AsyncSession, settings: Settings, *, caller: Caller, 
         elif changes["email_address"] != agent.email_address:
             await _check_email_free(db, changes["email_address"])
     await _check_last_manager(db, agent, changes)
-    routing_changed = bool({"status_id", "max_concurrent_chats", "department_ids"} & set(changes))
+    routing_changed = bool({"status_id", "max_concurrent_chats", "max_chats_per_channel", "department_ids"}
+                           & set(changes))
     if changes.get("department_ids") is not None:
         wanted = await departments.check_department_ids(db, changes.pop("department_ids"))
         kept = [link for link in agent.departments if link.department_id in wanted]

@@ -30,6 +30,8 @@ class Department(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Opt-in: queued chats are assigned automatically to Online agents (agentchat.routing).
     routing_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How routing picks among the free agents: "LeastBusy" (fewest open chats) or "RoundRobin" (in turn).
+    routing_strategy: Mapped[str] = mapped_column(String(16), default="LeastBusy", server_default="LeastBusy")
     # Opt-in: the customer is asked to rate a chat an agent closed (agentchat.csat).
     csat_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field
 
 from agentchat.contract import ID, Name, Schema
@@ -17,6 +19,7 @@ class DepartmentOut(Schema):
     routing_enabled: bool
     # Extension (docs/csat.md): customers are asked to rate chats closed by an agent.
     csat_enabled: bool
+    routing_strategy: str
 
 
 class DepartmentFields(Schema):
@@ -30,6 +33,7 @@ class DepartmentFields(Schema):
     tag_ids: list[ID] | None = Field(None, max_length=100)
     routing_enabled: bool | None = None
     csat_enabled: bool | None = None
+    routing_strategy: Literal["LeastBusy", "RoundRobin"] | None = None
 
 
 class CreateDepartmentIn(DepartmentFields):

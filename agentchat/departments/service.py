@@ -41,7 +41,7 @@ async def _check_tag_ids(db: AsyncSession, tag_ids: list[int]) -> list[int]:
 async def create_department(db: AsyncSession, data: CreateDepartmentIn) -> Department:
     # The name arrives through _apply with the other fields, so that it is checked for clashes too.
     department = Department(include_in_welcome_menu=False, enabled=True, routing_enabled=False, csat_enabled=False,
-                            tags=[])
+                            routing_strategy="LeastBusy", tags=[])
     return await _apply(db, department, data.model_dump(exclude_unset=True))
 
 
@@ -53,7 +53,8 @@ async def update_department(db: AsyncSession, data: UpdateDepartmentIn) -> Depar
 
 
 async def _apply(db: AsyncSession, department: Department, changes: dict) -> Department:
-    for key in ("name", "include_in_welcome_menu", "enabled", "routing_enabled", "csat_enabled"):
+    for key in ("name", "include_in_welcome_menu", "enabled", "routing_enabled", "csat_enabled",
+                "routing_strategy"):
         if key in changes and changes[key] is None:
             changes.pop(key)
     if "name" in changes and changes["name"] != department.name:

@@ -1,10 +1,13 @@
 """Assigning queued chats automatically, one chat per short transaction, races settled in the database.
 
-One step: the department's longest-waiting Unassigned chat goes to its least-busy Online agent (fewest
-Assigned chats) who is below their MaxConcurrentChats. The agent's row is locked first (PostgreSQL
-FOR NO KEY UPDATE), so two instances routing at once cannot both fill that agent's last free place; the
-count is read after the lock, when the other's assignment is visible. The chat is then taken with a
-conditional UPDATE (still Unassigned), so a concurrent GrabChat or another router cannot take it twice.
+One step: the department's longest-waiting Unassigned chat goes to an Online agent (never one on a break, Busy
+or Offline) who is below their MaxConcurrentChats and below their limit for the chat's channel
+(MaxChatsPerChannel), chosen by the department's RoutingStrategy: "LeastBusy", the one with the fewest Assigned
+chats (docs/events.md), or "RoundRobin", the one routing served longest ago (agent.last_routed_at).
+The agent's row is locked first (PostgreSQL FOR NO KEY UPDATE), so two instances routing at once cannot both
+fill that agent's last free place; the counts are read after the lock, when the other's assignment is visible.
+The chat is then taken with a conditional UPDATE (still Unassigned), so a concurrent GrabChat or another
+router cannot take it twice.
 On SQLite the one connection serializes all of this. Each step locks at most one agent row: no deadlocks.
 """
 
@@ -18,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agentchat import clock
 from agentchat.agents.models import STATUS_ONLINE, Agent, AgentDepartment
 from agentchat.chats import events as chat_events
-from agentchat.chats.models import ASSIGNED, UNASSIGNED, Chat
+from agentchat.chats.models import ASSIGNED, UNASSIGNED, WEBCHAT, WHATSAPP, Chat
 from agentchat.db import commit_and_publish
 from agentchat.departments.models import Department
 
@@ -76,38 +79,73 @@ async def route_department(sessionmaker: async_sessionmaker, department_id: int)
     return assigned
 
 
-def _busy(agent_id: int | SQLColumnExpression[int]) -> ScalarSelect[int]:
-    """How many chats the agent has Assigned now, in every department."""
-    return (select(func.count()).select_from(Chat).where(Chat.agent_id == agent_id, Chat.status == ASSIGNED)
-            .scalar_subquery())
+def _busy(agent_id: int | SQLColumnExpression[int], channel: str | None = None) -> ScalarSelect[int]:
+    """How many chats the agent has Assigned now, in every department (on one channel, if given)."""
+    query = select(func.count()).select_from(Chat).where(Chat.agent_id == agent_id, Chat.status == ASSIGNED)
+    if channel is not None:
+        query = query.where(Chat.channel == channel)
+    return query.scalar_subquery()
+
+
+def _has_room(limits: dict | None, channel: str, on_channel: int) -> bool:
+    limit = (limits or {}).get(channel)
+    return limit is None or on_channel < limit
+
+
+# Free agents looked at per step, in the strategy's order, for the first whose channel has room.
+CANDIDATES = 50
+
+
+async def _pick_agent(db: AsyncSession, department: Department, channel: str) -> int | None:
+    busy, on_channel = _busy(Agent.id), _busy(Agent.id, channel)
+    members = select(AgentDepartment.agent_id).where(AgentDepartment.department_id == department.id)
+    order = ((Agent.last_routed_at.is_not(None), Agent.last_routed_at, Agent.id)
+             if department.routing_strategy == "RoundRobin" else (busy, Agent.id))
+    rows = await db.execute(
+        select(Agent.id, Agent.max_chats_per_channel, on_channel)
+        .where(Agent.id.in_(members), Agent.enabled.is_(True), Agent.status_id == STATUS_ONLINE,
+               busy < Agent.max_concurrent_chats)
+        .order_by(*order).limit(CANDIDATES))
+    return next((agent_id for agent_id, limits, count in rows if _has_room(limits, channel, count)), None)
 
 
 async def assign_next(db: AsyncSession, *, department_id: int) -> Step:
-    """One step: the oldest queued chat to the least-busy free agent. The caller commits (or rolls back)."""
+    """One step: the oldest queued chat to a free agent by the strategy. The caller commits (or rolls back)."""
     department = await db.get(Department, department_id)
     if department is None or not (department.routing_enabled and department.enabled):
         return Step.DONE
-    chat_id = (await db.execute(
-        select(Chat.id).where(Chat.status == UNASSIGNED, Chat.department_id == department_id)
-        .order_by(Chat.queued_at, Chat.id).limit(1))).scalar_one_or_none()
-    if chat_id is None:
-        return Step.DONE
-    busy = _busy(Agent.id)
-    members = select(AgentDepartment.agent_id).where(AgentDepartment.department_id == department_id)
-    agent_id = (await db.execute(
-        select(Agent.id).where(Agent.id.in_(members), Agent.enabled.is_(True), Agent.status_id == STATUS_ONLINE,
-                               busy < Agent.max_concurrent_chats)
-        .order_by(busy, Agent.id).limit(1))).scalar_one_or_none()
-    if agent_id is None:
-        return Step.DONE
+    # The longest-waiting chat of each channel, oldest first: when nobody has room on the first one's channel (a
+    # limit per channel), a chat of another channel behind it is not held up.
+    for chat_id, channel in await _queue_heads(db, department_id):
+        agent_id = await _pick_agent(db, department, channel)
+        if agent_id is not None:
+            return await _assign(db, department_id, chat_id, channel, agent_id)
+    return Step.DONE
+
+
+async def _queue_heads(db: AsyncSession, department_id: int) -> list[tuple[int, str]]:
+    heads = []
+    for channel in (WHATSAPP, WEBCHAT):
+        head = (await db.execute(
+            select(Chat.id, Chat.channel, Chat.queued_at)
+            .where(Chat.status == UNASSIGNED, Chat.department_id == department_id, Chat.channel == channel)
+            .order_by(Chat.queued_at, Chat.id).limit(1))).first()
+        if head is not None:
+            heads.append(head)
+    heads.sort(key=lambda head: (head[2], head[0]))
+    return [(chat_id, channel) for chat_id, channel, _queued in heads]
+
+
+async def _assign(db: AsyncSession, department_id: int, chat_id: int, channel: str, agent_id: int) -> Step:
     # The agent's place is settled under the lock: a concurrent router waits here, then sees our chat.
-    limit = (await db.execute(
-        select(Agent.max_concurrent_chats).where(Agent.id == agent_id, Agent.enabled.is_(True),
-                                                 Agent.status_id == STATUS_ONLINE)
-        .with_for_update(key_share=True))).scalar_one_or_none()
-    if limit is None:
+    locked = (await db.execute(
+        select(Agent.max_concurrent_chats, Agent.max_chats_per_channel)
+        .where(Agent.id == agent_id, Agent.enabled.is_(True), Agent.status_id == STATUS_ONLINE)
+        .with_for_update(key_share=True))).first()
+    if locked is None:
         return Step.RETRY
-    if (await db.execute(select(_busy(agent_id)))).scalar_one() >= limit:
+    total, on_channel = (await db.execute(select(_busy(agent_id), _busy(agent_id, channel)))).one()
+    if total >= locked[0] or not _has_room(locked[1], channel, on_channel):
         return Step.RETRY
     now = clock.now()
     statement = (update(Chat).where(Chat.id == chat_id, Chat.status == UNASSIGNED,
@@ -117,6 +155,8 @@ async def assign_next(db: AsyncSession, *, department_id: int) -> Step:
     chat = (await db.execute(statement)).scalar_one_or_none()
     if chat is None:
         return Step.RETRY
+    await db.execute(update(Agent).where(Agent.id == agent_id).values(last_routed_at=now)
+                     .execution_options(synchronize_session=False))
     chat_events.record_event(db, chat, "Assigned", actor_agent_id=None, from_status=UNASSIGNED, at=now)
     log.info("routed chat %s to agent %s", chat.id, agent_id)
     return Step.ASSIGNED

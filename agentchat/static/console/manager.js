@@ -132,7 +132,13 @@ function agents(main, store) {
     ...(agent ? [
       {name: "Enabled", label: "Enabled (may log on)", type: "checkbox", value: agent.Enabled},
       {name: "Notify", label: "E-mail me when chats wait too long", type: "checkbox",
-        value: agent.Notifications.includes("UnassignedChatsWaiting")}] : []),
+        value: agent.Notifications.includes("UnassignedChatsWaiting")},
+      {name: "MaxConcurrentChats", label: "Most chats assigned automatically at once", type: "number", min: 1, max: 50,
+        value: agent.MaxConcurrentChats},
+      {name: "WhatsAppLimit", label: "Of which WhatsApp at most", type: "number", min: 0, max: 50,
+        value: (agent.MaxChatsPerChannel || {}).WhatsApp, hint: "Empty: no limit of its own."},
+      {name: "WebChatLimit", label: "Of which web chat at most", type: "number", min: 0, max: 50,
+        value: (agent.MaxChatsPerChannel || {}).WebChat, hint: "Empty: no limit of its own."}] : []),
   ];
   function edit(agent) {
     const box = dialog(agent ? `Edit ${agent.Name}` : "New agent", form(specs(agent), {
@@ -141,8 +147,12 @@ function agents(main, store) {
         const payload = {Name: v.Name, EmailAddress: v.EmailAddress, RoleID: v.RoleID, DepartmentIDs: v.DepartmentIDs};
         if (v.MobileNumber) payload.MobileNumber = v.MobileNumber;
         if (agent) {
+          const perChannel = {};
+          if (v.WhatsAppLimit !== null) perChannel.WhatsApp = v.WhatsAppLimit;
+          if (v.WebChatLimit !== null) perChannel.WebChat = v.WebChatLimit;
           Object.assign(payload, {AgentID: agent.AgentID, Enabled: v.Enabled,
-            Notifications: v.Notify ? ["UnassignedChatsWaiting"] : []});
+            Notifications: v.Notify ? ["UnassignedChatsWaiting"] : [], MaxChatsPerChannel: perChannel});
+          if (v.MaxConcurrentChats !== null) payload.MaxConcurrentChats = v.MaxConcurrentChats;
           await post("UpdateAgent", payload);
           toast(`${payload.Name} saved.`);
         } else {
@@ -190,6 +200,10 @@ function departments(main, store) {
     {name: "ReturningCustomerMessage", label: "Message to returning customers", type: "textarea",
       value: d && d.ReturningCustomerMessage},
     {name: "Enabled", label: "Enabled", type: "checkbox", value: d ? d.Enabled : true},
+    {name: "RoutingEnabled", label: "Assign queued chats automatically", type: "checkbox", value: d ? d.RoutingEnabled : false},
+    {name: "RoutingStrategy", label: "Automatic assignment picks", type: "select", value: d ? d.RoutingStrategy : "LeastBusy",
+      options: [["LeastBusy", "The least busy agent"], ["RoundRobin", "Agents in turn (round robin)"]],
+      hint: "Only Online agents get chats; agents on a break are skipped."},
     {name: "CsatEnabled", label: "Ask customers to rate closed chats (CSAT)", type: "checkbox",
       value: d ? d.CsatEnabled : false, hint: "After an agent closes a chat, the customer is asked for a rating from 1 to 5."},
   ];
