@@ -129,3 +129,41 @@ def test_the_visitor_sees_the_chat_closed_and_starts_a_new_one_that_reaches_the_
     assert second["ChatID"] != first["ChatID"]
     messages = api.ok(api.get("GetChat", token, params={"ChatID": second["ChatID"]}))
     assert "One more thing" in str(messages)
+
+
+def test_the_visitor_rates_the_closed_chat_with_one_click_then_starts_again(page, server, api, manager):
+    from playwright.sync_api import expect
+    from test_csat import ratings
+
+    department_id = api.ok(api.post("CreateDepartment", manager, {
+        "Name": "Support", "IncludeInWelcomeMenu": True, "MenuOption": 1, "CsatEnabled": True}))["DepartmentID"]
+    add_agent(server, name="Ann Agent", email="ann@example.com", department_ids=(department_id,))
+    token = api.logon("ann@example.com")
+    conversation = page.get_by_role("list", name="Conversation")
+    page.get_by_label("Your name").fill("Vera Visitor")
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_label("Your message").fill("My order is late")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="1. Support").click()
+    expect(conversation).to_contain_text("You are number 1 in the queue")
+    [chat] = api.ok(api.get("GetChats", token, params={"Status": "Unassigned"}))["Items"]
+    api.ok(api.post("GrabChat", token, {"ChatID": chat["ChatID"]}))
+    api.ok(api.post("CloseChat", token, {"ChatID": chat["ChatID"]}))
+
+    expect(page.get_by_role("heading", name="This chat has ended")).to_be_visible()
+    rate = page.get_by_role("group", name="Rate this chat")
+    expect(rate.get_by_role("button")).to_have_text(["5 Excellent", "4 Good", "3 Okay", "2 Poor", "1 Very poor"])
+    rate.get_by_role("button", name="4 Good").click()  # one click
+    expect(conversation).to_contain_text("Thank you for your rating!")
+    expect(rate.get_by_role("button", name="4 Good")).to_be_disabled()
+    assert [(r.chat_id, r.rating) for r in ratings(server)] == [(chat["ChatID"], 4)]
+
+    page.get_by_role("button", name="Start a new chat").click()
+    page.get_by_role("button", name="1. Support").click()
+    expect(conversation).to_contain_text("You are number 1 in the queue")
+    page.get_by_label("Your message").fill("And another thing")  # a new chat's words, not the rating's comment
+    page.get_by_role("button", name="Send").click()
+    expect(conversation).to_contain_text("And another thing")
+    [second] = api.ok(api.get("GetChats", token, params={"Status": "Unassigned"}))["Items"]
+    assert second["ChatID"] != chat["ChatID"]
+    assert [r.comment for r in ratings(server)] == [None]
