@@ -119,6 +119,8 @@ class TestGetAuditLog:
         assert_error(api.get("GetAuditLog", manager, params={"From": "yesterday"}), 422, field="From")
         assert_error(api.get("GetAuditLog", manager, params={"From": "2026-02-01", "To": "2026-01-01"}), 422)
         assert_error(api.get("GetAuditLog", manager, params={"Action": "x" * 49}), 422)
+        for field in ("Action", "TargetType"):  # PostgreSQL holds no NUL: a 422, not a driver error
+            assert_error(api.get("GetAuditLog", manager, params={field: "Agent\x00"}), 422, field=field)
 
     def test_agents_may_not_read_it(self, server, api, manager):
         add_agent(server, name="Ann", email="ann@example.com")

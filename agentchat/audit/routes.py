@@ -51,6 +51,11 @@ async def audit_filter(
     actions = [a.strip() for a in action if a.strip()]
     if any(len(a) > 48 for a in actions):
         raise Invalid("Action must be at most 48 characters.", code="invalid_field", field="Action")
+    # PostgreSQL cannot hold NUL in text: a 422 here, not a driver error (500).
+    for name, value in (("Action", "".join(actions)), ("TargetType", target_type or ""),
+                        ("From", at_from or ""), ("To", at_to or "")):
+        if "\x00" in value:
+            raise Invalid(f"{name} must not contain NUL characters.", code="invalid_field", field=name)
     where = audit.AuditFilter(agent_id=agent_id, actions=tuple(actions), target_type=target_type,
                               target_id=target_id, at_from=parse_when(at_from, "From", upper=False),
                               at_to=parse_when(at_to, "To", upper=True))

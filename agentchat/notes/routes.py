@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from agentchat.chats.schemas import MAX_MESSAGE_CHARS, MessageOut
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import ID, Invalid, Page, Paging, Schema, paging
 from agentchat.db import DbSession, commit_and_publish
 from agentchat.notes import service as notes
 from agentchat.security import CurrentAgent
 
-router = APIRouter(tags=["Notes and mentions"])
+router = APIRouter(tags=["Notes and mentions"], route_class=IDsInQueryOrBody)
 
 
 class AddNoteIn(Schema):

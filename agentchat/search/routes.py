@@ -6,12 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from agentchat.chats.routes import parse_statuses, parse_when
+from agentchat.compat import IDsInQueryOrBody
 from agentchat.contract import MAX_ID, Invalid, Paging, paging
 from agentchat.db import DbSession
 from agentchat.search import service as search
 from agentchat.security import CurrentAgent
 
-router = APIRouter(tags=["Search"])
+router = APIRouter(tags=["Search"], route_class=IDsInQueryOrBody)
 
 WORD = re.compile(r"\w")
 
