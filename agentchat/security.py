@@ -6,10 +6,10 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
 from argon2 import PasswordHasher
@@ -295,7 +295,7 @@ async def manager_caller(caller: Annotated[Caller, Depends(current_caller)]) -> 
     return caller
 
 
-def only_checked_sessions(scope: dict, send: Callable) -> Callable:
+def only_checked_sessions(scope: Mapping[str, Any], send: Callable) -> Callable:
     """`send` for an answer that cannot be a success unless the session presented to it was checked.
 
     A hot route gets a PresentedSession: a token, checked by the call's own statement (or `check`). A route that
