@@ -28,6 +28,7 @@ from agentchat.chats.schemas import (
 )
 from agentchat.config import Settings
 from agentchat.contract import MAX_ID, Invalid, Page, Paging, QueryID, TooLarge, paging
+from agentchat.csat import service as csat
 from agentchat.customers import service as customers
 from agentchat.customers.schemas import CustomerOut
 from agentchat.db import DbSession, commit_and_publish, publish_committed
@@ -108,6 +109,7 @@ async def transfer_chat_to_agent(body: TransferToAgentIn, caller: CurrentAgent, 
 @router.post("/api/CloseChat")
 async def close_chat(body: ChatIn, caller: CurrentAgent, db: DbSession) -> ChatOut:
     chat = await chats.close_chat(db, caller=caller, chat_id=body.chat_id)
+    await csat.ask(db, chat)  # here, not in the chats service: csat builds on that service
     if caller.is_manager:
         audit.manager_action(db, caller, "ChatClosed", "Chat", chat.id, body=body)
     await commit_and_publish(db)

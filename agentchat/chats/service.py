@@ -313,9 +313,6 @@ async def close_chat(db: AsyncSession, *, caller: Caller, chat_id: int) -> Chat:
         text = await company.get_setting(db, "ChatClosedMessage")
         await add_message(db, chat, sender_type=SENDER_SYSTEM, text=text)
     await close(db, chat, actor_agent_id=caller.agent_id)
-    from agentchat.csat import service as csat  # csat builds on this module
-
-    await csat.ask(db, chat)
     return chat
 
 
