@@ -50,6 +50,7 @@ def test_agent_writes_a_note_mentioning_a_colleague_who_is_told_and_opens_it(con
     sam.get_by_role("button", name="Grab next").click()
     messages = sam.get_by_role("list", name="Messages")
     expect(messages).to_contain_text("My invoice is wrong")
+    sam.get_by_text("Add an internal note").click()  # the note box is folded under the reply box
     sam.get_by_label("Internal note", exact=True).fill("@olga please check the refund rules")
     sam.get_by_role("button", name="Add note").click()
     shown = messages.locator("li.msg.Note")

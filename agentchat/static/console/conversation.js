@@ -134,11 +134,14 @@ export class Conversation {
   // An internal note: any agent who sees the chat, whatever its state; the customer never sees it (AddNote).
   noteForm() {
     const text = el("textarea", {id: "note-text", rows: 1, maxlength: 4096, "aria-describedby": "note-hint"});
-    const formNode = el("form", {class: "note-form", "aria-label": "Add an internal note"},
+    const formNode = el("form", {"aria-label": "Add an internal note"},
       el("label", {for: "note-text"}, "Internal note"), text,
       el("small", {id: "note-hint"}, "Only colleagues see it. Mention someone with @ and their first name, " +
         "full name without spaces, or address before the @."),
       el("div", {class: "compose-actions"}, el("button", {type: "submit"}, "Add note")));
+    // Folded until asked for, so that the reply box and the conversation keep the height at 1024 px.
+    const folded = el("details", {class: "note-form"}, el("summary", {}, "Add an internal note"), formNode);
+    folded.addEventListener("toggle", () => { if (folded.open) text.focus(); });
     formNode.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearFieldErrors(formNode);
@@ -150,7 +153,7 @@ export class Conversation {
       if (names.length) toast(`Note added; ${names.join(", ")} told.`);
       text.value = "";
     });
-    return formNode;
+    return folded;
   }
 
   async send(text, file, fileName) {
